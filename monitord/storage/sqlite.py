@@ -1,0 +1,316 @@
+"""The embedded SQLite backend.
+
+One connection, used from worker threads one call at a time (a CapacityLimiter of 1), so the
+event loop never blocks on disk. WAL mode lets readers in other processes (the CLI) work while
+the daemon writes; synchronous=FULL makes a returned `insert_samples` durable, which is what an
+agent ack promises.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from monitord.models import METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
+from monitord.models import datetime_to_ms, ms_to_datetime
+from monitord.storage.base import AlreadyExists, StorageError
+from monitord.storage.sqlite_schema import MIGRATIONS
+
+T = TypeVar("T")
+
+_FACT_COLUMNS = tuple(HostFacts.__struct_fields__)
+_SERVER_COLUMNS = ("id", "name", "agent_token_hash", *_FACT_COLUMNS, "last_seen_ms", "created_at_ms")
+_USER_COLUMNS = ("id", "username", "role", "password_hash", "token_version", "created_at_ms")
+_SAMPLE_COLUMNS = ("time_ms", *METRIC_FIELDS)
+_INSERT_SAMPLE = (
+    f"INSERT OR IGNORE INTO metrics (server_id, {', '.join(_SAMPLE_COLUMNS)}) "
+    f"SELECT ?, {', '.join('?' for _ in _SAMPLE_COLUMNS)} WHERE EXISTS (SELECT 1 FROM servers WHERE id = ?)"
+)
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        role=Role(row["role"]),
+        password_hash=row["password_hash"],
+        token_version=row["token_version"],
+        created_at_ms=row["created_at_ms"],
+    )
+
+
+def _server(row: sqlite3.Row) -> ServerRecord:
+    return ServerRecord(
+        id=row["id"],
+        name=row["name"],
+        agent_token_hash=row["agent_token_hash"],
+        facts=HostFacts(**{name: row[name] for name in _FACT_COLUMNS}),
+        last_seen_ms=row["last_seen_ms"],
+        created_at_ms=row["created_at_ms"],
+    )
+
+
+def _sample(row: sqlite3.Row) -> MetricsSample:
+    return MetricsSample(time=ms_to_datetime(row["time_ms"]), **{name: row[name] for name in METRIC_FIELDS})
+
+
+def sample_row(sample: MetricsSample) -> tuple[Any, ...]:
+    """The sample as a tuple in _SAMPLE_COLUMNS order."""
+    return (datetime_to_ms(sample.time), *(getattr(sample, name) for name in METRIC_FIELDS))
+
+
+class SqliteStorage:
+    """Storage on one SQLite connection; create it with `open_sqlite_storage`."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._limiter = trio.CapacityLimiter(1)
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            try:
+                return work(self._connection)
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite: {exc}") from exc
+
+        return await trio.to_thread.run_sync(call, limiter=self._limiter)
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one IMMEDIATE transaction, committed before this returns."""
+
+        def transaction(connection: sqlite3.Connection) -> T:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return result
+
+        return await self._run(transaction)
+
+    # --- users -------------------------------------------------------------------------------
+    async def create_user(self, username: str, password_hash: str, role: Role, *, now_ms: int) -> User:
+        def insert(connection: sqlite3.Connection) -> User:
+            cursor = connection.execute(
+                "INSERT INTO users (username, password_hash, role, created_at_ms) VALUES (?, ?, ?, ?)",
+                (username, password_hash, role.value, now_ms),
+            )
+            row = connection.execute(
+                f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE id = ?", (cursor.lastrowid,)
+            ).fetchone()
+            return _user(row)
+
+        try:
+            return await self._write(insert)
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f"user {username!r} already exists") from None
+
+    async def _fetch_user(self, where: str, value: object) -> User | None:
+        row = await self._run(
+            lambda c: c.execute(f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE {where} = ?", (value,)).fetchone()
+        )
+        return _user(row) if row else None
+
+    async def get_user(self, user_id: int) -> User | None:
+        return await self._fetch_user("id", user_id)
+
+    async def get_user_by_name(self, username: str) -> User | None:
+        return await self._fetch_user("username", username)
+
+    async def list_users(self) -> list[User]:
+        rows = await self._run(
+            lambda c: c.execute(f"SELECT {', '.join(_USER_COLUMNS)} FROM users ORDER BY id").fetchall()
+        )
+        return [_user(row) for row in rows]
+
+    async def count_users(self) -> int:
+        return await self._run(lambda c: c.execute("SELECT count(*) FROM users").fetchone()[0])
+
+    async def _update_user(self, user_id: int, assignment: str, value: object) -> User | None:
+        def update(connection: sqlite3.Connection) -> User | None:
+            connection.execute(
+                f"UPDATE users SET {assignment} = ?, token_version = token_version + 1 WHERE id = ?",
+                (value, user_id),
+            )
+            row = connection.execute(
+                f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE id = ?", (user_id,)
+            ).fetchone()
+            return _user(row) if row else None
+
+        return await self._write(update)
+
+    async def set_password(self, user_id: int, password_hash: str) -> User | None:
+        return await self._update_user(user_id, "password_hash", password_hash)
+
+    async def set_role(self, user_id: int, role: Role) -> User | None:
+        return await self._update_user(user_id, "role", role.value)
+
+    async def delete_user(self, user_id: int) -> bool:
+        return await self._write(lambda c: c.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount > 0)
+
+    # --- servers -----------------------------------------------------------------------------
+    async def create_server(self, name: str, agent_token_hash: str, *, now_ms: int) -> ServerRecord:
+        def insert(connection: sqlite3.Connection) -> ServerRecord:
+            cursor = connection.execute(
+                "INSERT INTO servers (name, agent_token_hash, created_at_ms) VALUES (?, ?, ?)",
+                (name, agent_token_hash, now_ms),
+            )
+            return _server(
+                connection.execute(
+                    f"SELECT {', '.join(_SERVER_COLUMNS)} FROM servers WHERE id = ?", (cursor.lastrowid,)
+                ).fetchone()
+            )
+
+        return await self._write(insert)
+
+    async def get_server(self, server_id: int) -> ServerRecord | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {', '.join(_SERVER_COLUMNS)} FROM servers WHERE id = ?", (server_id,)
+            ).fetchone()
+        )
+        return _server(row) if row else None
+
+    async def list_servers(self) -> list[ServerRecord]:
+        rows = await self._run(
+            lambda c: c.execute(f"SELECT {', '.join(_SERVER_COLUMNS)} FROM servers ORDER BY id").fetchall()
+        )
+        return [_server(row) for row in rows]
+
+    async def rename_server(self, server_id: int, name: str) -> ServerRecord | None:
+        def rename(connection: sqlite3.Connection) -> ServerRecord | None:
+            connection.execute("UPDATE servers SET name = ? WHERE id = ?", (name, server_id))
+            row = connection.execute(
+                f"SELECT {', '.join(_SERVER_COLUMNS)} FROM servers WHERE id = ?", (server_id,)
+            ).fetchone()
+            return _server(row) if row else None
+
+        return await self._write(rename)
+
+    async def set_agent_token_hash(self, server_id: int, agent_token_hash: str) -> bool:
+        return await self._write(
+            lambda c: c.execute(
+                "UPDATE servers SET agent_token_hash = ? WHERE id = ?", (agent_token_hash, server_id)
+            ).rowcount
+            > 0
+        )
+
+    async def update_host_facts(self, server_id: int, facts: HostFacts) -> bool:
+        assignments = ", ".join(f"{name} = ?" for name in _FACT_COLUMNS)
+        values = tuple(getattr(facts, name) for name in _FACT_COLUMNS)
+        return await self._write(
+            lambda c: c.execute(f"UPDATE servers SET {assignments} WHERE id = ?", (*values, server_id)).rowcount > 0
+        )
+
+    async def delete_server(self, server_id: int) -> bool:
+        def delete(connection: sqlite3.Connection) -> bool:
+            connection.execute("DELETE FROM metrics WHERE server_id = ?", (server_id,))
+            return connection.execute("DELETE FROM servers WHERE id = ?", (server_id,)).rowcount > 0
+
+        return await self._write(delete)
+
+    # --- metrics -----------------------------------------------------------------------------
+    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
+        if not batch:
+            return 0
+        rows = [(server_id, *sample_row(sample), server_id) for server_id, sample in batch]
+        newest: dict[int, int] = {}
+        for server_id, sample in batch:
+            moment = datetime_to_ms(sample.time)
+            if moment > newest.get(server_id, moment - 1):
+                newest[server_id] = moment
+
+        def insert(connection: sqlite3.Connection) -> int:
+            before = connection.total_changes
+            connection.executemany(_INSERT_SAMPLE, rows)
+            inserted = connection.total_changes - before
+            connection.executemany(
+                "UPDATE servers SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?) WHERE id = ?",
+                [(moment, server_id) for server_id, moment in newest.items()],
+            )
+            return inserted
+
+        return await self._write(insert)
+
+    async def latest_samples(self) -> dict[int, MetricsSample]:
+        def latest(connection: sqlite3.Connection) -> dict[int, MetricsSample]:
+            # One index probe per server: a GROUP BY max() would scan the whole table.
+            result: dict[int, MetricsSample] = {}
+            for (server_id,) in connection.execute("SELECT id FROM servers").fetchall():
+                row = connection.execute(
+                    f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM metrics WHERE server_id = ? "
+                    "ORDER BY time_ms DESC LIMIT 1",
+                    (server_id,),
+                ).fetchone()
+                if row:
+                    result[server_id] = _sample(row)
+            return result
+
+        return await self._run(latest)
+
+    async def query_samples(self, server_id: int, from_ms: int, to_ms: int) -> list[MetricsSample]:
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM metrics "
+                "WHERE server_id = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms",
+                (server_id, from_ms, to_ms),
+            ).fetchall()
+        )
+        return [_sample(row) for row in rows]
+
+    async def ping(self) -> None:
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA busy_timeout = 5000")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    _migrate(connection)
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StorageError(
+            f"the database schema is version {version}, newer than this monitord understands "
+            f"({len(MIGRATIONS)}); upgrade monitord"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        connection.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+
+@asynccontextmanager
+async def open_sqlite_storage(path: Path) -> AsyncIterator[SqliteStorage]:
+    """Open (creating and migrating as needed) the SQLite database at `path`.
+
+    The connection is closed when the context exits. Raises StorageError when the file cannot
+    be opened or its schema is newer than this version understands.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def connect() -> sqlite3.Connection:
+        try:
+            return _connect(path)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
+
+    connection = await trio.to_thread.run_sync(connect)
+    try:
+        yield SqliteStorage(connection)
+    finally:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(connection.close)
