@@ -1,0 +1,132 @@
+"""The live cache: every server with its latest metrics, in memory.
+
+It is the source of the REST list and of every WebSocket snapshot. Each server's wire view is
+kept ready-made (a frozen `ServerWithDetails`, replaced on change), so a snapshot is a list copy
+and never touches the database. Only the daemon's tasks mutate it, all on the trio thread.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from monitord.models import HostFacts, MetricsSample, ServerRecord, ms_to_datetime
+from monitord.wire import ServerStatus, ServerWithDetails
+
+
+def _view(record: ServerRecord, latest: MetricsSample | None, status: ServerStatus) -> ServerWithDetails:
+    facts = record.facts
+    return ServerWithDetails(
+        id=record.id,
+        name=record.name,
+        ip_address=facts.ip_address,
+        status=status,
+        os_type=facts.os_type,
+        os_version=facts.os_version,
+        hostname=facts.hostname,
+        kernel_version=facts.kernel_version,
+        arch=facts.arch,
+        cpu_model=facts.cpu_model,
+        cpu_cores=facts.cpu_cores,
+        agent_version=facts.agent_version,
+        last_seen_at=ms_to_datetime(record.last_seen_ms) if record.last_seen_ms is not None else None,
+        created_at=ms_to_datetime(record.created_at_ms),
+        latest_metrics=latest,
+    )
+
+
+class LiveCache:
+    """Servers by id, each with its wire view and its agent token hash."""
+
+    def __init__(self) -> None:
+        self._views: dict[int, ServerWithDetails] = {}
+        self._token_hashes: dict[int, str] = {}
+        # Bumped on every change, so a consumer can tell whether anything moved.
+        self.version = 0
+
+    @classmethod
+    def load(cls, records: list[ServerRecord], latest: dict[int, MetricsSample]) -> LiveCache:
+        """A cache holding `records`; servers seen before start as offline until they report."""
+        cache = cls()
+        for record in sorted(records, key=lambda r: r.id):
+            status = ServerStatus.PENDING if record.last_seen_ms is None else ServerStatus.OFFLINE
+            cache._views[record.id] = _view(record, latest.get(record.id), status)
+            cache._token_hashes[record.id] = record.agent_token_hash
+        return cache
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def __contains__(self, server_id: int) -> bool:
+        return server_id in self._views
+
+    def servers(self) -> list[ServerWithDetails]:
+        """Every server, ordered by id."""
+        return list(self._views.values())
+
+    def get(self, server_id: int) -> ServerWithDetails | None:
+        return self._views.get(server_id)
+
+    def token_hash(self, server_id: int) -> str | None:
+        return self._token_hashes.get(server_id)
+
+    def add(self, record: ServerRecord) -> ServerWithDetails:
+        view = _view(record, None, ServerStatus.PENDING)
+        out_of_order = bool(self._views) and record.id < next(reversed(self._views))
+        self._views[record.id] = view
+        self._token_hashes[record.id] = record.agent_token_hash
+        if out_of_order:
+            self._views = dict(sorted(self._views.items()))
+        self.version += 1
+        return view
+
+    def remove(self, server_id: int) -> None:
+        self._views.pop(server_id, None)
+        self._token_hashes.pop(server_id, None)
+        self.version += 1
+
+    def set_token_hash(self, server_id: int, token_hash: str) -> None:
+        if server_id in self._views:
+            self._token_hashes[server_id] = token_hash
+
+    def _replace(self, server_id: int, **changes: object) -> ServerWithDetails | None:
+        view = self._views.get(server_id)
+        if view is None:
+            return None
+        view = msgspec.structs.replace(view, **changes)
+        self._views[server_id] = view
+        self.version += 1
+        return view
+
+    def rename(self, server_id: int, name: str) -> ServerWithDetails | None:
+        return self._replace(server_id, name=name)
+
+    def set_facts(self, server_id: int, facts: HostFacts) -> ServerWithDetails | None:
+        return self._replace(
+            server_id,
+            ip_address=facts.ip_address,
+            os_type=facts.os_type,
+            os_version=facts.os_version,
+            hostname=facts.hostname,
+            kernel_version=facts.kernel_version,
+            arch=facts.arch,
+            cpu_model=facts.cpu_model,
+            cpu_cores=facts.cpu_cores,
+            agent_version=facts.agent_version,
+        )
+
+    def set_status(self, server_id: int, status: ServerStatus) -> ServerWithDetails | None:
+        view = self._views.get(server_id)
+        if view is None or view.status == status:
+            return view
+        return self._replace(server_id, status=status)
+
+    def apply_sample(self, server_id: int, sample: MetricsSample) -> ServerWithDetails | None:
+        """Make `sample` the latest (unless an newer one is there) and mark the server online."""
+        view = self._views.get(server_id)
+        if view is None:
+            return None
+        if view.latest_metrics is not None and view.latest_metrics.time >= sample.time:
+            return self.set_status(server_id, ServerStatus.ONLINE)
+        return self._replace(
+            server_id, latest_metrics=sample, last_seen_at=sample.time, status=ServerStatus.ONLINE
+        )

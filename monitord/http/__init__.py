@@ -1,0 +1,1 @@
+"""The dashboard's HTTP side: the REST API, the single-page app and, later, the WebSocket."""

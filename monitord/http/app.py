@@ -1,0 +1,41 @@
+"""The quart-trio app: REST API, dashboard and the response headers every page gets."""
+
+from __future__ import annotations
+
+from quart import Response
+
+from monitord.http import routes_auth, routes_dashboard, routes_health, routes_servers, routes_users
+from monitord.http.context import AppState, MonitordApp
+from monitord.http.errors import install_error_handlers
+
+MAX_REQUEST_BODY_BYTES = 64 * 1024
+
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+}
+
+
+def create_app(state: AppState) -> MonitordApp:
+    """Build the app around the daemon's parts; it owns no tasks of its own."""
+    app = MonitordApp(__name__, static_folder=None)
+    app.state = state
+    app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BODY_BYTES, BODY_TIMEOUT=30, RESPONSE_TIMEOUT=60)
+    install_error_handlers(app)
+    for module in (routes_auth, routes_users, routes_servers, routes_health, routes_dashboard):
+        app.register_blueprint(module.blueprint)
+
+    @app.after_request
+    async def add_security_headers(response: Response) -> Response:
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if response.content_type and response.content_type.startswith("application/json"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

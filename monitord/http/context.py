@@ -1,0 +1,36 @@
+"""What the HTTP handlers share: the daemon's parts, reached through the running app."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import cast
+
+from quart import current_app
+from quart_trio import QuartTrio
+
+from monitord.auth.login_limiter import LoginLimiter
+from monitord.auth.sessions import SessionAuthenticator
+from monitord.cache import LiveCache
+from monitord.config import Settings
+from monitord.storage import Storage
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppState:
+    settings: Settings
+    storage: Storage
+    cache: LiveCache
+    sessions: SessionAuthenticator
+    login_limiter: LoginLimiter
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class MonitordApp(QuartTrio):
+    """The quart-trio app carrying the daemon's parts (no nursery for others to spawn into)."""
+
+    state: AppState
+
+
+def app_state() -> AppState:
+    return cast(MonitordApp, current_app).state

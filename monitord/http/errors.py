@@ -1,0 +1,51 @@
+"""One error format for every route: `{"error": {"code", "message"}}` with a fitting status."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response
+from werkzeug.exceptions import HTTPException
+
+from monitord.wire import ErrorBody, ErrorResponse, encoder
+
+log = logging.getLogger("monitord.http")
+
+
+class ApiError(Exception):
+    """An error to report to the client as-is; `message` must be safe to show."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    body = encoder.encode(ErrorResponse(error=ErrorBody(code=code, message=message)))
+    return Response(body, status=status, content_type="application/json", headers=headers)
+
+
+def _code_for(exc: HTTPException) -> str:
+    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+
+
+def install_error_handlers(app: Quart) -> None:
+    """Map ApiError, HTTP errors (404, 405, 413…) and anything unexpected to the one format."""
+
+    @app.errorhandler(ApiError)
+    async def api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
+        return error_response(status, _code_for(exc), exc.description or exc.name, headers)
+
+    @app.errorhandler(Exception)
+    async def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error while serving a request")
+        return error_response(500, "internal_error", "internal error; the daemon log has details")

@@ -1,0 +1,55 @@
+"""The single-page dashboard: built files from monitord/static/dashboard, SPA fallback.
+
+Hashed assets are cached for a year; index.html is revalidated on every load so a new build is
+picked up at once. Until the dashboard is built, `/` explains how to build it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart import Blueprint, Response, send_from_directory
+
+from monitord.http.errors import ApiError
+
+DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "static" / "dashboard"
+
+blueprint = Blueprint("dashboard", __name__)
+
+_NOT_BUILT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>monitord</title></head>
+<body><h1>monitord</h1>
+<p>The daemon is running, but the dashboard has not been built. Run <code>make run</code>,
+or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.</p>
+<p>The API is at <code>/api</code>; see <code>/api/health</code>.</p></body></html>
+"""
+
+
+async def _index() -> Response:
+    if not (DASHBOARD_DIR / "index.html").is_file():
+        return Response(_NOT_BUILT, content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+    response = await send_from_directory(DASHBOARD_DIR, "index.html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@blueprint.get("/")
+async def index() -> Response:
+    return await _index()
+
+
+@blueprint.get("/assets/<path:name>")
+async def asset(name: str) -> Response:
+    response = await send_from_directory(DASHBOARD_DIR / "assets", name)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@blueprint.get("/<path:path>")
+async def client_route(path: str) -> Response:
+    """Client-side routes get index.html; files at the top of the build are served as they are."""
+    if path == "api" or path.startswith(("api/", "ws/")):
+        raise ApiError(404, "not_found", "no such route")
+    if "/" not in path and (DASHBOARD_DIR / path).is_file():
+        return await send_from_directory(DASHBOARD_DIR, path)
+    return await _index()

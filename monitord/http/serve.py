@@ -1,0 +1,134 @@
+"""Serving the app with hypercorn on trio, with the fixes this stack needs.
+
+- STACK trap 1: quart-trio cancels a handler when hypercorn reports the client gone during the
+  final body send, which aborts hypercorn's keep-alive bookkeeping and leaves HTTP/1.1
+  connections open forever. The final `http.response.body` is sent in a shielded scope.
+- STACK trap 3: a client that never reads blocks hypercorn's shielded socket send, and with it
+  shutdown. TCP_USER_TIMEOUT on the listening socket (inherited by accepted ones) lets the
+  kernel drop such peers; WebSocket pings make idle dead peers visible too.
+- The listening socket is bound here, before serving, so "address in use" is a clear startup
+  error naming the address instead of a traceback from inside hypercorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+from hypercorn.config import Config, Sockets
+from hypercorn.trio.run import worker_serve
+from hypercorn.utils import wrap_app
+
+from monitord.config import HttpSettings, ListenAddress
+
+log = logging.getLogger("monitord.http")
+
+WEBSOCKET_PING_INTERVAL_SECONDS = 20.0
+WEBSOCKET_MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class StartupError(Exception):
+    """A component could not start; the message is one line for the operator."""
+
+
+class ShieldFinalBodySend:
+    """ASGI middleware: the last body chunk of an HTTP response is sent shielded (trap 1)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_final_shielded(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                with trio.CancelScope(shield=True):
+                    await send(message)
+            else:
+                await send(message)
+
+        await self.app(scope, receive, send_final_shielded)
+
+
+def bind_listener(address: ListenAddress, tcp_user_timeout_seconds: float) -> socket.socket:
+    """A bound, listening TCP socket for `address`; raises StartupError naming it."""
+    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    try:
+        infos = socket.getaddrinfo(address.host, address.port, family, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {address}: {exc.strerror}") from None
+    sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(tcp_user_timeout_seconds * 1000))
+        sock.bind(infos[0][4])
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from None
+    return sock
+
+
+def bound_address(sock: socket.socket) -> ListenAddress:
+    host, port = sock.getsockname()[:2]
+    return ListenAddress(host, port)
+
+
+def _hypercorn_config(settings: HttpSettings) -> Config:
+    config = Config()
+    config.bind = [settings.listen]
+    config.errorlog = logging.getLogger("monitord.hypercorn")
+    config.accesslog = None
+    config.graceful_timeout = settings.graceful_timeout_seconds
+    config.websocket_ping_interval = WEBSOCKET_PING_INTERVAL_SECONDS
+    config.websocket_max_message_size = WEBSOCKET_MAX_MESSAGE_BYTES
+    config.include_server_header = False
+    return config
+
+
+async def serve_dashboard(
+    app: Callable[..., Awaitable[None]],
+    settings: HttpSettings,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    task_status: trio.TaskStatus[ListenAddress] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve `app` on `settings.listen` until `shutdown_trigger` returns, then stop gracefully.
+
+    Reports the bound address (the real port when the config says 0) once listening. Raises
+    StartupError when the address cannot be bound. Returns once every connection is closed or
+    `graceful_timeout_seconds` has passed.
+    """
+    listener = bind_listener(settings.address, settings.tcp_user_timeout_seconds)
+    address = bound_address(listener)
+    config = _hypercorn_config(settings)
+    wrapped = wrap_app(ShieldFinalBodySend(app), config.wsgi_max_body_size, "asgi")
+    try:
+        await worker_serve(
+            wrapped,
+            config,
+            sockets=Sockets(secure_sockets=[], insecure_sockets=[listener], quic_sockets=[]),
+            shutdown_trigger=shutdown_trigger,
+            task_status=_ReportAddress(task_status, address),
+        )
+    finally:
+        listener.close()
+
+
+class _ReportAddress:
+    """hypercorn reports bind strings; the daemon wants the parsed address."""
+
+    def __init__(self, task_status: trio.TaskStatus[ListenAddress], address: ListenAddress) -> None:
+        self._task_status = task_status
+        self._address = address
+
+    def started(self, _binds: object = None) -> None:
+        log.info("dashboard and API on http://%s", self._address)
+        self._task_status.started(self._address)

@@ -1,0 +1,124 @@
+"""What crosses HTTP and the WebSocket: msgspec structs with camelCase keys (CONTRACT §4–5).
+
+The REST list and the push carry the same `ServerWithDetails` items, encoded by one encoder.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from monitord.models import MetricsSample, Role
+
+
+class ServerStatus(enum.StrEnum):
+    PENDING = "pending"  # registered, never reported
+    ONLINE = "online"
+    OFFLINE = "offline"  # silent for agents.offline_after_seconds
+
+
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
+# Free text shown in the dashboard: no control characters, bounded.
+ServerName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
+
+
+class _Wire(msgspec.Struct, rename="camel", kw_only=True):
+    pass
+
+
+class ServerWithDetails(_Wire, frozen=True):
+    id: int
+    name: str
+    ip_address: str
+    status: ServerStatus
+    os_type: str
+    os_version: str
+    hostname: str
+    kernel_version: str
+    arch: str
+    cpu_model: str
+    cpu_cores: int
+    agent_version: str
+    last_seen_at: datetime | None
+    created_at: datetime
+    latest_metrics: MetricsSample | None
+
+
+class ServerList(_Wire):
+    servers: list[ServerWithDetails]
+
+
+class FullServerList(_Wire, tag="fullServerList", tag_field="type"):
+    """The WebSocket push message."""
+
+    generated_at: datetime
+    servers: list[ServerWithDetails]
+
+
+class UserView(_Wire):
+    id: int
+    username: str
+    role: Role
+
+
+class LoginRequest(_Wire, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(max_length=256)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class LoginResponse(_Wire):
+    token: str
+    expires_at: datetime
+    user: UserView
+
+
+class PasswordChangeRequest(_Wire, forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(max_length=1024)]
+    new_password: Password
+
+
+class UserCreateRequest(_Wire, forbid_unknown_fields=True):
+    username: Username
+    password: Password
+    role: Role
+
+
+class UserList(_Wire):
+    users: list[UserView]
+
+
+class ServerNameRequest(_Wire, forbid_unknown_fields=True):
+    name: ServerName
+
+
+class ServerCreated(_Wire):
+    server: ServerWithDetails
+    agent_token: str
+
+
+class AgentTokenResponse(_Wire):
+    agent_token: str
+
+
+class ErrorBody(_Wire):
+    code: str
+    message: str
+
+
+class ErrorResponse(_Wire):
+    error: ErrorBody
+
+
+class Health(_Wire):
+    status: str  # "ok" | "degraded"
+    version: str
+    database: str  # "ok" or the reason it is not
+    uptime_seconds: float
+    servers: int
+
+
+encoder = msgspec.json.Encoder()
