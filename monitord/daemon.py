@@ -1,0 +1,128 @@
+"""The daemon's composition root: storage, the live cache and one nursery of components.
+
+    run(settings)
+    └ open_storage                 outlives every task
+      └ nursery                    the only long-lived nursery
+        ├ watch_signals            first signal → shutdown event
+        ├ (serve_agents)           gRPC servicer, added by the agent issue
+        ├ (push_snapshots)         WebSocket push, added by the live-push issue
+        └ serve_dashboard          HTTP; stops gracefully on shutdown, then everything stops
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import partial
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from monitord import __version__
+from monitord.auth.bootstrap import INITIAL_ADMIN, PASSWORD_FILE, ensure_initial_admin
+from monitord.auth.jwt_tokens import TokenIssuer, load_or_create_key
+from monitord.auth.login_limiter import LoginLimiter
+from monitord.auth.sessions import SessionAuthenticator
+from monitord.cache import LiveCache
+from monitord.config import ListenAddress, Settings
+from monitord.http.app import create_app
+from monitord.http.context import AppState
+from monitord.http.serve import StartupError, serve_dashboard
+from monitord.signals import watch_signals
+from monitord.storage import Storage, open_storage
+
+log = logging.getLogger("monitord")
+
+
+class Endpoints:
+    """Where the running daemon listens; reported to whoever started it (tests, systemd)."""
+
+    def __init__(self, http: ListenAddress) -> None:
+        self.http = http
+
+
+async def load_cache(storage: Storage) -> LiveCache:
+    """Every server with its latest stored metrics."""
+    return LiveCache.load(await storage.list_servers(), await storage.latest_samples())
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    try:
+        settings.data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"cannot create data_dir {settings.data_dir}: {exc.strerror or exc}") from None
+
+
+def _load_jwt_key(settings: Settings) -> bytes:
+    try:
+        return load_or_create_key(settings.jwt_key_path)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StartupError(f"cannot use the JWT key {settings.jwt_key_path}: {reason}") from None
+
+
+def _announce_initial_admin(settings: Settings, password: str) -> None:
+    # Printed once, straight to the terminal, never through the logger.
+    print(
+        "\n"
+        "  First start: created the admin account.\n"
+        f"    username: {INITIAL_ADMIN}\n"
+        f"    password: {password}\n"
+        f"  The password is also in {settings.data_path / PASSWORD_FILE} (mode 0600).\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+async def _stop_all_when_done(
+    cancel_scope: trio.CancelScope,
+    serve: Callable[..., Awaitable[None]],
+    *,
+    task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run `serve`; when it returns (its graceful stop is over), cancel its siblings."""
+    await serve(task_status=task_status)
+    cancel_scope.cancel()
+
+
+async def run(
+    settings: Settings,
+    *,
+    shutdown: trio.Event | None = None,
+    task_status: trio.TaskStatus[Endpoints] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the daemon until `shutdown` is set (or SIGTERM/SIGINT arrives), then stop gracefully.
+
+    Reports the bound endpoints once every listener is up. Raises StartupError when a component
+    cannot start, StorageError when the database cannot be opened.
+    """
+    shutdown = shutdown if shutdown is not None else trio.Event()
+    _prepare_data_dir(settings)
+    tokens = TokenIssuer(_load_jwt_key(settings), settings.auth.token_ttl_seconds)
+    async with open_storage(settings) as storage:
+        password = await ensure_initial_admin(storage, settings.data_path)
+        if password is not None:
+            _announce_initial_admin(settings, password)
+        cache = await load_cache(storage)
+        state = AppState(
+            settings=settings,
+            storage=storage,
+            cache=cache,
+            sessions=SessionAuthenticator(tokens, storage),
+            login_limiter=LoginLimiter(
+                settings.auth.login_max_failures, settings.auth.login_window_seconds, trio.current_time
+            ),
+        )
+        app = create_app(state)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)
+            # Agents (serve_agents) and the push task (push_snapshots) start here, as siblings.
+            http = await nursery.start(
+                _stop_all_when_done,
+                nursery.cancel_scope,
+                partial(serve_dashboard, app, settings.http, shutdown_trigger=shutdown.wait),
+            )
+            log.info("monitord %s ready: %d servers", __version__, len(cache))
+            task_status.started(Endpoints(http=http))
+    log.info("monitord stopped")
