@@ -1,0 +1,117 @@
+"""Every route, called unauthenticated, as a viewer and as an admin (issue 2's access matrix)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from monitord.http.app import create_app
+from tests.conftest import RunningDaemon
+
+PUBLIC, VIEWER, ADMIN = "public", "viewer", "admin"
+
+# Every (method, rule) the app serves and who may call it. A route added without an entry here
+# fails test_the_matrix_covers_every_route, so nothing ships without an access decision.
+ACCESS: dict[tuple[str, str], tuple[str, int]] = {
+    # (method, rule): (who may call it, the status an admin gets)
+    ("POST", "/api/auth/login"): (PUBLIC, 401),  # wrong credentials in the body
+    ("GET", "/api/auth/me"): (VIEWER, 200),
+    ("PUT", "/api/auth/password"): (VIEWER, 200),
+    ("GET", "/api/users"): (ADMIN, 200),
+    ("POST", "/api/users"): (ADMIN, 201),
+    ("DELETE", "/api/users/<int:user_id>"): (ADMIN, 204),
+    ("GET", "/api/servers"): (VIEWER, 200),
+    ("POST", "/api/servers"): (ADMIN, 201),
+    ("GET", "/api/servers/<int:server_id>"): (VIEWER, 200),
+    ("PATCH", "/api/servers/<int:server_id>"): (ADMIN, 200),
+    ("DELETE", "/api/servers/<int:server_id>"): (ADMIN, 204),
+    ("POST", "/api/servers/<int:server_id>/token"): (ADMIN, 200),
+    ("GET", "/api/health"): (PUBLIC, 200),
+    ("GET", "/"): (PUBLIC, 200),
+    ("GET", "/assets/<path:name>"): (PUBLIC, 404),  # no such asset
+    ("GET", "/<path:path>"): (PUBLIC, 200),  # a client route: the app's index
+}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    app = create_app(None)  # type: ignore[arg-type]  # only the URL map is read
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+
+
+def test_the_matrix_covers_every_route() -> None:
+    assert app_routes() == set(ACCESS)
+
+
+async def _server_id(running: RunningDaemon, admin_token: str) -> int:
+    async with running.client(admin_token) as client:
+        response = await client.post("/api/servers", json={"name": "matrix"})
+    assert response.status_code == 201
+    server_id: int = response.json()["server"]["id"]
+    return server_id
+
+
+async def _viewer_token(running: RunningDaemon, admin_token: str) -> str:
+    async with running.client(admin_token) as client:
+        response = await client.post(
+            "/api/users", json={"username": "vera", "password": "viewer-password", "role": "viewer"}
+        )
+    assert response.status_code == 201, response.text
+    return await running.login("vera", "viewer-password")
+
+
+def _request_for(
+    method: str, rule: str, ids: dict[str, int], password: str
+) -> tuple[str, dict[str, object] | None]:
+    path = (
+        rule.replace("<int:server_id>", str(ids["server"]))
+        .replace("<int:user_id>", str(ids["user"]))
+        .replace("<path:name>", "missing.js")
+        .replace("<path:path>", "servers/1")
+    )
+    bodies: dict[tuple[str, str], dict[str, object]] = {
+        ("POST", "/api/auth/login"): {"username": "nobody", "password": "nothing-at-all"},
+        ("PUT", "/api/auth/password"): {"currentPassword": password, "newPassword": "another-password"},
+        ("POST", "/api/users"): {"username": "newbie", "password": "newbie-password", "role": "viewer"},
+        ("POST", "/api/servers"): {"name": "created"},
+        ("PATCH", "/api/servers/<int:server_id>"): {"name": "renamed"},
+    }
+    return path, bodies.get((method, rule))
+
+
+@pytest.mark.parametrize("method,rule", sorted(ACCESS))
+async def test_route_access(running: RunningDaemon, admin_token: str, method: str, rule: str) -> None:
+    viewer = await _viewer_token(running, admin_token)
+    async with running.client(admin_token) as client:
+        users = (await client.get("/api/users")).json()["users"]
+    ids = {
+        "server": await _server_id(running, admin_token),
+        "user": next(user["id"] for user in users if user["username"] == "vera"),
+    }
+    access, admin_status = ACCESS[(method, rule)]
+
+    async def call(token: str | None, password: str) -> httpx.Response:
+        path, body = _request_for(method, rule, ids, password)
+        async with running.client(token) as client:
+            return await client.request(method, path, json=body)
+
+    anonymous = await call(None, "")
+    as_viewer = await call(viewer, "viewer-password")
+    if access == PUBLIC:
+        assert anonymous.status_code == admin_status
+        assert as_viewer.status_code == admin_status
+        return
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthenticated"
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    if access == ADMIN:
+        assert as_viewer.status_code == 403
+        assert as_viewer.json()["error"]["code"] == "forbidden"
+    else:
+        assert as_viewer.status_code == admin_status
+    as_admin = await call(admin_token, running.admin_password)
+    assert as_admin.status_code == admin_status, as_admin.text

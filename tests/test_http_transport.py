@@ -1,0 +1,36 @@
+"""HTTP/1.1 connection handling on hypercorn + quart-trio (STACK trap 1)."""
+
+from __future__ import annotations
+
+import trio
+
+from tests.conftest import RunningDaemon
+
+
+async def _read_until_eof(stream: trio.SocketStream) -> bytes:
+    received = b""
+    while chunk := await stream.receive_some(65536):
+        received += chunk
+    return received
+
+
+async def test_connection_close_request_reaches_eof(running: RunningDaemon) -> None:
+    address = running.endpoints.http
+    stream = await trio.open_tcp_stream(address.host, address.port)
+    async with stream:
+        await stream.send_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        with trio.fail_after(5):
+            received = await _read_until_eof(stream)
+    assert received.startswith(b"HTTP/1.1 200")
+    assert b'"status":"ok"' in received
+
+
+async def test_keep_alive_serves_two_requests_on_one_connection(running: RunningDaemon) -> None:
+    address = running.endpoints.http
+    stream = await trio.open_tcp_stream(address.host, address.port)
+    async with stream:
+        request = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        await stream.send_all(request + request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        with trio.fail_after(5):
+            received = await _read_until_eof(stream)
+    assert received.count(b"HTTP/1.1 200") == 2
