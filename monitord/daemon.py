@@ -4,6 +4,7 @@
     └ open_storage                 outlives every task
       └ nursery                    the only long-lived nursery
         ├ watch_signals            first signal → shutdown event
+        ├ serve_watchdog           systemd WATCHDOG=1 while the loop makes progress
         ├ (serve_agents)           gRPC servicer, added by the agent issue
         ├ (push_snapshots)         WebSocket push, added by the live-push issue
         └ serve_dashboard          HTTP; stops gracefully on shutdown, then everything stops
@@ -29,6 +30,7 @@ from monitord.config import ListenAddress, Settings
 from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.serve import StartupError, serve_dashboard
+from monitord.sd_notify import notify, serve_watchdog
 from monitord.signals import watch_signals
 from monitord.storage import Storage, open_storage
 
@@ -117,6 +119,7 @@ async def run(
         app = create_app(state)
         async with trio.open_nursery() as nursery:
             await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)
+            await nursery.start(serve_watchdog)
             # Agents (serve_agents) and the push task (push_snapshots) start here, as siblings.
             http = await nursery.start(
                 _stop_all_when_done,
@@ -124,5 +127,8 @@ async def run(
                 partial(serve_dashboard, app, settings.http, shutdown_trigger=shutdown.wait),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))
+            notify("READY=1", f"STATUS=serving {len(cache)} servers; dashboard on http://{http}")
             task_status.started(Endpoints(http=http))
+            await shutdown.wait()
+            notify("STOPPING=1", "STATUS=stopping")
     log.info("monitord stopped")

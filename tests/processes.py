@@ -66,10 +66,15 @@ class DaemonProcess:
 
 
 @asynccontextmanager
-async def daemon_process(*args: str, cwd: Path) -> AsyncIterator[DaemonProcess]:
-    """Start `python -m monitord ARGS`; killed on exit if the test left it running."""
+async def daemon_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, command: list[str] | None = None
+) -> AsyncIterator[DaemonProcess]:
+    """Start `python -m monitord ARGS` (or `command` + ARGS), with extra `env` on top.
+
+    The process is killed on exit if the test left it running.
+    """
     process = await trio.lowlevel.open_process(
-        monitord_command(*args), cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
+        (command or monitord_command()) + list(args), cwd=cwd, env={**child_env(), **(env or {})}, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
