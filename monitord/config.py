@@ -69,12 +69,17 @@ class HttpSettings(_Section):
     listen: str = "127.0.0.1:8080"
     # WebSocket origins allowed besides the dashboard's own, exact "scheme://host[:port]".
     allowed_origins: tuple[str, ...] = ()
+    # Names the dashboard is reached by (Host header), besides IP addresses and localhost.
+    allowed_hosts: tuple[str, ...] = ()
     # Seconds a response may take to reach a client before the connection is dropped (trap 3).
     tcp_user_timeout_seconds: PositiveSeconds = 25.0
     graceful_timeout_seconds: PositiveSeconds = 5.0
 
     def __post_init__(self) -> None:
         _check_listen("listen", self.listen)
+        for name in self.allowed_hosts:
+            if not _HOSTNAME.match(name.rstrip(".")):
+                raise ValueError(f"`allowed_hosts`: expected host names like \"monitor.example.com\", got {name!r}")
         for origin in self.allowed_origins:
             if not re.fullmatch(r"https?://[^/\s?#]+", origin):
                 raise ValueError(

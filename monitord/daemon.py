@@ -29,6 +29,7 @@ from monitord.cache import LiveCache
 from monitord.config import ListenAddress, Settings
 from monitord.http.app import create_app
 from monitord.http.context import AppState
+from monitord.http.hosts import TrustedHostMiddleware
 from monitord.http.serve import StartupError, serve_dashboard
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.signals import watch_signals
@@ -116,7 +117,7 @@ async def run(
                 settings.auth.login_max_failures, settings.auth.login_window_seconds, trio.current_time
             ),
         )
-        app = create_app(state)
+        app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:
             await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)
             await nursery.start(serve_watchdog)

@@ -18,7 +18,7 @@ async def test_connection_close_request_reaches_eof(running: RunningDaemon) -> N
     address = running.endpoints.http
     stream = await trio.open_tcp_stream(address.host, address.port)
     async with stream:
-        await stream.send_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await stream.send_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         with trio.fail_after(5):
             received = await _read_until_eof(stream)
     assert received.startswith(b"HTTP/1.1 200")
@@ -29,7 +29,7 @@ async def test_keep_alive_serves_two_requests_on_one_connection(running: Running
     address = running.endpoints.http
     stream = await trio.open_tcp_stream(address.host, address.port)
     async with stream:
-        request = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        request = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         await stream.send_all(request + request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
         with trio.fail_after(5):
             received = await _read_until_eof(stream)
