@@ -135,6 +135,15 @@ class AgentsSettings(_Section):
     offline_after_seconds: PositiveSeconds = 15.0
 
 
+class MetricsSettings(_Section):
+    # "" = GET /metrics is off. Set it to turn the endpoint on; scrapers send it as a bearer token.
+    bearer_token: str = ""
+
+    def __post_init__(self) -> None:
+        if self.bearer_token and (len(self.bearer_token) < 16 or not self.bearer_token.isprintable()):
+            raise ValueError("`bearer_token`: expected at least 16 printable characters, or \"\" to turn /metrics off")
+
+
 class Settings(_Section):
     """Everything the daemon reads from its config file (CONTRACT §3)."""
 
@@ -145,6 +154,7 @@ class Settings(_Section):
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     push: PushSettings = msgspec.field(default_factory=PushSettings)
     agents: AgentsSettings = msgspec.field(default_factory=AgentsSettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
 
     @property
     def data_path(self) -> Path:

@@ -34,6 +34,7 @@ from monitord.http.serve import StartupError, serve_dashboard
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.signals import watch_signals
 from monitord.storage import Storage, open_storage
+from monitord.telemetry import Telemetry
 
 log = logging.getLogger("monitord")
 
@@ -116,6 +117,7 @@ async def run(
             login_limiter=LoginLimiter(
                 settings.auth.login_max_failures, settings.auth.login_window_seconds, trio.current_time
             ),
+            telemetry=Telemetry(cache),
         )
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:

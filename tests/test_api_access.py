@@ -27,6 +27,7 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
     ("DELETE", "/api/servers/<int:server_id>"): (ADMIN, 204),
     ("POST", "/api/servers/<int:server_id>/token"): (ADMIN, 200),
     ("GET", "/api/health"): (PUBLIC, 200),
+    ("GET", "/metrics"): (PUBLIC, 404),  # its own bearer token (tests/test_metrics.py); off here
     ("GET", "/"): (PUBLIC, 200),
     ("GET", "/assets/<path:name>"): (PUBLIC, 404),  # no such asset
     ("GET", "/<path:path>"): (PUBLIC, 200),  # a client route: the app's index

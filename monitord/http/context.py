@@ -14,6 +14,7 @@ from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
 from monitord.storage import Storage
+from monitord.telemetry import Telemetry
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +24,7 @@ class AppState:
     cache: LiveCache
     sessions: SessionAuthenticator
     login_limiter: LoginLimiter
+    telemetry: Telemetry
     started_at: float = field(default_factory=time.monotonic)
 
 

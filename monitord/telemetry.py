@@ -1,0 +1,120 @@
+"""The daemon's own metrics and every server's latest gauges, in Prometheus text format.
+
+One `Telemetry` object per daemon owns its registry (nothing process-global), is passed to the
+parts that count, and is read by `GET /metrics`. Per-server gauges are not stored twice: a
+collector reads them from the live cache at scrape time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+
+from monitord.cache import LiveCache
+from monitord.models import METRIC_FIELDS
+from monitord.wire import ServerStatus
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# Each sample field's gauge, named by Prometheus conventions (unit suffixes; no "_total",
+# which is reserved for counters, on the agents' cumulative byte counts).
+_SERVER_GAUGE_NAMES = {
+    "cpu_usage_percent": "monitord_server_cpu_usage_percent",
+    "memory_usage_bytes": "monitord_server_memory_used_bytes",
+    "memory_total_bytes": "monitord_server_memory_size_bytes",
+    "swap_usage_bytes": "monitord_server_swap_used_bytes",
+    "swap_total_bytes": "monitord_server_swap_size_bytes",
+    "disk_used_bytes": "monitord_server_disk_used_bytes",
+    "disk_total_bytes": "monitord_server_disk_size_bytes",
+    "disk_read_bps": "monitord_server_disk_read_bytes_per_second",
+    "disk_write_bps": "monitord_server_disk_write_bytes_per_second",
+    "network_rx_instant_bps": "monitord_server_network_receive_bytes_per_second",
+    "network_tx_instant_bps": "monitord_server_network_transmit_bytes_per_second",
+    "network_rx_total_bytes": "monitord_server_network_received_bytes",
+    "network_tx_total_bytes": "monitord_server_network_transmitted_bytes",
+    "load1": "monitord_server_load1",
+    "load5": "monitord_server_load5",
+    "load15": "monitord_server_load15",
+    "process_count": "monitord_server_processes",
+    "tcp_connections": "monitord_server_tcp_connections",
+    "udp_connections": "monitord_server_udp_connections",
+    "uptime_seconds": "monitord_server_uptime_seconds",
+}
+assert set(_SERVER_GAUGE_NAMES) == set(METRIC_FIELDS), "every sample field has a gauge"
+
+
+class _ServerCollector(Collector):
+    """Each server's status and latest metrics, labelled by id and name, read at scrape time."""
+
+    def __init__(self, cache: LiveCache) -> None:
+        self._cache = cache
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        servers = self._cache.servers()
+        up = GaugeMetricFamily(
+            "monitord_server_up", "1 while the server's agent reports, 0 when offline or pending",
+            labels=["server_id", "name"],
+        )
+        gauges = {
+            field: GaugeMetricFamily(name, f"Latest {field.replace('_', ' ')} reported by the agent",
+                                     labels=["server_id", "name"])
+            for field, name in _SERVER_GAUGE_NAMES.items()
+        }
+        last_seen = GaugeMetricFamily(
+            "monitord_server_last_seen_timestamp_seconds", "When the latest sample was taken",
+            labels=["server_id", "name"],
+        )
+        for server in servers:
+            labels = [str(server.id), server.name]
+            up.add_metric(labels, 1.0 if server.status is ServerStatus.ONLINE else 0.0)
+            latest = server.latest_metrics
+            if latest is None:
+                continue
+            last_seen.add_metric(labels, latest.time.timestamp())
+            for field, gauge in gauges.items():
+                gauge.add_metric(labels, float(getattr(latest, field)))
+        yield up
+        yield last_seen
+        yield from gauges.values()
+
+
+class Telemetry:
+    """Counters, gauges and histograms the daemon's parts update, and their exposition."""
+
+    def __init__(self, cache: LiveCache) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        ProcessCollector(registry=registry)
+        self.agents_connected = Gauge("monitord_agents_connected", "Agent streams open now", registry=registry)
+        self.websocket_clients = Gauge("monitord_websocket_clients", "Dashboard WebSockets open now",
+                                       registry=registry)
+        self.push_duration = Histogram(
+            "monitord_push_duration_seconds", "Time to build, encode and publish one snapshot",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=registry,
+        )
+        self.snapshots_dropped = Counter(
+            "monitord_snapshots_dropped_total", "Snapshots replaced before a slow client took them",
+            registry=registry,
+        )
+        self.samples_accepted = Counter("monitord_samples_accepted_total", "Agent samples accepted",
+                                        registry=registry)
+        self.samples_rejected = Counter("monitord_samples_rejected_total", "Agent samples refused, by reason",
+                                        ["reason"], registry=registry)
+        self.db_write_duration = Histogram(
+            "monitord_db_write_duration_seconds", "Time to store one batch of samples",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=registry,
+        )
+        self.ingest_buffer_depth = Gauge(
+            "monitord_ingest_buffer_samples", "Accepted samples waiting to be stored", registry=registry
+        )
+        registry.register(_ServerCollector(cache))
+
+    def exposition(self) -> bytes:
+        """Everything in Prometheus text format 0.0.4."""
+        return generate_latest(self.registry)
