@@ -275,7 +275,12 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA busy_timeout = 5000")
+    # Only takes effect before the first table exists: lets retention give pages back to the
+    # file system with PRAGMA incremental_vacuum instead of a full VACUUM.
+    connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
     connection.execute("PRAGMA journal_mode = WAL")
+    # After each checkpoint the WAL file is cut back to this size, so it cannot stay huge.
+    connection.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
     connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA foreign_keys = ON")
     _migrate(connection)

@@ -19,6 +19,7 @@ async def test_a_new_database_is_migrated_in_wal_mode(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
 
 
 async def test_reopening_keeps_the_data(tmp_path: Path) -> None:
