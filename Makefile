@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test fuzz install clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "monitord needs Python 3.11 or newer")'
@@ -25,6 +25,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Longer fuzzing than `make test` runs: thousands of examples per target, random seeds.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
