@@ -151,8 +151,10 @@ export class WebSocketService {
 
   /** Closes the connection on purpose; no retry follows. */
   disconnect(): void {
-    this.isIntentionalClose = true;
     this.clearReconnectTimer();
+    // Idempotent: the socket was already asked to close.
+    if (this.isIntentionalClose) return;
+    this.isIntentionalClose = true;
     const socket = this.socket;
     if (socket === null) return;
     // Keep the socket so its close event is still delivered and reported as intentional.
