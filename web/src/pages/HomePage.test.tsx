@@ -1,5 +1,5 @@
 import { act, fireEvent, render, screen, within } from "@testing-library/react";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { useLocaleStore } from "../i18n/i18n";
 import { DEFAULT_LIST_VIEW } from "../lib/serverView";
 import { useListViewStore } from "../store/listViewStore";
@@ -136,6 +136,35 @@ describe("HomePage", () => {
     expect(screen.getByText("Loading servers…")).toBeTruthy();
     push([]);
     expect(screen.getByText("No servers registered yet.")).toBeTruthy();
+  });
+
+  it("renders only the rows near the viewport for a long list, and the rest on scroll", () => {
+    render(<HomePage />);
+    push(Array.from({ length: 1000 }, (_, i) => makeServer({ id: i + 1, name: `n-${String(i + 1).padStart(4, "0")}` })));
+    const table = screen.getByRole("table");
+    expect(table.getAttribute("aria-rowcount")).toBe("1001");
+    expect(rows().length).toBeGreaterThan(10);
+    expect(rows().length).toBeLessThan(100);
+    expect(rowIds()[0]).toBe(1);
+    expect(rows()[0]!.getAttribute("aria-rowindex")).toBe("2");
+
+    // jsdom has no layout: pretend the list body has scrolled 500 rows (53 px each) up, and
+    // run animation frames at once so the scroll handler's measurement lands inside act().
+    const body = table.querySelector("tbody")!;
+    body.getBoundingClientRect = () => DOMRect.fromRect({ x: 0, y: -500 * 53, width: 1000, height: 53_000 });
+    vi.spyOn(window, "requestAnimationFrame").mockImplementation((callback) => {
+      callback(0);
+      return 1;
+    });
+    act(() => {
+      window.dispatchEvent(new Event("scroll"));
+    });
+    const visible = rowIds();
+    expect(visible).toContain(501);
+    expect(visible).not.toContain(1);
+    expect(rows().length).toBeLessThan(100);
+    const spacers = body.querySelectorAll("tr.spacer");
+    expect(spacers).toHaveLength(2);
   });
 
   it("speaks Chinese when the language is switched", () => {

@@ -1,4 +1,4 @@
-import { useMemo } from "react";
+import { useDeferredValue, useMemo } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { ListToolbar } from "../components/ListToolbar";
 import { ServerTable } from "../components/ServerTable";
@@ -32,7 +32,10 @@ export function HomePage() {
   const nowMs = useDaemonNow(generatedAt);
 
   const counts = useMemo(() => countByStatus(servers), [servers]);
-  const visible = useMemo(() => selectVisibleServers(servers, view), [servers, view]);
+  // Typing in the filter re-lays out up to 1000 rows; deferring lets the input stay responsive
+  // while React renders the new list in the background.
+  const deferredView = useDeferredValue(view);
+  const visible = useMemo(() => selectVisibleServers(servers, deferredView), [servers, deferredView]);
 
   return (
     <section className="page page--list" aria-labelledby="list-title">
@@ -70,8 +73,8 @@ export function HomePage() {
             locale={locale}
             t={t}
             durationUnits={durationUnits}
-            sortKey={view.sortKey}
-            sortDirection={view.sortDirection}
+            sortKey={deferredView.sortKey}
+            sortDirection={deferredView.sortDirection}
             onSort={actions.toggleSort}
           />
         </>
