@@ -167,6 +167,16 @@ describe("the live connection in the app", () => {
     expect(screen.getByTestId("login-notice").textContent).toBe("You have signed out.");
   });
 
+  it("leaving the signed-in pages closes the socket on purpose", () => {
+    signIn();
+    const { unmount } = render(<App />);
+    const socket = FakeWebSocket.latest();
+    act(() => socket.open());
+    unmount();
+    expect(socket.closeCalls).toEqual([{ code: 1000, reason: "client disconnect" }]);
+    expect(useServerListStore.getState().connectionStatus).toBe("disconnected");
+  });
+
   it("switches language from the header", () => {
     signIn();
     render(<App />);
