@@ -30,6 +30,7 @@ export default defineConfig({
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test/setup.ts"],
+    reporters: ["default", "./summaryReporter.ts"],
     restoreMocks: true,
     unstubGlobals: true,
   },

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { detectLocale, makeTranslate } from "./i18n";
-import { en, zhCN } from "./messages";
+import { en, zhCN, type MessageKey } from "./messages";
 
 describe("detectLocale", () => {
   it.each([
@@ -34,5 +34,6 @@ describe("translations", () => {
     expect(t("list.showing", { shown: 3, total: 10 })).toBe("Showing 3 of 10");
     expect(t("list.showing", { shown: 3 })).toBe("Showing 3 of {total}");
     expect(makeTranslate("zh-CN")("conn.retry")).toBe("重试");
+    expect(makeTranslate("en")("status.maintenance" as MessageKey)).toBe("status.maintenance");
   });
 });

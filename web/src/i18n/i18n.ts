@@ -40,7 +40,9 @@ function isLocale(value: unknown): value is Locale {
 export function makeTranslate(locale: Locale): Translate {
   const table = MESSAGES[locale];
   return (key, values) => {
-    const template = table[key];
+    // A key computed from wire data (e.g. a status the daemon added later) may be missing:
+    // show the key rather than nothing.
+    const template = (table[key] as string | undefined) ?? key;
     if (values === undefined) return template;
     return template.replace(/\{(\w+)\}/g, (match, name: string) =>
       name in values ? String(values[name]) : match,
