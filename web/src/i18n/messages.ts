@@ -49,6 +49,7 @@ export const en = {
   "list.empty": "No servers registered yet.",
   "list.noMatch": "No servers match the filter.",
   "list.loading": "Loading servers…",
+  "list.noData": "No server list yet: not connected to the daemon.",
   "list.updatedAt": "Updated {time}",
   "list.showing": "Showing {shown} of {total}",
 
@@ -154,6 +155,7 @@ export const zhCN: Messages = {
   "list.empty": "尚未注册任何服务器。",
   "list.noMatch": "没有符合筛选条件的服务器。",
   "list.loading": "正在加载服务器列表…",
+  "list.noData": "尚无服务器列表：未连接到 monitord 服务。",
   "list.updatedAt": "更新于 {time}",
   "list.showing": "显示 {shown} / {total}",
 

@@ -138,6 +138,13 @@ describe("HomePage", () => {
     expect(screen.getByText("No servers registered yet.")).toBeTruthy();
   });
 
+  it("never claims there are no servers when the connection failed before any list", () => {
+    render(<HomePage />);
+    act(() => useServerListStore.getState().onWebSocketPermanentFailure());
+    expect(screen.queryByText("No servers registered yet.")).toBeNull();
+    expect(screen.getByText("No server list yet: not connected to the daemon.")).toBeTruthy();
+  });
+
   it("renders only the rows near the viewport for a long list, and the rest on scroll", () => {
     render(<HomePage />);
     push(Array.from({ length: 1000 }, (_, i) => makeServer({ id: i + 1, name: `n-${String(i + 1).padStart(4, "0")}` })));

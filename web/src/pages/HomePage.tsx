@@ -54,9 +54,10 @@ export function HomePage() {
         onSortKey={actions.setSortKey}
         onSortDirection={actions.setSortDirection}
       />
-      {isLoading && servers.length === 0 ? (
+      {generatedAt === null ? (
+        // No list received yet: never claim "no servers" before the daemon has said so.
         <p className="placeholder" role="status">
-          {t("list.loading")}
+          {isLoading ? t("list.loading") : t("list.noData")}
         </p>
       ) : servers.length === 0 ? (
         <p className="placeholder">{t("list.empty")}</p>
