@@ -319,3 +319,32 @@ describe("disconnect twice", () => {
     expect(socket.closeCalls).toHaveLength(1);
   });
 });
+
+describe("injected scheduler", () => {
+  it("schedules retries through the given timers and clock, not the globals", () => {
+    const scheduled: Array<{ callback: () => void; delayMs: number }> = [];
+    const cleared: unknown[] = [];
+    const callbacks = recordingCallbacks();
+    const service = new WebSocketService({
+      callbacks,
+      createWebSocket: fakeWebSocketFactory,
+      scheduler: {
+        setTimeout: (callback, delayMs) => scheduled.push({ callback, delayMs }),
+        clearTimeout: (handle) => cleared.push(handle),
+        now: () => 5_000,
+      },
+    });
+    service.connect("t");
+    FakeWebSocket.latest().fail();
+    expect(scheduled.map((s) => s.delayMs)).toEqual([1000]);
+    expect(callbacks.onClose).toHaveBeenLastCalledWith(false, expect.objectContaining({ nextRetryAt: 6_000 }));
+    vi.advanceTimersByTime(60_000);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    scheduled[0]!.callback();
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    FakeWebSocket.latest().fail();
+    service.disconnect();
+    expect(scheduled.map((s) => s.delayMs)).toEqual([1000, 2000]);
+    expect(cleared).toEqual([2]);
+  });
+});
