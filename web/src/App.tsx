@@ -1,0 +1,94 @@
+import { useEffect, type ReactNode } from "react";
+import { useShallow } from "zustand/react/shallow";
+import { AppHeader } from "./components/AppHeader";
+import { ConnectionStatus } from "./components/ConnectionStatus";
+import { useLiveConnection } from "./hooks/useLiveConnection";
+import { useNow } from "./hooks/useNow";
+import { useI18n, useLocaleStore } from "./i18n/i18n";
+import { matchRoute, navigate, safeNextPath, useLocationPath, type Route } from "./lib/router";
+import { HomePage } from "./pages/HomePage";
+import { LoginPage } from "./pages/LoginPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { VpsDetailPage } from "./pages/VpsDetailPage";
+import { useAuthStore, type Session } from "./store/authStore";
+import { useServerListStore } from "./store/serverListStore";
+
+function ConnectionIndicator({ token }: { token: string }) {
+  const { locale, t } = useI18n();
+  const { connectionStatus, nextRetryAt } = useServerListStore(
+    useShallow((state) => ({ connectionStatus: state.connectionStatus, nextRetryAt: state.nextRetryAt })),
+  );
+  // Tick only while a countdown is on screen.
+  const nowMs = useNow(1000, connectionStatus === "reconnecting");
+  return (
+    <ConnectionStatus
+      status={connectionStatus}
+      nextRetryAt={nextRetryAt}
+      nowMs={nowMs}
+      locale={locale}
+      t={t}
+      onRetry={() => useServerListStore.getState().initializeWebSocket(token)}
+    />
+  );
+}
+
+function SignedInLayout({ session, children }: { session: Session; children: ReactNode }) {
+  const { locale, t } = useI18n();
+  useLiveConnection(session);
+  return (
+    <div className="app">
+      <AppHeader
+        username={session.user.username}
+        locale={locale}
+        t={t}
+        connection={<ConnectionIndicator token={session.token} />}
+        onLocaleChange={useLocaleStore.getState().setLocale}
+        onLogout={() => useAuthStore.getState().logout("logged_out")}
+      />
+      <main className="app__main">{children}</main>
+    </div>
+  );
+}
+
+function signedInPage(route: Route): ReactNode {
+  switch (route.name) {
+    case "home":
+      return <HomePage />;
+    case "detail":
+      // Keyed so that moving between servers starts each page fresh.
+      return <VpsDetailPage key={route.id} id={route.id} />;
+    case "login":
+    case "notFound":
+      return <NotFoundPage />;
+  }
+}
+
+/** Routes, the login guard and the document language. */
+export function App() {
+  const path = useLocationPath();
+  const url = new URL(path, "http://dashboard.invalid");
+  const route = matchRoute(url.pathname);
+  const session = useAuthStore((state) => state.session);
+  const locale = useLocaleStore((state) => state.locale);
+
+  useEffect(() => {
+    document.documentElement.lang = locale;
+  }, [locale]);
+
+  const needsLogin = session === null && route.name !== "login";
+  const loginDone = session !== null && route.name === "login";
+  const next = url.searchParams.get("next");
+  useEffect(() => {
+    if (needsLogin) navigate(`/login?next=${encodeURIComponent(path)}`, { replace: true });
+    else if (loginDone) navigate(safeNextPath(next), { replace: true });
+  }, [needsLogin, loginDone, path, next]);
+
+  useEffect(() => {
+    // A new session must not see the previous one's servers, even for a moment.
+    if (session === null) useServerListStore.getState().reset();
+  }, [session]);
+
+  if (route.name === "login") return session === null ? <LoginPage next={safeNextPath(next)} /> : null;
+  if (session === null) return null;
+  return <SignedInLayout session={session}>{signedInPage(route)}</SignedInLayout>;
+}

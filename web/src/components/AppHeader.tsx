@@ -1,0 +1,35 @@
+import type { ReactNode } from "react";
+import type { Translate } from "../i18n/i18n";
+import type { Locale } from "../i18n/messages";
+import { Link } from "../lib/router";
+import { LanguageSwitch } from "./LanguageSwitch";
+
+interface AppHeaderProps {
+  username: string;
+  locale: Locale;
+  t: Translate;
+  /** The connection indicator, composed by the layout. */
+  connection: ReactNode;
+  onLocaleChange(locale: Locale): void;
+  onLogout(): void;
+}
+
+export function AppHeader({ username, locale, t, connection, onLocaleChange, onLogout }: AppHeaderProps) {
+  return (
+    <header className="app-header">
+      <Link to="/" className="app-header__brand">
+        {t("app.title")}
+      </Link>
+      <div className="app-header__connection">{connection}</div>
+      <div className="app-header__actions">
+        <LanguageSwitch locale={locale} label={t("nav.language")} onChange={onLocaleChange} />
+        <span className="muted app-header__user" title={t("nav.signedInAs", { user: username })}>
+          {username}
+        </span>
+        <button type="button" className="button button--ghost" onClick={onLogout}>
+          {t("nav.logout")}
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,107 @@
+// @vitest-environment node
+import { describe, expect, it } from "vitest";
+import { makeMetrics, makeServer } from "../test/fixtures";
+import type { VpsListItemResponse } from "../types";
+import {
+  advanceWindow,
+  appendSample,
+  DEFAULT_ROLLING_WINDOW,
+  EMPTY_WINDOW,
+  toRollingSample,
+  type RollingWindow,
+} from "./rollingWindow";
+
+const T0 = Date.parse("2025-01-31T12:00:00Z");
+
+function serverAt(id: number, offsetMs: number, cpu = 1): VpsListItemResponse {
+  return makeServer({
+    id,
+    latestMetrics: makeMetrics({ time: new Date(T0 + offsetMs).toISOString(), cpuUsagePercent: cpu }),
+  });
+}
+
+describe("advanceWindow", () => {
+  it("appends one compact sample per new metrics time", () => {
+    let window: RollingWindow = EMPTY_WINDOW;
+    window = advanceWindow(window, [serverAt(1, 0, 5)]);
+    window = advanceWindow(window, [serverAt(1, 2000, 7)]);
+    expect(window.get(1)).toEqual([
+      toRollingSample(makeMetrics({ time: "", cpuUsagePercent: 5 }), T0),
+      toRollingSample(makeMetrics({ time: "", cpuUsagePercent: 7 }), T0 + 2000),
+    ]);
+  });
+
+  it("does not count a repeated sample twice (offline servers repeat their last one)", () => {
+    let window = advanceWindow(EMPTY_WINDOW, [serverAt(1, 0)]);
+    const once = window.get(1);
+    window = advanceWindow(window, [serverAt(1, 0)]);
+    window = advanceWindow(window, [serverAt(1, -5000)]);
+    expect(window.get(1)).toBe(once);
+    expect(window.get(1)).toHaveLength(1);
+  });
+
+  it("shares the arrays of servers without a new sample", () => {
+    const first = advanceWindow(EMPTY_WINDOW, [serverAt(1, 0), serverAt(2, 0)]);
+    const second = advanceWindow(first, [serverAt(1, 0), serverAt(2, 1000)]);
+    expect(second.get(1)).toBe(first.get(1));
+    expect(second.get(2)).not.toBe(first.get(2));
+  });
+
+  it("drops servers that left the list", () => {
+    const first = advanceWindow(EMPTY_WINDOW, [serverAt(1, 0), serverAt(2, 0)]);
+    const second = advanceWindow(first, [serverAt(2, 1000)]);
+    expect([...second.keys()]).toEqual([2]);
+  });
+
+  it("keeps no entry for a server without metrics, and ignores an unparsable time", () => {
+    const window = advanceWindow(EMPTY_WINDOW, [
+      makeServer({ id: 1, latestMetrics: null, status: "pending" }),
+      makeServer({ id: 2, latestMetrics: makeMetrics({ time: "not a time" }) }),
+    ]);
+    expect(window.size).toBe(0);
+  });
+
+  it("forgets samples older than the window, measured from the server's newest sample", () => {
+    const options = { windowMs: 10_000, maxSamples: 1000 };
+    let window: RollingWindow = EMPTY_WINDOW;
+    for (let second = 0; second <= 30; second += 1) {
+      window = advanceWindow(window, [serverAt(1, second * 1000)], options);
+    }
+    const times = window.get(1)!.map((s) => (s.t - T0) / 1000);
+    expect(times[0]).toBe(20);
+    expect(times[times.length - 1]).toBe(30);
+    expect(times).toHaveLength(11);
+  });
+
+  it("never holds more than maxSamples, whatever the timestamps", () => {
+    const options = { windowMs: Number.MAX_SAFE_INTEGER, maxSamples: 5 };
+    let window: RollingWindow = EMPTY_WINDOW;
+    for (let i = 0; i < 50; i += 1) window = advanceWindow(window, [serverAt(1, i, i)], options);
+    expect(window.get(1)!.map((s) => s.cpuPercent)).toEqual([45, 46, 47, 48, 49]);
+  });
+
+  it("stays bounded for many servers over a long run with the default window", () => {
+    let window: RollingWindow = EMPTY_WINDOW;
+    const servers = 40;
+    // 30 minutes of pushes every 2 s, samples every 2 s.
+    for (let tick = 0; tick < 900; tick += 1) {
+      const list = Array.from({ length: servers }, (_, i) => serverAt(i + 1, tick * 2000));
+      window = advanceWindow(window, list);
+    }
+    for (const samples of window.values()) {
+      expect(samples.length).toBeLessThanOrEqual(DEFAULT_ROLLING_WINDOW.maxSamples);
+      const span = samples[samples.length - 1]!.t - samples[0]!.t;
+      expect(span).toBeLessThanOrEqual(DEFAULT_ROLLING_WINDOW.windowMs);
+      expect(samples.length).toBe(301);
+    }
+  });
+});
+
+describe("appendSample", () => {
+  it("leaves its input untouched", () => {
+    const original = [toRollingSample(makeMetrics(), 1), toRollingSample(makeMetrics(), 2)];
+    const copy = [...original];
+    appendSample(original, toRollingSample(makeMetrics(), 3), { windowMs: 1, maxSamples: 2 });
+    expect(original).toEqual(copy);
+  });
+});

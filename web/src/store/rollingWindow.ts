@@ -1,0 +1,93 @@
+/**
+ * The rolling window of recent samples per server, kept for live charts.
+ *
+ * Pure functions over immutable data: each push returns a new window that shares every
+ * untouched array with the previous one, so a chart subscribed to one server re-renders only
+ * when that server got a new sample. Memory is bounded twice over: by age (relative to each
+ * server's newest sample, so a skewed agent clock cannot empty or bloat its window) and by a
+ * hard sample count; servers that leave the list leave the window.
+ */
+import type { LatestPerformanceMetric, VpsListItemResponse } from "../types";
+
+/** One compact sample: only what the live charts draw, to keep ~10 min x 1000 servers small. */
+export interface RollingSample {
+  /** Sample time, epoch ms. */
+  t: number;
+  cpuPercent: number;
+  memoryUsedBytes: number;
+  memoryTotalBytes: number;
+  rxBps: number;
+  txBps: number;
+  diskReadBps: number;
+  diskWriteBps: number;
+  load1: number;
+}
+
+export type RollingWindow = ReadonlyMap<number, readonly RollingSample[]>;
+
+export interface RollingWindowOptions {
+  /** Samples older than the newest one minus this are dropped. */
+  windowMs: number;
+  /** Hard cap per server, whatever the timestamps say. */
+  maxSamples: number;
+}
+
+/** 10 minutes; agents sample every second but the push arrives every ~2 s. */
+export const DEFAULT_ROLLING_WINDOW: RollingWindowOptions = {
+  windowMs: 10 * 60 * 1000,
+  maxSamples: 600,
+};
+
+export const EMPTY_WINDOW: RollingWindow = new Map();
+
+export function toRollingSample(metrics: LatestPerformanceMetric, t: number): RollingSample {
+  return {
+    t,
+    cpuPercent: metrics.cpuUsagePercent,
+    memoryUsedBytes: metrics.memoryUsageBytes,
+    memoryTotalBytes: metrics.memoryTotalBytes,
+    rxBps: metrics.networkRxInstantBps,
+    txBps: metrics.networkTxInstantBps,
+    diskReadBps: metrics.diskReadBps,
+    diskWriteBps: metrics.diskWriteBps,
+    load1: metrics.load1,
+  };
+}
+
+/** Appends `sample` and drops what falls outside the window; `samples` is left untouched. */
+export function appendSample(
+  samples: readonly RollingSample[],
+  sample: RollingSample,
+  options: RollingWindowOptions,
+): readonly RollingSample[] {
+  const oldestKept = sample.t - options.windowMs;
+  let start = Math.max(0, samples.length + 1 - options.maxSamples);
+  while (start < samples.length && samples[start]!.t < oldestKept) start += 1;
+  const next = samples.slice(start);
+  next.push(sample);
+  return next;
+}
+
+/**
+ * The window after one push: a sample is added for each server whose `latestMetrics.time`
+ * moved forward (an offline server repeats its last sample, which must not be counted twice).
+ */
+export function advanceWindow(
+  previous: RollingWindow,
+  servers: readonly VpsListItemResponse[],
+  options: RollingWindowOptions = DEFAULT_ROLLING_WINDOW,
+): RollingWindow {
+  const next = new Map<number, readonly RollingSample[]>();
+  for (const server of servers) {
+    const samples = previous.get(server.id) ?? [];
+    const metrics = server.latestMetrics;
+    const t = metrics === null ? Number.NaN : Date.parse(metrics.time);
+    const last = samples[samples.length - 1];
+    if (metrics === null || Number.isNaN(t) || (last !== undefined && t <= last.t)) {
+      if (samples.length > 0) next.set(server.id, samples);
+      continue;
+    }
+    next.set(server.id, appendSample(samples, toRollingSample(metrics, t), options));
+  }
+  return next;
+}

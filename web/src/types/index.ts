@@ -1,0 +1,115 @@
+/**
+ * Wire types for the daemon's HTTP API and WebSocket push (CONTRACT.md §4, §5).
+ *
+ * Keys are camelCase exactly as the daemon sends them. Timestamps are RFC 3339 UTC strings
+ * ending in "Z"; they stay strings here and are parsed where they are displayed or compared.
+ */
+
+/** RFC 3339 UTC timestamp, e.g. "2025-01-31T12:00:00.123Z". */
+export type IsoTimestamp = string;
+
+export type ServerStatus = "online" | "offline" | "pending";
+
+/** The newest sample an agent reported (`latestMetrics`). Rates are bytes per second. */
+export interface LatestPerformanceMetric {
+  time: IsoTimestamp;
+  cpuUsagePercent: number;
+  memoryUsageBytes: number;
+  memoryTotalBytes: number;
+  swapUsageBytes: number;
+  swapTotalBytes: number;
+  diskUsedBytes: number;
+  diskTotalBytes: number;
+  diskReadBps: number;
+  diskWriteBps: number;
+  networkRxInstantBps: number;
+  networkTxInstantBps: number;
+  networkRxTotalBytes: number;
+  networkTxTotalBytes: number;
+  load1: number;
+  load5: number;
+  load15: number;
+  processCount: number;
+  tcpConnections: number;
+  udpConnections: number;
+  uptimeSeconds: number;
+}
+
+/**
+ * One server with its host facts and latest metrics (`ServerWithDetails` in the contract).
+ *
+ * Host facts come from the agent's hello, so a server whose agent never connected
+ * ("pending") has none yet: they are typed nullable and the UI shows a dash for null or "".
+ */
+export interface VpsListItemResponse {
+  id: number;
+  name: string;
+  ipAddress: string | null;
+  status: ServerStatus;
+  osType: string | null;
+  osVersion: string | null;
+  hostname: string | null;
+  kernelVersion: string | null;
+  arch: string | null;
+  cpuModel: string | null;
+  cpuCores: number | null;
+  agentVersion: string | null;
+  lastSeenAt: IsoTimestamp | null;
+  createdAt: IsoTimestamp;
+  latestMetrics: LatestPerformanceMetric | null;
+}
+
+/** The contract's name for the same shape. */
+export type ServerWithDetails = VpsListItemResponse;
+
+/** One WebSocket text frame on `/ws/servers`. */
+export interface FullServerListPushType {
+  type: "fullServerList";
+  generatedAt: IsoTimestamp;
+  servers: VpsListItemResponse[];
+}
+
+/** `GET /api/servers`. */
+export interface ServerListResponse {
+  servers: VpsListItemResponse[];
+}
+
+/** `time` plus the numeric fields of `latestMetrics` (`GET /api/servers/{id}/metrics`). */
+export type MetricPoint = LatestPerformanceMetric;
+
+export interface MetricsResponse {
+  points: MetricPoint[];
+}
+
+export type UserRole = "admin" | "viewer";
+
+export interface User {
+  id: number;
+  username: string;
+  role: UserRole;
+}
+
+/** `POST /api/auth/login` body. */
+export interface LoginRequest {
+  username: string;
+  password: string;
+}
+
+/** `POST /api/auth/login` 200 response. */
+export interface LoginResponse {
+  token: string;
+  expiresAt: IsoTimestamp;
+  user: User;
+}
+
+/** Every non-2xx API response body. */
+export interface ApiErrorBody {
+  error: {
+    code: string;
+    message: string;
+  };
+}
+
+export interface HealthResponse {
+  status: "ok" | "degraded";
+}
