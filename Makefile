@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test fuzz install clean
+.PHONY: run test test-python test-web fuzz install dashboard clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "monitord needs Python 3.11 or newer")'
@@ -15,20 +15,41 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
+WEB_DEPS := web/node_modules/.installed
+DASHBOARD := monitord/static/dashboard/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
+	web/tsconfig.json web/tsconfig.app.json web/package-lock.json
+
+$(WEB_DEPS): web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20+ and npm to build the dashboard"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Rebuilt whenever a dashboard source is newer than the build.
+$(DASHBOARD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build --silent
+
 install: $(INSTALLED)
 
-run: install
+dashboard: $(DASHBOARD)
+
+run: install dashboard
 	@if [ -f data/initial-admin-password ]; then \
 		echo "Dashboard: http://127.0.0.1:8080  user: admin  password: $$(cat data/initial-admin-password)"; \
 	fi
 	$(BIN)/python -m monitord
 
-test: install
+test: test-python test-web
+
+test-python: install
 	$(BIN)/python -m pytest
+
+test-web: $(WEB_DEPS)
+	cd web && npm run typecheck --silent && npm test --silent
 
 # Longer fuzzing than `make test` runs: thousands of examples per target, random seeds.
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis web/node_modules monitord/static/dashboard

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from quart import Response
 
 from monitord.http import (
@@ -13,6 +15,7 @@ from monitord.http import (
     routes_users,
 )
 from monitord.http.context import AppState, MonitordApp
+from monitord.http.routes_dashboard import DASHBOARD_DIR
 from monitord.http.errors import install_error_handlers
 
 MAX_REQUEST_BODY_BYTES = 64 * 1024
@@ -28,11 +31,13 @@ _SECURITY_HEADERS = {
 }
 
 
-def create_app(state: AppState) -> MonitordApp:
+def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> MonitordApp:
     """Build the app around the daemon's parts; it owns no tasks of its own."""
     app = MonitordApp(__name__, static_folder=None)
     app.state = state
-    app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BODY_BYTES, BODY_TIMEOUT=30, RESPONSE_TIMEOUT=60)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BODY_BYTES, BODY_TIMEOUT=30, RESPONSE_TIMEOUT=60, DASHBOARD_DIR=dashboard_dir
+    )
     install_error_handlers(app)
     for module in (routes_auth, routes_users, routes_servers, routes_health, routes_metrics, routes_dashboard):
         app.register_blueprint(module.blueprint)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Blueprint, Response, send_from_directory
+from quart import Blueprint, Response, current_app, send_from_directory
 
 from monitord.http.errors import ApiError
 
+# Where `npm run build` (web/vite.config.ts) writes; packaged as monitord package data.
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "static" / "dashboard"
 
 blueprint = Blueprint("dashboard", __name__)
@@ -25,12 +26,22 @@ or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.</p>
 """
 
 
-async def _index() -> Response:
-    if not (DASHBOARD_DIR / "index.html").is_file():
-        return Response(_NOT_BUILT, content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
-    response = await send_from_directory(DASHBOARD_DIR, "index.html")
+def _dashboard_dir() -> Path:
+    directory: Path = current_app.config["DASHBOARD_DIR"]
+    return directory
+
+
+async def _revalidated(name: str) -> Response:
+    """A top-level build file, which keeps its name across builds: revalidated every load."""
+    response = await send_from_directory(_dashboard_dir(), name)
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+async def _index() -> Response:
+    if not (_dashboard_dir() / "index.html").is_file():
+        return Response(_NOT_BUILT, content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+    return await _revalidated("index.html")
 
 
 @blueprint.get("/")
@@ -40,7 +51,7 @@ async def index() -> Response:
 
 @blueprint.get("/assets/<path:name>")
 async def asset(name: str) -> Response:
-    response = await send_from_directory(DASHBOARD_DIR / "assets", name)
+    response = await send_from_directory(_dashboard_dir() / "assets", name)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
@@ -50,6 +61,6 @@ async def client_route(path: str) -> Response:
     """Client-side routes get index.html; files at the top of the build are served as they are."""
     if path == "api" or path.startswith(("api/", "ws/")):
         raise ApiError(404, "not_found", "no such route")
-    if "/" not in path and (DASHBOARD_DIR / path).is_file():
-        return await send_from_directory(DASHBOARD_DIR, path)
+    if "/" not in path and (_dashboard_dir() / path).is_file():
+        return await _revalidated(path)
     return await _index()

@@ -1,0 +1,86 @@
+"""The built dashboard: SPA fallback for client routes, cache headers fit for hashed assets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from monitord.auth.jwt_tokens import TokenIssuer
+from monitord.auth.login_limiter import LoginLimiter
+from monitord.auth.sessions import SessionAuthenticator
+from monitord.cache import LiveCache
+from monitord.http.app import create_app
+from monitord.http.context import AppState
+from monitord.http.serve import serve_dashboard
+from monitord.storage.sqlite import open_sqlite_storage
+from monitord.telemetry import Telemetry
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def build(tmp_path: Path) -> Path:
+    directory = tmp_path / "dashboard"
+    (directory / "assets").mkdir(parents=True)
+    (directory / "index.html").write_text("<!doctype html><div id=root></div>")
+    (directory / "assets" / "index-abc123.js").write_text("console.log(1)")
+    (directory / "favicon.svg").write_text("<svg/>")
+    return directory
+
+
+@asynccontextmanager
+async def _serving(tmp_path: Path, build: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The app alone, serving `build` as its dashboard, on port 0."""
+    async with trio.open_nursery() as nursery:
+        async with await _serve(tmp_path, build, nursery) as client:
+            yield client
+        nursery.cancel_scope.cancel()
+
+
+async def _serve(tmp_path: Path, build: Path, nursery: trio.Nursery) -> httpx.AsyncClient:
+    settings = make_settings(tmp_path / "data")
+    storage = await nursery.start(_open_storage, tmp_path / "db.sqlite")
+    cache = LiveCache()
+    state = AppState(
+        settings=settings, storage=storage, cache=cache,
+        sessions=SessionAuthenticator(TokenIssuer(b"k" * 32, 60), storage),
+        login_limiter=LoginLimiter(5, 60, trio.current_time), telemetry=Telemetry(cache),
+    )
+    address = await nursery.start(
+        lambda task_status: serve_dashboard(create_app(state, build), settings.http,
+                                            shutdown_trigger=trio.sleep_forever, task_status=task_status)
+    )
+    return httpx.AsyncClient(base_url=f"http://{address}")
+
+
+async def _open_storage(path: Path, task_status: trio.TaskStatus[object] = trio.TASK_STATUS_IGNORED) -> None:
+    async with open_sqlite_storage(path) as storage:
+        task_status.started(storage)
+        await trio.sleep_forever()
+
+
+async def test_client_routes_get_the_app_and_assets_are_immutable(tmp_path: Path, build: Path) -> None:
+    async with _serving(tmp_path, build) as client:
+        for path in ("/", "/login", "/servers/42"):
+            page = await client.get(path)
+            assert page.status_code == 200 and "<div id=root>" in page.text
+            assert page.headers["cache-control"] == "no-cache"
+            assert "default-src 'self'" in page.headers["content-security-policy"]
+        asset = await client.get("/assets/index-abc123.js")
+        assert asset.status_code == 200
+        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert (await client.get("/favicon.svg")).headers["cache-control"] == "no-cache"
+        assert (await client.get("/assets/missing.js")).status_code == 404
+        assert (await client.get("/assets/..%2F..%2F..%2Fpyproject.toml")).status_code == 404
+        api = await client.get("/api/nothing-here")
+        assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+
+
+async def test_an_unbuilt_dashboard_explains_how_to_build_it(tmp_path: Path) -> None:
+    async with _serving(tmp_path, tmp_path / "no-build") as client:
+        page = await client.get("/servers/1")
+    assert page.status_code == 200 and "make run" in page.text
