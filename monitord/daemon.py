@@ -5,8 +5,9 @@
       └ nursery                    the only long-lived nursery
         ├ watch_signals            first signal → shutdown event
         ├ (serve_agents)           gRPC servicer, added by the agent issue
-        ├ (push_snapshots)         WebSocket push, added by the live-push issue
-        └ serve_dashboard          HTTP; stops gracefully on shutdown, then everything stops
+        ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
+        └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
+                                   gracefully, then everything stops
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from monitord.config import ListenAddress, Settings
 from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.serve import StartupError, serve_dashboard
+from monitord.push.hub import SnapshotHub
+from monitord.push.task import push_snapshots
 from monitord.signals import watch_signals
 from monitord.storage import Storage, open_storage
 
@@ -86,18 +89,31 @@ async def _stop_all_when_done(
     cancel_scope.cancel()
 
 
+async def _close_feeds_after(shutdown: trio.Event, hub: SnapshotHub) -> None:
+    """hypercorn's shutdown trigger: once `shutdown` is set, close every live feed with 1001.
+
+    Without this, hypercorn would wait its whole graceful timeout for WebSocket handlers that
+    never end by themselves, and clients would see 1006 (STACK trap 5).
+    """
+    await shutdown.wait()
+    hub.close_all()
+
+
 async def run(
     settings: Settings,
     *,
     shutdown: trio.Event | None = None,
+    hub: SnapshotHub | None = None,
     task_status: trio.TaskStatus[Endpoints] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the daemon until `shutdown` is set (or SIGTERM/SIGINT arrives), then stop gracefully.
 
+    `hub` is the WebSocket fan-out; pass one in to observe it (tests), else one is made.
     Reports the bound endpoints once every listener is up. Raises StartupError when a component
     cannot start, StorageError when the database cannot be opened.
     """
     shutdown = shutdown if shutdown is not None else trio.Event()
+    hub = hub if hub is not None else SnapshotHub()
     _prepare_data_dir(settings)
     tokens = TokenIssuer(_load_jwt_key(settings), settings.auth.token_ttl_seconds)
     async with open_storage(settings) as storage:
@@ -113,15 +129,17 @@ async def run(
             login_limiter=LoginLimiter(
                 settings.auth.login_max_failures, settings.auth.login_window_seconds, trio.current_time
             ),
+            hub=hub,
         )
         app = create_app(state)
         async with trio.open_nursery() as nursery:
             await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)
             # Agents (serve_agents) and the push task (push_snapshots) start here, as siblings.
+            await nursery.start(push_snapshots, hub, cache, settings.push.interval_seconds)
             http = await nursery.start(
                 _stop_all_when_done,
                 nursery.cancel_scope,
-                partial(serve_dashboard, app, settings.http, shutdown_trigger=shutdown.wait),
+                partial(serve_dashboard, app, settings.http, shutdown_trigger=partial(_close_feeds_after, shutdown, hub)),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))
             task_status.started(Endpoints(http=http))

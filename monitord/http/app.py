@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Response
 
-from monitord.http import routes_auth, routes_dashboard, routes_health, routes_servers, routes_users
+from monitord.http import routes_auth, routes_dashboard, routes_health, routes_servers, routes_users, websocket
 from monitord.http.context import AppState, MonitordApp
 from monitord.http.errors import install_error_handlers
 
@@ -27,7 +27,7 @@ def create_app(state: AppState) -> MonitordApp:
     app.state = state
     app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BODY_BYTES, BODY_TIMEOUT=30, RESPONSE_TIMEOUT=60)
     install_error_handlers(app)
-    for module in (routes_auth, routes_users, routes_servers, routes_health, routes_dashboard):
+    for module in (routes_auth, routes_users, routes_servers, routes_health, websocket, routes_dashboard):
         app.register_blueprint(module.blueprint)
 
     @app.after_request
