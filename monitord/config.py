@@ -129,6 +129,8 @@ class AuthSettings(_Section):
 
 class PushSettings(_Section):
     interval_seconds: PositiveSeconds = 2.0
+    # A snapshot a client has not taken in this long means it stopped reading: it is cut off.
+    send_timeout_seconds: PositiveSeconds = 10.0
 
 
 class AgentsSettings(_Section):

@@ -6,8 +6,9 @@
         ├ watch_signals            first signal → shutdown event
         ├ serve_watchdog           systemd WATCHDOG=1 while the loop makes progress
         ├ (serve_agents)           gRPC servicer, added by the agent issue
-        ├ (push_snapshots)         WebSocket push, added by the live-push issue
-        └ serve_dashboard          HTTP; stops gracefully on shutdown, then everything stops
+        ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
+        └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
+                                   gracefully, then everything stops
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from monitord.http.context import AppState
 from monitord.http.hosts import TrustedHostMiddleware
 from monitord.http.serve import StartupError, serve_dashboard
 from monitord.sd_notify import notify, serve_watchdog
+from monitord.push.hub import SnapshotHub
+from monitord.push.task import push_snapshots
 from monitord.signals import watch_signals
 from monitord.storage import Storage, open_storage
 from monitord.telemetry import Telemetry
@@ -90,18 +93,31 @@ async def _stop_all_when_done(
     cancel_scope.cancel()
 
 
+async def _close_feeds_after(shutdown: trio.Event, hub: SnapshotHub) -> None:
+    """hypercorn's shutdown trigger: once `shutdown` is set, close every live feed with 1001.
+
+    Without this, hypercorn would wait its whole graceful timeout for WebSocket handlers that
+    never end by themselves, and clients would see 1006 (STACK trap 5).
+    """
+    await shutdown.wait()
+    hub.close_all()
+
+
 async def run(
     settings: Settings,
     *,
     shutdown: trio.Event | None = None,
+    hub: SnapshotHub | None = None,
     task_status: trio.TaskStatus[Endpoints] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the daemon until `shutdown` is set (or SIGTERM/SIGINT arrives), then stop gracefully.
 
+    `hub` is the WebSocket fan-out; pass one in to observe it (tests), else one is made.
     Reports the bound endpoints once every listener is up. Raises StartupError when a component
     cannot start, StorageError when the database cannot be opened.
     """
     shutdown = shutdown if shutdown is not None else trio.Event()
+    hub = hub if hub is not None else SnapshotHub()
     _prepare_data_dir(settings)
     tokens = TokenIssuer(_load_jwt_key(settings), settings.auth.token_ttl_seconds)
     async with open_storage(settings) as storage:
@@ -109,6 +125,7 @@ async def run(
         if password is not None:
             _announce_initial_admin(settings, password)
         cache = await load_cache(storage)
+        telemetry = Telemetry(cache, hub)
         state = AppState(
             settings=settings,
             storage=storage,
@@ -117,17 +134,26 @@ async def run(
             login_limiter=LoginLimiter(
                 settings.auth.login_max_failures, settings.auth.login_window_seconds, trio.current_time
             ),
-            telemetry=Telemetry(cache),
+            telemetry=telemetry,
+            hub=hub,
         )
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:
             await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)
             await nursery.start(serve_watchdog)
             # Agents (serve_agents) and the push task (push_snapshots) start here, as siblings.
+            await nursery.start(
+                partial(
+                    push_snapshots, hub, cache, settings.push.interval_seconds,
+                    observe_tick_seconds=telemetry.push_duration.observe,
+                )
+            )
             http = await nursery.start(
                 _stop_all_when_done,
                 nursery.cancel_scope,
-                partial(serve_dashboard, app, settings.http, shutdown_trigger=shutdown.wait),
+                partial(
+                    serve_dashboard, app, settings.http, shutdown_trigger=partial(_close_feeds_after, shutdown, hub)
+                ),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))
             notify("READY=1", f"STATUS=serving {len(cache)} servers; dashboard on http://{http}")

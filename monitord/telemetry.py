@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from monitord.cache import LiveCache
 from monitord.models import METRIC_FIELDS
+from monitord.push.hub import SnapshotHub
 from monitord.wire import ServerStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -82,23 +83,31 @@ class _ServerCollector(Collector):
         yield from gauges.values()
 
 
+class _HubCollector(Collector):
+    """Live-feed figures the hub keeps anyway, read at scrape time."""
+
+    def __init__(self, hub: SnapshotHub) -> None:
+        self._hub = hub
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        yield GaugeMetricFamily("monitord_websocket_clients", "Dashboard WebSockets open now", value=len(self._hub))
+        yield CounterMetricFamily(
+            "monitord_snapshots_dropped", "Snapshots replaced before a slow client took them",
+            value=self._hub.snapshots_dropped,
+        )
+
+
 class Telemetry:
     """Counters, gauges and histograms the daemon's parts update, and their exposition."""
 
-    def __init__(self, cache: LiveCache) -> None:
+    def __init__(self, cache: LiveCache, hub: SnapshotHub) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
         ProcessCollector(registry=registry)
         self.agents_connected = Gauge("monitord_agents_connected", "Agent streams open now", registry=registry)
-        self.websocket_clients = Gauge("monitord_websocket_clients", "Dashboard WebSockets open now",
-                                       registry=registry)
         self.push_duration = Histogram(
             "monitord_push_duration_seconds", "Time to build, encode and publish one snapshot",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
-            registry=registry,
-        )
-        self.snapshots_dropped = Counter(
-            "monitord_snapshots_dropped_total", "Snapshots replaced before a slow client took them",
             registry=registry,
         )
         self.samples_accepted = Counter("monitord_samples_accepted_total", "Agent samples accepted",
@@ -114,6 +123,7 @@ class Telemetry:
             "monitord_ingest_buffer_samples", "Accepted samples waiting to be stored", registry=registry
         )
         registry.register(_ServerCollector(cache))
+        registry.register(_HubCollector(hub))
 
     def exposition(self) -> bytes:
         """Everything in Prometheus text format 0.0.4."""

@@ -14,6 +14,7 @@ import trio
 from monitord import daemon
 from monitord.auth.bootstrap import PASSWORD_FILE
 from monitord.config import Settings
+from monitord.push.hub import SnapshotHub
 
 
 def make_settings(data_dir: Path, **sections: dict[str, object]) -> Settings:
@@ -35,6 +36,7 @@ class RunningDaemon:
     settings: Settings
     endpoints: daemon.Endpoints
     shutdown: trio.Event
+    hub: SnapshotHub
 
     @property
     def base_url(self) -> str:
@@ -58,11 +60,14 @@ class RunningDaemon:
         return token
 
 
-async def start_daemon(nursery: trio.Nursery, settings: Settings) -> RunningDaemon:
+async def start_daemon(nursery: trio.Nursery, settings: Settings, hub: SnapshotHub | None = None) -> RunningDaemon:
     """Start the real daemon in `nursery`; it stops when `shutdown` is set or the nursery ends."""
     shutdown = trio.Event()
-    endpoints = await nursery.start(lambda task_status: daemon.run(settings, shutdown=shutdown, task_status=task_status))
-    return RunningDaemon(settings=settings, endpoints=endpoints, shutdown=shutdown)
+    hub = hub if hub is not None else SnapshotHub()
+    endpoints = await nursery.start(
+        lambda task_status: daemon.run(settings, shutdown=shutdown, hub=hub, task_status=task_status)
+    )
+    return RunningDaemon(settings=settings, endpoints=endpoints, shutdown=shutdown, hub=hub)
 
 
 @pytest.fixture

@@ -34,18 +34,26 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
 }
 
 
-def app_routes() -> set[tuple[str, str]]:
+# WebSocket routes and who may open them; their handshake refusals are tested in
+# tests/test_websocket_handshake.py (an HTTP client cannot reach them).
+WEBSOCKET_ACCESS: dict[str, str] = {
+    "/ws/servers": VIEWER,
+}
+
+
+def app_routes(websocket: bool = False) -> set[tuple[str, str]]:
     app = create_app(None)  # type: ignore[arg-type]  # only the URL map is read
     return {
         (method, rule.rule)
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
-        if method not in {"HEAD", "OPTIONS"}
+        if method not in {"HEAD", "OPTIONS"} and rule.websocket is websocket
     }
 
 
 def test_the_matrix_covers_every_route() -> None:
     assert app_routes() == set(ACCESS)
+    assert app_routes(websocket=True) == {("GET", rule) for rule in WEBSOCKET_ACCESS}
 
 
 async def _server_id(running: RunningDaemon, admin_token: str) -> int:

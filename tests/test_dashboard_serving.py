@@ -17,6 +17,7 @@ from monitord.cache import LiveCache
 from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.serve import serve_dashboard
+from monitord.push.hub import SnapshotHub
 from monitord.storage.sqlite import open_sqlite_storage
 from monitord.telemetry import Telemetry
 from tests.conftest import make_settings
@@ -48,7 +49,7 @@ async def _serve(tmp_path: Path, build: Path, nursery: trio.Nursery) -> httpx.As
     state = AppState(
         settings=settings, storage=storage, cache=cache,
         sessions=SessionAuthenticator(TokenIssuer(b"k" * 32, 60), storage),
-        login_limiter=LoginLimiter(5, 60, trio.current_time), telemetry=Telemetry(cache),
+        login_limiter=LoginLimiter(5, 60, trio.current_time), telemetry=Telemetry(cache, hub := SnapshotHub()), hub=hub,
     )
     address = await nursery.start(
         lambda task_status: serve_dashboard(create_app(state, build), settings.http,

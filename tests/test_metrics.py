@@ -11,6 +11,7 @@ import trio
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import RunningDaemon, make_settings, start_daemon
+from tests.live_feed_helpers import feed
 
 METRICS_TOKEN = "scrape-token-0123456789"
 PROMTOOL = shutil.which("promtool")
@@ -18,7 +19,7 @@ PROMTOOL = shutil.which("promtool")
 
 @pytest.fixture
 async def metrics_daemon(tmp_path: Path, nursery: trio.Nursery) -> RunningDaemon:
-    settings = make_settings(tmp_path / "data", metrics={"bearer_token": METRICS_TOKEN})
+    settings = make_settings(tmp_path / "data", metrics={"bearer_token": METRICS_TOKEN}, push={"interval_seconds": 0.2})
     running = await start_daemon(nursery, settings)
     admin = await running.login()
     async with running.client(admin) as client:
@@ -64,3 +65,18 @@ async def test_promtool_accepts_the_output(metrics_daemon: RunningDaemon) -> Non
     text = await _scrape(metrics_daemon)
     result = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_live_feed_figures_follow_the_websocket_clients(metrics_daemon: RunningDaemon) -> None:
+    def value(text: str, name: str) -> float:
+        families = {family.name: family for family in text_string_to_metric_families(text)}
+        return sum(sample.value for sample in families[name].samples if sample.name.endswith(("_count", name)))
+
+    assert value(await _scrape(metrics_daemon), "monitord_websocket_clients") == 0
+    token = await metrics_daemon.login()
+    async with feed(metrics_daemon, token) as client:
+        await client.get_message()  # the first snapshot, sent on connect
+        await client.get_message()  # one tick of the push task
+        scraped = await _scrape(metrics_daemon)
+    assert value(scraped, "monitord_websocket_clients") == 1
+    assert value(scraped, "monitord_push_duration_seconds") >= 1

@@ -13,6 +13,7 @@ from monitord.http import (
     routes_metrics,
     routes_servers,
     routes_users,
+    websocket,
 )
 from monitord.http.context import AppState, MonitordApp
 from monitord.http.routes_dashboard import DASHBOARD_DIR
@@ -39,7 +40,9 @@ def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> Monitord
         MAX_CONTENT_LENGTH=MAX_REQUEST_BODY_BYTES, BODY_TIMEOUT=30, RESPONSE_TIMEOUT=60, DASHBOARD_DIR=dashboard_dir
     )
     install_error_handlers(app)
-    for module in (routes_auth, routes_users, routes_servers, routes_health, routes_metrics, routes_dashboard):
+    for module in (
+        routes_auth, routes_users, routes_servers, routes_health, routes_metrics, websocket, routes_dashboard
+    ):
         app.register_blueprint(module.blueprint)
 
     @app.after_request

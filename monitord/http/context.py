@@ -13,6 +13,7 @@ from monitord.auth.login_limiter import LoginLimiter
 from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
+from monitord.push.hub import SnapshotHub
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
 
@@ -25,6 +26,7 @@ class AppState:
     sessions: SessionAuthenticator
     login_limiter: LoginLimiter
     telemetry: Telemetry
+    hub: SnapshotHub  # the live WebSocket feeds; routes revoke sessions through it
     started_at: float = field(default_factory=time.monotonic)
 
 

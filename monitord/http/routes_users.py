@@ -48,5 +48,6 @@ async def delete_user(user_id: int) -> Response:
         raise ApiError(409, "conflict", "you cannot delete your own account")
     if not await app_state().storage.delete_user(user_id):
         raise ApiError(404, "not_found", "no such user")
+    app_state().hub.revoke_user(user_id, "the user was deleted")
     log.info("user %d deleted by %s", user_id, current_user().username)
     return Response(status=204)

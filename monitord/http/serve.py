@@ -5,7 +5,8 @@
   connections open forever. The final `http.response.body` is sent in a shielded scope.
 - STACK trap 3: a client that never reads blocks hypercorn's shielded socket send, and with it
   shutdown. TCP_USER_TIMEOUT on the listening socket (inherited by accepted ones) lets the
-  kernel drop such peers; WebSocket pings make idle dead peers visible too.
+  kernel drop such peers; WebSocket pings make idle dead peers visible too. WebSocket scopes
+  also get an abort handle and lose permessage-deflate (STACK trap 4): see hypercorn_ws.py.
 - The listening socket is bound here, before serving, so "address in use" is a clear startup
   error naming the address instead of a traceback from inside hypercorn.
 """
@@ -23,6 +24,7 @@ from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
 from monitord.config import HttpSettings, ListenAddress
+from monitord.http.hypercorn_ws import HypercornWebSockets
 
 log = logging.getLogger("monitord.http")
 
@@ -109,7 +111,7 @@ async def serve_dashboard(
     listener = bind_listener(settings.address, settings.tcp_user_timeout_seconds)
     address = bound_address(listener)
     config = _hypercorn_config(settings)
-    wrapped = wrap_app(ShieldFinalBodySend(app), config.wsgi_max_body_size, "asgi")
+    wrapped = wrap_app(ShieldFinalBodySend(HypercornWebSockets(app)), config.wsgi_max_body_size, "asgi")
     try:
         await worker_serve(
             wrapped,

@@ -1,0 +1,120 @@
+"""What the WebSocket route needs from hypercorn that hypercorn has no setting for.
+
+Both reach into hypercorn 0.17.3 internals (pinned in pyproject.toml; tests/test_websocket_*.py
+fail if they move):
+
+- permessage-deflate off (STACK trap 4). hypercorn accepts every deflate offer, and browsers
+  always offer it; compressing each 0.5 MB snapshot per client costs 6-10x the send itself.
+  `Handshake.extensions` holds the client's offer until the app accepts; emptying it makes
+  hypercorn answer without `Sec-WebSocket-Extensions`, so frames go uncompressed.
+- Aborting a connection (STACK trap 3). hypercorn sends under a cancel shield, so a client that
+  stops reading blocks the sending task beyond the reach of any timeout or cancellation, and
+  with it shutdown. Closing the socket wakes that task (trio raises ClosedResourceError in it,
+  which hypercorn handles as a closed connection). SO_LINGER 0 turns the close into a reset, so
+  the kernel frees the unsent data at once.
+- Pings that stop with the connection. hypercorn's per-connection ping task sleeps the whole
+  ping interval between pings and only then sees that the connection closed; its connection
+  task waits for it, so at shutdown every WebSocket held hypercorn for its graceful timeout
+  (STACK trap 5 needs it to return in milliseconds). The stream's worker context, used for
+  nothing but that sleep, is swapped for one whose sleep also ends when the app is done.
+
+The middleware finds the socket through the bound methods hypercorn hands the app:
+ASGI send = WSStream.app_send → WSStream.send = H11Protocol.stream_send → H11Protocol.send =
+TCPServer.protocol_send → TCPServer.stream (a trio.SocketStream).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.protocol.ws_stream import WSStream
+from hypercorn.trio.tcp_server import TCPServer
+
+log = logging.getLogger("monitord.http")
+
+# The ASGI scope extension the route reads: {"abort": Callable[[], None] | None}.
+TRANSPORT_EXTENSION = "monitord.transport"
+
+Abort = Callable[[], None]
+
+
+def transport_abort(scope: dict[str, Any]) -> Abort | None:
+    """The abort function the middleware put in a WebSocket scope, if any."""
+    extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
+    abort: Abort | None = extension.get("abort")
+    return abort
+
+
+def _abort_for(stream: WSStream) -> Abort | None:
+    protocol = getattr(stream.send, "__self__", None)
+    server = getattr(getattr(protocol, "send", None), "__self__", None)
+    if not isinstance(protocol, H11Protocol) or not isinstance(server, TCPServer):
+        return None  # HTTP/2 WebSockets share the connection with other streams: never abort it
+    transport = server.stream
+    if not isinstance(transport, trio.SocketStream):
+        return None
+    sock = transport.socket
+
+    def abort() -> None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            return  # already closed
+        sock.close()
+
+    return abort
+
+
+class _PingContext:
+    """hypercorn's WorkerContext for one WSStream, with a sleep that ends when the app is done."""
+
+    def __init__(self, context: Any, app_done: trio.Event) -> None:
+        self._context = context
+        self._app_done = app_done
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    async def sleep(self, seconds: float) -> None:
+        if self._app_done.is_set():
+            # Not expected: hypercorn marks the stream closed before the ping loop can run again
+            # after the app is done. Should that change, the loop still cannot spin.
+            await trio.sleep(min(seconds, 0.1))
+            return
+        with trio.move_on_after(seconds):
+            await self._app_done.wait()
+
+
+class HypercornWebSockets:
+    """ASGI middleware for WebSocket scopes: no permessage-deflate, an abort handle in the scope,
+    and hypercorn's ping task ending with the app."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+        self._warned = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            stream = getattr(send, "__self__", None)
+            abort = None
+            app_done = trio.Event()
+            if isinstance(stream, WSStream):
+                stream.handshake.extensions = None
+                stream.context = _PingContext(stream.context, app_done)
+                abort = _abort_for(stream)
+            elif not self._warned:
+                self._warned = True
+                log.warning("hypercorn internals changed: WebSocket deflate stays on and stuck clients wait for TCP timeouts")
+            scope = {**scope, "extensions": {**(scope.get("extensions") or {}), TRANSPORT_EXTENSION: {"abort": abort}}}
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                app_done.set()
+            return
+        await self.app(scope, receive, send)
