@@ -105,6 +105,10 @@ class GrpcSettings(_Section):
 class DatabaseSettings(_Section):
     # "" = SQLite at {data_dir}/monitord.db; "sqlite:///abs/path.db"; "postgresql://user:pass@host:port/db"
     url: str = ""
+    # PostgreSQL only: how long start-up keeps retrying an unreachable database before giving up,
+    # and the most connections the daemon keeps open.
+    connect_timeout_seconds: PositiveSeconds = 30.0
+    pool_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
 
     def __post_init__(self) -> None:
         if self.url and not self.url.startswith(("sqlite:///", "postgresql://", "postgres://")):
