@@ -15,6 +15,9 @@ from monitord import daemon
 from monitord.auth.bootstrap import PASSWORD_FILE
 from monitord.config import Settings
 
+# The `postgres_url` fixture (a fresh PostgreSQL database per test, or a skip saying why).
+pytest_plugins = ["tests.postgres"]
+
 
 def make_settings(data_dir: Path, **sections: dict[str, object]) -> Settings:
     """Settings for a test daemon: its own data dir, every port 0, overrides per section."""
