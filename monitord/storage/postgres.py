@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import asyncpg
+import msgspec
 import trio
 import trio_asyncio
 
@@ -139,8 +140,8 @@ def describe_error(exc: BaseException, target: PostgresTarget) -> str:
         reason = "no answer (timed out)"
     elif isinstance(exc, ssl.SSLError):
         reason = f"TLS failed: {exc.reason or exc}"
-    elif isinstance(exc, asyncpg.ConnectionDoesNotExistError):
-        reason = "the connection was closed by the server"
+    elif isinstance(exc, (asyncpg.ConnectionDoesNotExistError, asyncpg.InternalClientError)):
+        reason = f"the connection to the server broke ({exc})"
     elif isinstance(exc, OSError):
         reason = exc.strerror or str(exc) or type(exc).__name__
     else:
@@ -149,7 +150,11 @@ def describe_error(exc: BaseException, target: PostgresTarget) -> str:
 
 
 # Failures of the database or of the way to it, as opposed to bugs in this module.
-_DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError, ssl.SSLError)
+# asyncpg's InternalClientError shows up when the server drops a connection at an awkward moment.
+_DATABASE_ERRORS = (
+    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, asyncio.TimeoutError,
+    ssl.SSLError,
+)
 
 
 # --- rows -------------------------------------------------------------------------------------
@@ -180,7 +185,9 @@ def _sample(row: asyncpg.Record) -> MetricsSample:
 
 
 def _sample_values(sample: MetricsSample) -> tuple[Any, ...]:
-    return (datetime_to_ms(sample.time), *(getattr(sample, name) for name in METRIC_FIELDS))
+    # astuple is C and follows the field order: time first, then METRIC_FIELDS.
+    values = msgspec.structs.astuple(sample)
+    return (datetime_to_ms(values[0]), *values[1:])
 
 
 def _status_count(status: str) -> int:
@@ -340,11 +347,13 @@ class PostgresStorage:
         async def insert(connection: asyncpg.Connection) -> int:
             # Locking the servers first (in id order, so concurrent batches cannot deadlock)
             # keeps a concurrent delete_server from removing one between the check and the
-            # insert: samples of deleted servers are skipped, never a foreign-key error.
+            # insert: samples of deleted servers are skipped, never a foreign-key error. NO KEY
+            # UPDATE is the lock the last-seen update below takes anyway; unlike FOR UPDATE it
+            # does not wait for other transactions' foreign-key checks on the same server.
             live = {
                 record["id"]
                 for record in await connection.fetch(
-                    "SELECT id FROM servers WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", server_ids
+                    "SELECT id FROM servers WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE", server_ids
                 )
             }
             if not live:

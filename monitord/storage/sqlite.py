@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
 import trio
 
 from monitord.models import METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
@@ -62,7 +63,9 @@ def _sample(row: sqlite3.Row) -> MetricsSample:
 
 def sample_row(sample: MetricsSample) -> tuple[Any, ...]:
     """The sample as a tuple in _SAMPLE_COLUMNS order."""
-    return (datetime_to_ms(sample.time), *(getattr(sample, name) for name in METRIC_FIELDS))
+    # astuple is C and follows the field order: time first, then METRIC_FIELDS.
+    values = msgspec.structs.astuple(sample)
+    return (datetime_to_ms(values[0]), *values[1:])
 
 
 class SqliteStorage:
