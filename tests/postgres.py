@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Generator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import pytest
 import trio
@@ -67,3 +69,39 @@ async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
 
     async with scratch_schema_url(postgres_database, "t") as url:
         yield url
+
+
+class SqlSession:
+    """One connection of the test's own, beside the code under test (tests only)."""
+
+    def __init__(self, loop: Any, connection: Any) -> None:
+        self._loop = loop
+        self._connection = connection
+
+    async def fetch(self, query: str, *args: object) -> list[dict[str, Any]]:
+        rows = await self._loop.run_aio_coroutine(self._connection.fetch(query, *args))
+        return [dict(row) for row in rows]
+
+    async def fetchval(self, query: str, *args: object) -> Any:
+        return await self._loop.run_aio_coroutine(self._connection.fetchval(query, *args))
+
+    async def execute(self, script: str) -> None:
+        await self._loop.run_aio_coroutine(self._connection.execute(script))
+
+
+@asynccontextmanager
+async def sql_session(url: str) -> AsyncIterator[SqlSession]:
+    """Open a plain asyncpg connection to `url` (on the running trio-asyncio loop, or a new one)."""
+    import asyncpg
+    import trio_asyncio
+
+    async with AsyncExitStack() as stack:
+        loop = trio_asyncio.current_loop.get()
+        if loop is None:
+            loop = await stack.enter_async_context(trio_asyncio.open_loop())
+        connection = await loop.run_aio_coroutine(asyncpg.connect(url))
+        try:
+            yield SqlSession(loop, connection)
+        finally:
+            with trio.CancelScope(shield=True):
+                await loop.run_aio_coroutine(connection.close())
