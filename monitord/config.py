@@ -12,6 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -116,6 +117,11 @@ class DatabaseSettings(_Section):
                 '`url`: expected "" (embedded SQLite), "sqlite:///path.db" or '
                 f'"postgresql://user:pass@host:port/db", got a value starting {self.url[:12]!r}'
             )
+        if self.url.startswith(("postgresql://", "postgres://")) and "," not in urlsplit(self.url).netloc:
+            try:
+                urlsplit(self.url).port  # parses the port; the message must not echo the URL
+            except ValueError:
+                raise ValueError("`url`: the port of the PostgreSQL URL must be a number from 0 to 65535") from None
 
 
 class AuthSettings(_Section):
