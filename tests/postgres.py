@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Generator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -91,14 +91,11 @@ class SqlSession:
 
 @asynccontextmanager
 async def sql_session(url: str) -> AsyncIterator[SqlSession]:
-    """Open a plain asyncpg connection to `url` (on the running trio-asyncio loop, or a new one)."""
+    """Open a plain asyncpg connection to `url`, on a trio-asyncio loop of its own."""
     import asyncpg
     import trio_asyncio
 
-    async with AsyncExitStack() as stack:
-        loop = trio_asyncio.current_loop.get()
-        if loop is None:
-            loop = await stack.enter_async_context(trio_asyncio.open_loop())
+    async with trio_asyncio.open_loop() as loop:
         connection = await loop.run_aio_coroutine(asyncpg.connect(url))
         try:
             yield SqlSession(loop, connection)

@@ -1,7 +1,7 @@
 """The PostgreSQL backend: asyncpg running under trio through trio-asyncio.
 
 The asyncio world stays inside this module. `open_postgres_storage` owns a trio-asyncio loop
-(or reuses the one a caller already opened) for as long as the storage is open; every storage
+for as long as the storage is open, hidden from the rest of the trio run; every storage
 call crosses into asyncio exactly once, as one coroutine that takes a pooled connection, does
 its work and gives the connection back. trio code never sees an asyncpg object or exception.
 
@@ -492,15 +492,23 @@ class PostgresStorage:
 # --- opening ----------------------------------------------------------------------------------
 @asynccontextmanager
 async def _asyncio_loop() -> AsyncIterator[trio_asyncio.TrioEventLoop]:
-    """The trio-asyncio loop of this trio run: the caller's if one is open, else a new one."""
-    loop = trio_asyncio.current_loop.get()
-    if loop is not None and not loop.is_closed():
-        yield loop
-        return
+    """A trio-asyncio loop for this module alone, running until the context exits.
+
+    open_loop also makes the loop what `asyncio.get_running_loop()` returns in every trio task
+    started inside it, and libraries that check for a running asyncio loop then take their
+    asyncio path from trio code (quart's sync-iterable response bodies await an asyncio Future
+    and crash the request). So the body runs with the loop hidden again, exactly as without
+    PostgreSQL. This module never needs it visible: it passes the loop explicitly, and asyncio
+    code runs in the loop's own runner task, which still sees it.
+    """
     sole: BaseException | None = None
     try:
         async with trio_asyncio.open_loop() as loop:
-            yield loop
+            hidden = trio_asyncio.current_loop.set(None)
+            try:
+                yield loop
+            finally:
+                trio_asyncio.current_loop.reset(hidden)
     except BaseExceptionGroup as group:
         # open_loop runs its body inside two nurseries, which wrap whatever the body raises.
         # Give the caller back the one exception it raised, as if no loop had been there.
@@ -518,6 +526,10 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]
             yield from _leaves(exc)
         else:
             yield exc
+
+
+async def _terminate(pool: asyncpg.Pool) -> None:
+    pool.terminate()
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -587,8 +599,7 @@ async def open_postgres_storage(
 ) -> AsyncIterator[PostgresStorage]:
     """Open the PostgreSQL database at `url`, migrated to the current schema; closed on exit.
 
-    Owns a trio-asyncio loop around the whole time the storage is open, unless the caller has
-    one open already. Retries the first connection for up to `connect_timeout_seconds` (see
+    Owns a trio-asyncio loop around the whole time the storage is open (see `_asyncio_loop`). Retries the first connection for up to `connect_timeout_seconds` (see
     `_connect_with_retries`), then keeps a pool of up to `pool_size` connections. Raises
     StorageError with a one-line, password-free reason when the database cannot be used.
     """
@@ -602,13 +613,14 @@ async def open_postgres_storage(
         finally:
             with trio.CancelScope(shield=True):
                 await loop.run_aio_coroutine(connection.close(timeout=POOL_CLOSE_TIMEOUT_SECONDS))
-        try:
-            pool = await loop.run_aio_coroutine(
-                asyncpg.create_pool(
-                    url, min_size=1, max_size=pool_size, init=_init_connection,
-                    server_settings=target.server_settings,
-                )
+        async def create_pool() -> asyncpg.Pool:
+            # Built inside the loop: asyncpg's Pool looks up the running loop when constructed.
+            return await asyncpg.create_pool(
+                url, min_size=1, max_size=pool_size, init=_init_connection, server_settings=target.server_settings
             )
+
+        try:
+            pool = await loop.run_aio_coroutine(create_pool())
         except _DATABASE_ERRORS as exc:
             raise StorageError(f"cannot connect to PostgreSQL at {target}: {describe_error(exc, target)}") from None
         log.info("storage: PostgreSQL at %s, pool of up to %d connections", target, pool_size)
@@ -618,7 +630,7 @@ async def open_postgres_storage(
             with trio.CancelScope(shield=True):
                 with trio.move_on_after(POOL_CLOSE_TIMEOUT_SECONDS):
                     await loop.run_aio_coroutine(pool.close())
-                pool.terminate()  # a no-op after a clean close; otherwise drops what is left
+                await loop.run_aio_coroutine(_terminate(pool))  # no-op after a clean close
 
 
 # --- scratch databases and schemas (tests and benchmarks) --------------------------------------
