@@ -44,6 +44,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+@pytest.fixture
+def postgres_server() -> str:
+    """`postgres_admin_url()` as a fixture, for async tests: pytest-trio reports a skip raised
+    inside an async test or fixture as a bare "Skipped" and the reason would be lost."""
+    return postgres_admin_url()
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A database of its own for this test run, created at first use and dropped at the end.

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import trio
 
-from tests.postgres import postgres_admin_url
 from tests.processes import daemon_process
 
 PASSWORD = "never-Print-Me-42"
@@ -35,9 +34,9 @@ async def _start_and_fail(tmp_path: Path, url: str) -> tuple[str, list[str]]:
     return log, [line for line in log.splitlines() if " ERROR " in line]
 
 
-def _on_the_test_server(database: str, user: str = "") -> str:
+def _on_the_test_server(server: str, database: str, user: str = "") -> str:
     """The test server's URL for another database (and user), with a password the server never checks."""
-    parts = urlsplit(postgres_admin_url())
+    parts = urlsplit(server)
     user = user or parts.username or "postgres"
     return urlunsplit(parts._replace(netloc=f"{user}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}",
                                      path=f"/{database}"))
@@ -55,15 +54,15 @@ async def test_a_closed_port_is_retried_then_one_line_naming_host_and_cause(tmp_
     assert retries and all("connection refused" in line and "retrying in" in line for line in retries)
 
 
-async def test_a_missing_database_is_named(tmp_path: Path) -> None:
+async def test_a_missing_database_is_named(tmp_path: Path, postgres_server: str) -> None:
     missing = f"monitord_missing_{secrets.token_hex(4)}"
-    _, errors = await _start_and_fail(tmp_path, _on_the_test_server(missing))
+    _, errors = await _start_and_fail(tmp_path, _on_the_test_server(postgres_server, missing))
     assert len(errors) == 1
     assert f'database "{missing}" does not exist' in errors[0]
 
 
-async def test_an_unknown_role_is_an_authentication_failure(tmp_path: Path) -> None:
+async def test_an_unknown_role_is_an_authentication_failure(tmp_path: Path, postgres_server: str) -> None:
     role = f"ghost_{secrets.token_hex(4)}"
-    _, errors = await _start_and_fail(tmp_path, _on_the_test_server("postgres", user=role))
+    _, errors = await _start_and_fail(tmp_path, _on_the_test_server(postgres_server, "postgres", user=role))
     assert len(errors) == 1
     assert f'user "{role}"): authentication failed: role "{role}" does not exist' in errors[0]

@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from monitord.config import DatabaseSettings, Settings
 from monitord.storage.base import AlreadyExists, Storage, StorageError
 
-__all__ = ["AlreadyExists", "Storage", "StorageError", "open_database", "open_storage", "sqlite_path"]
+__all__ = ["AlreadyExists", "Storage", "StorageError", "open_database", "open_storage", "redact_url", "sqlite_path"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def redact_url(url: str) -> str:
+    """`url` without its password or query string (which may hold one), safe to print."""
+    if not url.startswith(POSTGRES_SCHEMES):
+        return url  # sqlite:///path holds no secrets
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def sqlite_path(settings: Settings) -> Path | None:

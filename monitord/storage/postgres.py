@@ -107,15 +107,6 @@ class PostgresTarget:
         return " ".join(text.split())
 
 
-def redact_url(url: str) -> str:
-    """`url` without its password or query string, safe to print."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 def describe_error(exc: BaseException, target: PostgresTarget) -> str:
     """One line, no secrets: why talking to PostgreSQL failed, in the operator's words."""
     if isinstance(exc, asyncpg.InvalidPasswordError):

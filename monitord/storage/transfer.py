@@ -101,13 +101,15 @@ class _Progress:
         self._report = report
         self._total = total
         self._last = trio.current_time()
+        self._reported = -1
         self.done = 0
 
     def advance(self, count: int, *, final: bool = False) -> None:
         self.done += count
         now = trio.current_time()
-        if final or now - self._last >= PROGRESS_INTERVAL_SECONDS:
+        if (final and self.done != self._reported) or now - self._last >= PROGRESS_INTERVAL_SECONDS:
             self._last = now
+            self._reported = self.done
             percent = 100 * self.done // self._total if self._total else 100
             self._report(f"samples: {self.done:,} of {self._total:,} ({percent}%)")
 

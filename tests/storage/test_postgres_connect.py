@@ -16,8 +16,8 @@ import pytest
 import trio
 import trio.testing
 
-from monitord.storage import StorageError
-from monitord.storage.postgres import PostgresTarget, describe_error, open_postgres_storage, redact_url
+from monitord.storage import StorageError, redact_url
+from monitord.storage.postgres import PostgresTarget, describe_error, open_postgres_storage
 
 PASSWORD = "s3cret-Pa55"
 
