@@ -1,12 +1,15 @@
-"""The daemon as a real process against a PostgreSQL it cannot use: retries, then one line and status 1."""
+"""The daemon as a real process on PostgreSQL: against one it cannot use (retries, then one line and
+status 1), and on a working one (serves, then stops cleanly on SIGTERM)."""
 
 from __future__ import annotations
 
 import secrets
+import signal
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import trio
 
 from tests.processes import daemon_process
@@ -66,3 +69,21 @@ async def test_an_unknown_role_is_an_authentication_failure(tmp_path: Path, post
     _, errors = await _start_and_fail(tmp_path, _on_the_test_server(postgres_server, "postgres", user=role))
     assert len(errors) == 1
     assert f'user "{role}"): authentication failed: role "{role}" does not exist' in errors[0]
+
+
+async def test_the_daemon_on_postgresql_serves_and_stops_cleanly_on_sigterm(tmp_path: Path, postgres_url: str) -> None:
+    async with daemon_process("--config", str(_config(tmp_path, postgres_url)), cwd=tmp_path) as daemon:
+        line = await daemon.wait_for_line("dashboard and API on http://")
+        base_url = line[line.index("http://"):].split()[0]
+        await daemon.wait_for_line("ready")
+        async with httpx.AsyncClient(base_url=base_url) as client:
+            health = (await client.get("/api/health")).json()
+        assert (health["status"], health["database"]) == ("ok", "ok")
+        daemon.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(10):
+            assert await daemon.process.wait() == 0
+        log = await daemon.read_rest()
+    assert "monitord stopped" in log
+    # The asyncio side shut down with the daemon: no traceback, warning or abandoned task.
+    for trouble in ("Traceback", "Warning", "Task was destroyed", "Error", "unclosed"):
+        assert trouble not in log, log
