@@ -15,7 +15,7 @@ from monitord import daemon
 from monitord.auth.bootstrap import PASSWORD_FILE
 from monitord.config import Settings
 
-# The `postgres_url` fixture (a fresh PostgreSQL database per test, or a skip saying why).
+# PostgreSQL fixtures (a fresh, empty monitord database per test, or a one-line skip saying why).
 pytest_plugins = ["tests.postgres"]
 
 

@@ -1,8 +1,9 @@
-"""The PostgreSQL test server: where it is, and a fresh database per test.
+"""The PostgreSQL test server: where it is, one database per run and a fresh schema per test.
 
 Tests that need a PostgreSQL server take the `postgres_url` fixture: an empty schema of its own
-in a database created for the test run and dropped at its end (or call `postgres_admin_url()`). Without MONITORD_TEST_POSTGRES_URL they are skipped from this one
-place, so pytest -ra folds every such skip into a single line saying why.
+in a database created for the test run and dropped at its end (or `postgres_server`, the
+server's URL). Without MONITORD_TEST_POSTGRES_URL they are skipped from this one place, and a
+report hook folds every such skip into a single -ra line saying why.
 """
 
 from __future__ import annotations
