@@ -1,4 +1,4 @@
-"""The command line: run the daemon, or manage users and servers in its database.
+"""The command line: run the daemon, manage users and servers in its database, copy databases.
 
 Every failure a user can cause (a typo, a bad file, a taken port) ends with one line on stderr
 and a non-zero status: 2 for a bad command line or config, 1 for a runtime failure.
@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 import msgspec
 import trio
@@ -20,11 +20,12 @@ from monitord import __version__
 from monitord.auth.agent_tokens import new_agent_token
 from monitord.auth.bootstrap import write_secret_file
 from monitord.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
-from monitord.config import ConfigError, Settings, load_settings
+from monitord.config import ConfigError, DatabaseSettings, Settings, load_settings
 from monitord.http.serve import StartupError
 from monitord.logs import setup_logging
 from monitord.models import Role, now_ms
-from monitord.storage import AlreadyExists, StorageError, open_storage
+from monitord.storage import AlreadyExists, StorageError, open_database, open_storage, redact_url
+from monitord.storage.transfer import DEFAULT_BATCH_SIZE, TransferStorage, copy_database
 from monitord.wire import ServerName, Username
 
 log = logging.getLogger("monitord")
@@ -78,6 +79,25 @@ def _parser() -> argparse.ArgumentParser:
     add_server.add_argument("name")
     add_server.add_argument("--token-file", metavar="PATH",
                             help="also write the agent token to PATH (mode 0600)")
+
+    db = commands.add_parser("db", help="database tools").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    copy = db.add_parser(
+        "copy",
+        help="copy users, servers and metric history to another database (resumable)",
+        description="Copy users, servers (ids kept) and metric history from one database to another, "
+        "e.g. SQLite to PostgreSQL or back. Stop the daemon first. An interrupted copy continues "
+        "where it stopped when run again. Database URLs: sqlite:///abs/path.db or "
+        "postgresql://user:pass@host:port/dbname.",
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="URL", help="the database to copy")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL",
+                      help="an empty database, or one an earlier (interrupted) copy wrote to")
+    copy.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                      help=f"samples per transaction (default {DEFAULT_BATCH_SIZE})")
+    copy.add_argument("--connect-timeout-seconds", type=float, default=10.0, metavar="S",
+                      help="how long to retry an unreachable PostgreSQL (default 10)")
     return parser
 
 
@@ -127,6 +147,36 @@ async def _add_server(settings: Settings, name: str, token_file: str | None) -> 
     print(f"agent token (shown once): {token}")
 
 
+def _database_url(value: str, option: str) -> str:
+    """Check a --from/--to URL the way database.url is checked; a missing SQLite source is an error."""
+    if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise UsageError(f'{option}: expected "sqlite:///abs/path.db" or "postgresql://user:pass@host:port/db"')
+    try:
+        DatabaseSettings(url=value)
+    except ValueError as exc:  # the message never echoes the URL, which may hold a password
+        raise UsageError(f"{option}: {str(exc).removeprefix('`url`: ')}") from None
+    if option == "--from" and value.startswith("sqlite:///") and not Path(value.removeprefix("sqlite://")).is_file():
+        raise UsageError(f"--from: no SQLite database at {value.removeprefix('sqlite://')}")
+    return value
+
+
+async def _copy_database(source_url: str, target_url: str, batch_size: int, connect_timeout_seconds: float) -> None:
+    database = DatabaseSettings(connect_timeout_seconds=connect_timeout_seconds)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    progress(f"copying {redact_url(source_url)} to {redact_url(target_url)}")
+    async with open_database(source_url, database) as source, open_database(target_url, database) as target:
+        report = await copy_database(
+            cast(TransferStorage, source), cast(TransferStorage, target), batch_size=batch_size, progress=progress
+        )
+    counts = report.verified
+    resumed = f" ({report.already_there:,} samples were already there from an earlier run)" if report.already_there else ""
+    print(f"verified: {counts.users:,} users, {counts.servers:,} servers and {counts.samples:,} samples "
+          f"in both databases{resumed}")
+
+
 def _run_daemon(settings: Settings) -> None:
     from monitord import daemon
 
@@ -144,6 +194,13 @@ def _dispatch(args: argparse.Namespace) -> None:
         trio.run(_set_password, settings, args.name, _read_password())
     elif args.command == "server" and args.action == "add":
         trio.run(_add_server, settings, _validated(args.name, ServerName, "server name"), args.token_file)
+    elif args.command == "db" and args.action == "copy":
+        source, target = _database_url(args.source, "--from"), _database_url(args.target, "--to")
+        if source == target:
+            raise UsageError("--from and --to name the same database")
+        if args.batch_size < 1 or not args.connect_timeout_seconds > 0:
+            raise UsageError("--batch-size and --connect-timeout-seconds must be positive")
+        trio.run(_copy_database, source, target, args.batch_size, args.connect_timeout_seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

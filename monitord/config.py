@@ -12,6 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -110,6 +111,10 @@ class GrpcSettings(_Section):
 class DatabaseSettings(_Section):
     # "" = SQLite at {data_dir}/monitord.db; "sqlite:///abs/path.db"; "postgresql://user:pass@host:port/db"
     url: str = ""
+    # PostgreSQL only: how long start-up keeps retrying an unreachable database before giving up,
+    # and the most connections the daemon keeps open.
+    connect_timeout_seconds: PositiveSeconds = 30.0
+    pool_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
 
     def __post_init__(self) -> None:
         if self.url and not self.url.startswith(("sqlite:///", "postgresql://", "postgres://")):
@@ -117,6 +122,11 @@ class DatabaseSettings(_Section):
                 '`url`: expected "" (embedded SQLite), "sqlite:///path.db" or '
                 f'"postgresql://user:pass@host:port/db", got a value starting {self.url[:12]!r}'
             )
+        if self.url.startswith(("postgresql://", "postgres://")) and "," not in urlsplit(self.url).netloc:
+            try:
+                urlsplit(self.url).port  # parses the port; the message must not echo the URL
+            except ValueError:
+                raise ValueError("`url`: the port of the PostgreSQL URL must be a number from 0 to 65535") from None
 
 
 class AuthSettings(_Section):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,9 @@ from monitord import daemon
 from monitord.auth.bootstrap import PASSWORD_FILE
 from monitord.config import Settings
 from monitord.push.hub import SnapshotHub
+
+# PostgreSQL fixtures (a fresh, empty monitord database per test, or a one-line skip saying why).
+pytest_plugins = ["tests.postgres"]
 
 
 def make_settings(data_dir: Path, **sections: dict[str, object]) -> Settings:
@@ -37,6 +42,13 @@ class RunningDaemon:
     endpoints: daemon.Endpoints
     shutdown: trio.Event
     hub: SnapshotHub
+    stopped: trio.Event
+
+    async def stop(self, timeout_seconds: float = 10) -> None:
+        """Ask for a graceful stop, as SIGTERM does, and wait until the daemon has finished."""
+        self.shutdown.set()
+        with trio.fail_after(timeout_seconds):
+            await self.stopped.wait()
 
     @property
     def base_url(self) -> str:
@@ -62,12 +74,17 @@ class RunningDaemon:
 
 async def start_daemon(nursery: trio.Nursery, settings: Settings, hub: SnapshotHub | None = None) -> RunningDaemon:
     """Start the real daemon in `nursery`; it stops when `shutdown` is set or the nursery ends."""
-    shutdown = trio.Event()
+    shutdown, stopped = trio.Event(), trio.Event()
     hub = hub if hub is not None else SnapshotHub()
-    endpoints = await nursery.start(
-        lambda task_status: daemon.run(settings, shutdown=shutdown, hub=hub, task_status=task_status)
-    )
-    return RunningDaemon(settings=settings, endpoints=endpoints, shutdown=shutdown, hub=hub)
+
+    async def run(task_status: trio.TaskStatus[daemon.Endpoints]) -> None:
+        try:
+            await daemon.run(settings, shutdown=shutdown, hub=hub, task_status=task_status)
+        finally:
+            stopped.set()
+
+    endpoints = await nursery.start(run)
+    return RunningDaemon(settings=settings, endpoints=endpoints, shutdown=shutdown, hub=hub, stopped=stopped)
 
 
 @pytest.fixture
@@ -75,13 +92,52 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")
 
 
+class DaemonStarter(Protocol):
+    async def __call__(self, settings: Settings, hub: SnapshotHub | None = None) -> RunningDaemon: ...
+
+
 @pytest.fixture
-async def running(settings: Settings, nursery: trio.Nursery) -> AsyncIterator[RunningDaemon]:
-    running = await start_daemon(nursery, settings)
-    yield running
-    running.shutdown.set()
+async def daemons(nursery: trio.Nursery) -> AsyncIterator[DaemonStarter]:
+    """Start real daemons for a test; each one still running at the end is stopped gracefully.
+
+    (Leaving them to the end-of-test cancellation would cut hypercorn off mid-shutdown.)
+    """
+    started: list[RunningDaemon] = []
+
+    async def start(settings: Settings, hub: SnapshotHub | None = None) -> RunningDaemon:
+        running = await start_daemon(nursery, settings, hub)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        await running.stop()
+
+
+@pytest.fixture
+async def running(settings: Settings, daemons: DaemonStarter) -> RunningDaemon:
+    return await daemons(settings)
 
 
 @pytest.fixture
 async def admin_token(running: RunningDaemon) -> str:
     return await running.login()
+
+
+@pytest.fixture(autouse=True)
+def no_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test during which the daemon logged an ERROR, unless it is marked as expecting one.
+
+    An error a client never sees (a crash inside hypercorn after the response went out, say)
+    would otherwise pass unnoticed.
+    """
+    yield
+    if request.node.get_closest_marker("expect_error_logs"):
+        return
+    errors = [
+        f"{record.name}: {record.getMessage()}"
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)  # type: ignore[arg-type]
+        if record.levelno >= logging.ERROR
+    ]
+    assert not errors, "the daemon logged errors:\n" + "\n".join(errors)

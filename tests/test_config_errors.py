@@ -21,6 +21,8 @@ CASES = {
     "half_tls": ("[grpc]\ntls_cert_file = '/etc/cert.pem'\n", "grpc.tls_key_file: set tls_cert_file and tls_key_file together"),
     "wildcard_origin": ("[http]\nallowed_origins = ['*']\n", "http.allowed_origins: expected origins like"),
     "bad_database_url": ("[database]\nurl = 'mysql://root@db/x'\n", "database.url: expected"),
+    "bad_postgres_port": ("[database]\nurl = 'postgresql://u:hunter2@db:port/x'\n", "database.url: the port of the"),
+    "zero_connect_timeout": ("[database]\nconnect_timeout_seconds = 0\n", "database.connect_timeout_seconds: expected"),
     "not_toml": ("[http\nlisten = \n", "not valid TOML"),
 }
 
@@ -37,6 +39,7 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path, case: str) -> None:
     assert lines[0].startswith(f"monitord: {config}: ")
     assert expected in lines[0]
     assert "Traceback" not in result.stderr and result.stdout == ""
+    assert "hunter2" not in result.stderr  # a password in database.url is never echoed
 
 
 @pytest.mark.parametrize(

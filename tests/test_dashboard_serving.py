@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -35,33 +36,22 @@ def build(tmp_path: Path) -> Path:
 
 @asynccontextmanager
 async def _serving(tmp_path: Path, build: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The app alone, serving `build` as its dashboard, on port 0."""
-    async with trio.open_nursery() as nursery:
-        async with await _serve(tmp_path, build, nursery) as client:
-            yield client
-        nursery.cancel_scope.cancel()
-
-
-async def _serve(tmp_path: Path, build: Path, nursery: trio.Nursery) -> httpx.AsyncClient:
+    """The app alone, serving `build` as its dashboard on port 0; stopped gracefully on exit."""
     settings = make_settings(tmp_path / "data")
-    storage = await nursery.start(_open_storage, tmp_path / "db.sqlite")
-    cache = LiveCache()
-    state = AppState(
-        settings=settings, storage=storage, cache=cache,
-        sessions=SessionAuthenticator(TokenIssuer(b"k" * 32, 60), storage),
-        login_limiter=LoginLimiter(5, 60, trio.current_time), telemetry=Telemetry(cache, hub := SnapshotHub()), hub=hub,
-    )
-    address = await nursery.start(
-        lambda task_status: serve_dashboard(create_app(state, build), settings.http,
-                                            shutdown_trigger=trio.sleep_forever, task_status=task_status)
-    )
-    return httpx.AsyncClient(base_url=f"http://{address}")
-
-
-async def _open_storage(path: Path, task_status: trio.TaskStatus[object] = trio.TASK_STATUS_IGNORED) -> None:
-    async with open_sqlite_storage(path) as storage:
-        task_status.started(storage)
-        await trio.sleep_forever()
+    stop = trio.Event()
+    async with open_sqlite_storage(tmp_path / "db.sqlite") as storage, trio.open_nursery() as nursery:
+        cache, hub = LiveCache(), SnapshotHub()
+        state = AppState(
+            settings=settings, storage=storage, cache=cache, hub=hub, telemetry=Telemetry(cache, hub),
+            sessions=SessionAuthenticator(TokenIssuer(b"k" * 32, 60), storage),
+            login_limiter=LoginLimiter(5, 60, trio.current_time),
+        )
+        address = await nursery.start(
+            partial(serve_dashboard, create_app(state, build), settings.http, shutdown_trigger=stop.wait)
+        )
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            yield client
+        stop.set()
 
 
 async def test_client_routes_get_the_app_and_assets_are_immutable(tmp_path: Path, build: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import RunningDaemon, make_settings, start_daemon
+from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.live_feed_helpers import feed
 
 METRICS_TOKEN = "scrape-token-0123456789"
@@ -18,9 +18,9 @@ PROMTOOL = shutil.which("promtool")
 
 
 @pytest.fixture
-async def metrics_daemon(tmp_path: Path, nursery: trio.Nursery) -> RunningDaemon:
+async def metrics_daemon(tmp_path: Path, daemons: DaemonStarter) -> RunningDaemon:
     settings = make_settings(tmp_path / "data", metrics={"bearer_token": METRICS_TOKEN}, push={"interval_seconds": 0.2})
-    running = await start_daemon(nursery, settings)
+    running = await daemons(settings)
     admin = await running.login()
     async with running.client(admin) as client:
         assert (await client.post("/api/servers", json={"name": 'web "one"\\'})).status_code == 201

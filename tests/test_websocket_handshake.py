@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from monitord.auth.jwt_tokens import ISSUER, TokenIssuer
-from tests.conftest import RunningDaemon, make_settings, start_daemon
+from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.live_feed_helpers import feed, raw_handshake, read_data_frame, rejection, subprotocols
 
 import trio
@@ -119,15 +119,14 @@ async def test_the_dashboards_own_origin_and_non_browsers_connect(
     assert message["type"] == "fullServerList"
 
 
-async def test_an_origin_from_the_config_connects(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_an_origin_from_the_config_connects(tmp_path: Path, daemons: DaemonStarter) -> None:
     settings = make_settings(tmp_path / "data", http={"allowed_origins": ["https://dash.example.com"]})
-    running = await start_daemon(nursery, settings)
+    running = await daemons(settings)
     token = await running.login()
     async with feed(running, token, origin="https://dash.example.com") as connection:
         assert json.loads(await connection.get_message())["type"] == "fullServerList"
     assert (await rejection(running, token, origin="https://dash.example.com:8443")).status_code == 403
     assert (await rejection(running, token, origin="http://dash.example.com")).status_code == 403
-    running.shutdown.set()
 
 
 async def test_the_server_selects_monitord_v1_and_never_echoes_the_token(

@@ -18,7 +18,7 @@ from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from monitord.push.hub import SnapshotHub
 from monitord.push.snapshot import Snapshot
-from tests.conftest import RunningDaemon, make_settings, start_daemon
+from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.live_feed_helpers import (
     PING,
     CountingEncoder,
@@ -49,14 +49,14 @@ RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
 async def _daemon(
-    nursery: trio.Nursery, tmp_path: Path, *, servers: int = 0, padding_bytes: int = 0, **push: float
+    daemons: DaemonStarter, tmp_path: Path, *, servers: int = 0, padding_bytes: int = 0, **push: float
 ) -> tuple[RunningDaemon, CountingEncoder]:
     settings = make_settings(tmp_path / "data", push={"interval_seconds": INTERVAL, **push})
     if servers:
         settings.data_path.mkdir(parents=True)
         await add_servers(settings, servers, padding_bytes=padding_bytes)
     encode = CountingEncoder()
-    return await start_daemon(nursery, settings, SnapshotHub(encode=encode)), encode
+    return await daemons(settings, SnapshotHub(encode=encode)), encode
 
 
 async def _closed_with(connection: WebSocketConnection) -> int | None:
@@ -69,9 +69,9 @@ async def _closed_with(connection: WebSocketConnection) -> int | None:
 
 
 async def test_the_first_snapshot_comes_at_once_then_one_per_interval(
-    tmp_path: Path, nursery: trio.Nursery, mock_clock: trio.testing.MockClock
+    tmp_path: Path, daemons: DaemonStarter, mock_clock: trio.testing.MockClock
 ) -> None:
-    running, encode = await _daemon(nursery, tmp_path)
+    running, encode = await _daemon(daemons, tmp_path)
     token = await running.login()
     with real_time_limit(30):
         async with feed(running, token) as client:
@@ -87,8 +87,8 @@ async def test_the_first_snapshot_comes_at_once_then_one_per_interval(
                 assert encode.calls == tick + 1
 
 
-async def test_pushed_items_carry_exactly_the_contract_keys(tmp_path: Path, nursery: trio.Nursery) -> None:
-    running, _ = await _daemon(nursery, tmp_path, servers=3)
+async def test_pushed_items_carry_exactly_the_contract_keys(tmp_path: Path, daemons: DaemonStarter) -> None:
+    running, _ = await _daemon(daemons, tmp_path, servers=3)
     token = await running.login()
     async with feed(running, token) as client:
         with trio.fail_after(10):
@@ -107,9 +107,9 @@ async def test_pushed_items_carry_exactly_the_contract_keys(tmp_path: Path, nurs
 
 
 async def test_each_tick_is_encoded_once_whatever_the_number_of_clients(
-    tmp_path: Path, nursery: trio.Nursery, mock_clock: trio.testing.MockClock
+    tmp_path: Path, daemons: DaemonStarter, mock_clock: trio.testing.MockClock
 ) -> None:
-    running, encode = await _daemon(nursery, tmp_path, servers=2)
+    running, encode = await _daemon(daemons, tmp_path, servers=2)
     token = await running.login()
     with real_time_limit(60):
         async with feeds(running, token, 20) as clients:
@@ -124,9 +124,9 @@ async def test_each_tick_is_encoded_once_whatever_the_number_of_clients(
 
 
 async def test_nothing_is_encoded_while_nobody_listens(
-    tmp_path: Path, nursery: trio.Nursery, mock_clock: trio.testing.MockClock
+    tmp_path: Path, daemons: DaemonStarter, mock_clock: trio.testing.MockClock
 ) -> None:
-    running, encode = await _daemon(nursery, tmp_path)
+    running, encode = await _daemon(daemons, tmp_path)
     for _ in range(10):
         mock_clock.jump(INTERVAL)
         await trio.testing.wait_all_tasks_blocked()
@@ -145,10 +145,10 @@ async def test_nothing_is_encoded_while_nobody_listens(
 
 
 async def test_a_stalled_client_delays_no_one_holds_one_snapshot_and_is_cut_off(
-    tmp_path: Path, nursery: trio.Nursery, mock_clock: trio.testing.MockClock
+    tmp_path: Path, daemons: DaemonStarter, mock_clock: trio.testing.MockClock
 ) -> None:
     # ~800 KB snapshots: a client that stops reading fills the socket buffers within a few ticks.
-    running, encode = await _daemon(nursery, tmp_path, servers=40, padding_bytes=20_000, send_timeout_seconds=10.0)
+    running, encode = await _daemon(daemons, tmp_path, servers=40, padding_bytes=20_000, send_timeout_seconds=10.0)
     token = await running.login()
     alive: list[weakref.ref[Snapshot]] = []
     with real_time_limit(120):

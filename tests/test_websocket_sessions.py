@@ -11,7 +11,7 @@ from trio_websocket import ConnectionClosed, WebSocketConnection
 from monitord.auth.passwords import hash_password
 from monitord.http.live_feed import SESSION_RECHECK_SECONDS
 from monitord.storage import open_storage
-from tests.conftest import RunningDaemon, make_settings, start_daemon
+from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.live_feed_helpers import feed, real_time_limit
 
 TTL_SECONDS = 60
@@ -35,10 +35,10 @@ async def _viewer(running: RunningDaemon, admin_token: str, name: str = "vera") 
 
 
 async def test_the_feed_closes_with_4401_when_the_token_expires(
-    tmp_path: Path, nursery: trio.Nursery, mock_clock: trio.testing.MockClock
+    tmp_path: Path, daemons: DaemonStarter, mock_clock: trio.testing.MockClock
 ) -> None:
     settings = make_settings(tmp_path / "data", auth={"token_ttl_seconds": TTL_SECONDS})
-    running = await start_daemon(nursery, settings)
+    running = await daemons(settings)
     token = await running.login()  # exp is whole seconds: it ends 59-60 s from now (STACK trap 9)
     with real_time_limit(30):
         async with feed(running, token) as client:

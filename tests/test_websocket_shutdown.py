@@ -106,6 +106,7 @@ async def test_sigterm_exits_0_within_seconds_despite_a_client_that_never_reads(
             endpoints=Endpoints(http=ListenAddress(address[1], int(address[2]))),
             shutdown=trio.Event(),  # unused: this daemon is another process
             hub=SnapshotHub(),  # unused: this daemon is another process
+            stopped=trio.Event(),  # unused: this daemon is another process
         )
         token = await running.login()
         async with await _never_reading_client(running, token), feed(running, token) as connection:

@@ -113,6 +113,7 @@ class LiveFeed:
         self._abort = abort
         self._send_timeout_seconds = send_timeout_seconds
         self._watchdog = SendWatchdog()
+        self._sender_stopped = trio.Event()
 
     async def run(
         self,
@@ -137,8 +138,11 @@ class LiveFeed:
                 if request.code is not None:
                     sender.cancel()
                     close_unfinished = True
-                    # Queued behind a send in flight (hypercorn serialises frames), then sent.
+                    # The close frame goes out after the send in flight, if any, has finished:
+                    # a send that resumed just before the cancel would otherwise meet a closed
+                    # socket.
                     with trio.move_on_after(CLOSE_TIMEOUT_SECONDS), self._watchdog.guard(CLOSE_TIMEOUT_SECONDS):
+                        await self._sender_stopped.wait()
                         await self._socket.close(request.code, request.reason)
                         close_unfinished = False
                 return request
@@ -159,12 +163,15 @@ class LiveFeed:
         self._abort_transport()
 
     async def _send_snapshots(self, *, task_status: trio.TaskStatus[trio.CancelScope]) -> None:
-        with trio.CancelScope() as scope:
-            task_status.started(scope)
-            while True:
-                snapshot = await self._subscription.slot.take()
-                with self._watchdog.guard(self._send_timeout_seconds):
-                    await self._socket.send(snapshot.text)
+        try:
+            with trio.CancelScope() as scope:
+                task_status.started(scope)
+                while True:
+                    snapshot = await self._subscription.slot.take()
+                    with self._watchdog.guard(self._send_timeout_seconds):
+                        await self._socket.send(snapshot.text)
+        finally:
+            self._sender_stopped.set()
 
     async def _police_inbound(self) -> None:
         bucket = _TokenBucket(INBOUND_BURST_MESSAGES, INBOUND_MESSAGES_PER_SECOND)

@@ -73,7 +73,7 @@ async def delete_server(server_id: int) -> Response:
         raise ApiError(404, "not_found", "no such server")
     state.cache.remove(server_id)
     log.info("server %d deleted by %s", server_id, current_user().username)
-    return Response(status=204)
+    return Response(b"", status=204)
 
 
 @blueprint.post("/<int:server_id>/token")

@@ -50,4 +50,4 @@ async def delete_user(user_id: int) -> Response:
         raise ApiError(404, "not_found", "no such user")
     app_state().hub.revoke_user(user_id, "the user was deleted")
     log.info("user %d deleted by %s", user_id, current_user().username)
-    return Response(status=204)
+    return Response(b"", status=204)

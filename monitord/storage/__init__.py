@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from monitord.config import Settings
+from monitord.config import DatabaseSettings, Settings
 from monitord.storage.base import AlreadyExists, Storage, StorageError
 
-__all__ = ["AlreadyExists", "Storage", "StorageError", "open_storage", "sqlite_path"]
+__all__ = ["AlreadyExists", "Storage", "StorageError", "open_database", "open_storage", "redact_url", "sqlite_path"]
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def redact_url(url: str) -> str:
+    """`url` without its password or query string (which may hold one), safe to print."""
+    if not url.startswith(POSTGRES_SCHEMES):
+        return url  # sqlite:///path holds no secrets
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def sqlite_path(settings: Settings) -> Path | None:
@@ -29,9 +43,38 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
     Raises StorageError with a one-line, credential-free reason when it cannot be opened.
     """
     path = sqlite_path(settings)
-    if path is None:
-        raise StorageError("PostgreSQL storage is not available in this build yet; use SQLite")
-    from monitord.storage.sqlite import open_sqlite_storage
+    if path is not None:
+        from monitord.storage.sqlite import open_sqlite_storage
 
-    async with open_sqlite_storage(path) as storage:
-        yield storage
+        async with open_sqlite_storage(path) as sqlite:
+            yield sqlite
+    else:
+        async with open_database(settings.database.url, settings.database) as storage:
+            yield storage
+
+
+@asynccontextmanager
+async def open_database(url: str, database: DatabaseSettings | None = None) -> AsyncIterator[Storage]:
+    """Open the database `url` names: "sqlite:///abs/path.db" or "postgresql://...".
+
+    `database` supplies the PostgreSQL pool size and connect timeout (defaults when None).
+    For PostgreSQL this owns the trio-asyncio loop the backend runs on (see storage.postgres),
+    so everything that uses the storage must run inside this context, as the daemon does.
+    Raises StorageError with a one-line, credential-free reason when it cannot be opened.
+    """
+    database = database or DatabaseSettings()
+    if url.startswith(POSTGRES_SCHEMES):
+        # Imported here so SQLite users never load asyncpg or patch asyncio's policy.
+        from monitord.storage.postgres import open_postgres_storage
+
+        async with open_postgres_storage(
+            url, pool_size=database.pool_size, connect_timeout_seconds=database.connect_timeout_seconds
+        ) as storage:
+            yield storage
+    elif url.startswith("sqlite:///"):
+        from monitord.storage.sqlite import open_sqlite_storage
+
+        async with open_sqlite_storage(Path(url.removeprefix("sqlite://"))) as storage:
+            yield storage
+    else:
+        raise StorageError('expected a database URL "sqlite:///abs/path.db" or "postgresql://user@host:port/db"')

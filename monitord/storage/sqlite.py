@@ -14,12 +14,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
 import trio
 
 from monitord.models import METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
 from monitord.models import datetime_to_ms, ms_to_datetime
 from monitord.storage.base import AlreadyExists, StorageError
 from monitord.storage.sqlite_schema import MIGRATIONS
+from monitord.storage.transfer import IdHighWater, SampleStats, TableCounts
 
 T = TypeVar("T")
 
@@ -61,7 +63,9 @@ def _sample(row: sqlite3.Row) -> MetricsSample:
 
 def sample_row(sample: MetricsSample) -> tuple[Any, ...]:
     """The sample as a tuple in _SAMPLE_COLUMNS order."""
-    return (datetime_to_ms(sample.time), *(getattr(sample, name) for name in METRIC_FIELDS))
+    # astuple is C and follows the field order: time first, then METRIC_FIELDS.
+    values = msgspec.structs.astuple(sample)
+    return (datetime_to_ms(values[0]), *values[1:])
 
 
 class SqliteStorage:
@@ -269,6 +273,93 @@ class SqliteStorage:
 
     async def ping(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    # --- bulk transfer (db copy) ------------------------------------------------------------
+    async def table_counts(self) -> TableCounts:
+        """How many users, servers and samples are stored."""
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM servers), (SELECT count(*) FROM metrics)"
+            ).fetchone()
+        )
+        return TableCounts(users=row[0], servers=row[1], samples=row[2])
+
+    async def sample_stats(self, server_id: int, until_ms: int | None = None) -> SampleStats:
+        """Count and time range of one server's samples, optionally only those at or before `until_ms`."""
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT count(*), min(time_ms), max(time_ms) FROM metrics WHERE server_id = ? AND time_ms <= ?",
+                (server_id, until_ms if until_ms is not None else 2**63 - 1),
+            ).fetchone()
+        )
+        return SampleStats(count=row[0], first_ms=row[1], last_ms=row[2])
+
+    async def samples_after(self, server_id: int, after_ms: int | None, limit: int) -> list[MetricsSample]:
+        """Up to `limit` samples of one server newer than `after_ms` (all when None), oldest first."""
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM metrics WHERE server_id = ? AND time_ms > ? "
+                "ORDER BY time_ms LIMIT ?",
+                (server_id, after_ms if after_ms is not None else -(2**63), limit),
+            ).fetchall()
+        )
+        return [_sample(row) for row in rows]
+
+    async def id_high_water(self) -> IdHighWater:
+        """The highest user and server ids ever handed out (deleted ones included)."""
+
+        def read(connection: sqlite3.Connection) -> IdHighWater:
+            values = []
+            for table in ("users", "servers"):
+                # AUTOINCREMENT keeps the highest id ever used in sqlite_sequence.
+                issued = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+                highest = connection.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
+                values.append(max(issued[0] if issued else 0, highest or 0))
+            return IdHighWater(users=values[0], servers=values[1])
+
+        return await self._run(read)
+
+    async def import_users(self, users: Sequence[User]) -> None:
+        """Insert users with their ids, or update the ones with the same id; one transaction."""
+        await self._write(
+            lambda c: c.executemany(
+                f"INSERT INTO users ({', '.join(_USER_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                "SET username = excluded.username, role = excluded.role, password_hash = excluded.password_hash, "
+                "token_version = excluded.token_version, created_at_ms = excluded.created_at_ms",
+                [(u.id, u.username, u.role.value, u.password_hash, u.token_version, u.created_at_ms) for u in users],
+            )
+        )
+
+    async def import_servers(self, servers: Sequence[ServerRecord]) -> None:
+        """Insert servers with their ids, or update the ones with the same id; one transaction."""
+        placeholders = ", ".join("?" for _ in _SERVER_COLUMNS)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in _SERVER_COLUMNS[1:])
+        await self._write(
+            lambda c: c.executemany(
+                f"INSERT INTO servers ({', '.join(_SERVER_COLUMNS)}) VALUES ({placeholders}) "
+                f"ON CONFLICT (id) DO UPDATE SET {updates}",
+                [
+                    (
+                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in _FACT_COLUMNS),
+                        s.last_seen_ms, s.created_at_ms,
+                    )
+                    for s in servers
+                ],
+            )
+        )
+
+    async def advance_ids(self, high_water: IdHighWater) -> None:
+        """Make the next new user and server ids larger than `high_water` (never smaller than now)."""
+
+        def advance(connection: sqlite3.Connection) -> None:
+            for table, value in (("users", high_water.users), ("servers", high_water.servers)):
+                updated = connection.execute(
+                    "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (value, table)
+                ).rowcount
+                if not updated and value > 0:
+                    connection.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, value))
+
+        await self._write(advance)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

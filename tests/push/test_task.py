@@ -50,6 +50,7 @@ async def test_ticks_run_every_interval_and_only_while_someone_listens(
         nursery.cancel_scope.cancel()
 
 
+@pytest.mark.expect_error_logs
 async def test_a_failed_tick_is_logged_and_the_next_runs_on_time(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:

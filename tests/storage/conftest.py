@@ -1,4 +1,4 @@
-"""The storage backends the contract suite runs against."""
+"""The storage backends the contract suite runs against: SQLite, and PostgreSQL when configured."""
 
 from __future__ import annotations
 
@@ -7,11 +7,30 @@ from pathlib import Path
 
 import pytest
 
-from monitord.storage import Storage
 from monitord.storage.sqlite import open_sqlite_storage
+from monitord.storage.transfer import TransferStorage
 
 
-@pytest.fixture(params=["sqlite"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    async with open_sqlite_storage(tmp_path / "contract.db") as opened:
-        yield opened
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """The backend's name and, for PostgreSQL, this run's test database.
+
+    Synchronous, so that the PostgreSQL skip (no server configured) keeps its reason.
+    """
+    if request.param == "postgresql":
+        return request.param, request.getfixturevalue("postgres_database")
+    return request.param, None
+
+
+@pytest.fixture
+async def storage(backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[TransferStorage]:
+    """An empty, migrated database of the backend, for this test only."""
+    name, database = backend
+    if database is None:
+        async with open_sqlite_storage(tmp_path / "contract.db") as sqlite:
+            yield sqlite
+        return
+    from monitord.storage.postgres import open_postgres_storage, scratch_schema_url
+
+    async with scratch_schema_url(database, "t") as url, open_postgres_storage(url) as postgres:
+        yield postgres

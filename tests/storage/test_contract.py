@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import msgspec
 import pytest
+import trio
 
-from monitord.models import HostFacts, MetricsSample, Role, ms_to_datetime
+from monitord.models import HostFacts, MetricsSample, Role, ServerRecord, User, ms_to_datetime
 from monitord.storage import AlreadyExists, Storage
+from monitord.storage.transfer import IdHighWater, SampleStats, TableCounts, TransferStorage
 
 T0 = 1_790_000_000_000  # a fixed moment, in ms
 
@@ -151,3 +153,156 @@ async def test_sub_millisecond_times_are_not_invented(storage: Storage) -> None:
 
 async def test_ping(storage: Storage) -> None:
     await storage.ping()
+
+
+async def test_unknown_ids_are_reported_not_raised(storage: Storage) -> None:
+    assert await storage.get_server(10**12) is None
+    assert await storage.set_role(10**12, Role.ADMIN) is None
+    assert await storage.update_host_facts(10**12, HostFacts(hostname="x")) is False
+    assert await storage.delete_server(10**12) is False
+    assert await storage.query_samples(10**12, 0, T0 * 2) == []
+
+
+async def test_an_empty_database(storage: Storage) -> None:
+    assert await storage.count_users() == 0
+    assert await storage.list_users() == []
+    assert await storage.list_servers() == []
+    assert await storage.latest_samples() == {}
+    assert await storage.insert_samples([]) == 0
+
+
+async def test_ids_of_deleted_rows_are_never_handed_out_again(storage: Storage) -> None:
+    # An agent token names its server id: a new server must never inherit a deleted one's id.
+    first = await storage.create_server("first", "h", now_ms=T0)
+    second = await storage.create_server("second", "h", now_ms=T0)
+    assert await storage.delete_server(second.id)
+    third = await storage.create_server("third", "h", now_ms=T0)
+    assert third.id > second.id > first.id
+    user = await storage.create_user("u1", "h", Role.VIEWER, now_ms=T0)
+    assert await storage.delete_user(user.id)
+    assert (await storage.create_user("u2", "h", Role.VIEWER, now_ms=T0)).id > user.id
+
+
+async def test_text_round_trips_exactly(storage: Storage) -> None:
+    name = "wéb-01 ☃ \"quoted\" 'single' %s $1 ?"
+    server = await storage.create_server(name, "h", now_ms=T0)
+    assert (await storage.get_server(server.id)).name == name  # type: ignore[union-attr]
+    facts = HostFacts(cpu_model="Intel(R) Xeon(R) CPU @ 2.20GHz", os_version="Ubuntu 24.04 LTS", cpu_cores=2**31 - 1)
+    assert await storage.update_host_facts(server.id, facts)
+    assert (await storage.get_server(server.id)).facts == facts  # type: ignore[union-attr]
+
+
+async def test_within_one_batch_the_first_sample_at_a_moment_wins(storage: Storage) -> None:
+    server = await storage.create_server("s", "h", now_ms=T0)
+    batch = [(server.id, sample(T0, cpu=1.0)), (server.id, sample(T0, cpu=2.0)), (server.id, sample(T0 + 1, cpu=3.0))]
+    assert await storage.insert_samples(batch) == 2
+    assert [s.cpu_usage_percent for s in await storage.query_samples(server.id, T0, T0 + 2)] == [1.0, 3.0]
+
+
+async def test_one_batch_can_hold_many_servers(storage: Storage) -> None:
+    servers = [await storage.create_server(f"s{i}", "h", now_ms=T0) for i in range(3)]
+    batch = [(server.id, sample(T0 + 1000 * t + i)) for t in range(4) for i, server in enumerate(servers)]
+    assert await storage.insert_samples(batch) == 12
+    for i, server in enumerate(servers):
+        stored = await storage.query_samples(server.id, 0, T0 * 2)
+        assert [s.time for s in stored] == [ms_to_datetime(T0 + 1000 * t + i) for t in range(4)]
+        assert (await storage.get_server(server.id)).last_seen_ms == T0 + 3000 + i  # type: ignore[union-attr]
+    assert set(await storage.latest_samples()) == {server.id for server in servers}
+
+
+async def test_the_query_window_includes_from_and_excludes_to(storage: Storage) -> None:
+    server = await storage.create_server("s", "h", now_ms=T0)
+    await storage.insert_samples([(server.id, sample(T0 + t)) for t in (0, 1, 2, 3)])
+    window = await storage.query_samples(server.id, T0 + 1, T0 + 3)
+    assert [s.time for s in window] == [ms_to_datetime(T0 + 1), ms_to_datetime(T0 + 2)]
+    assert await storage.query_samples(server.id, T0 + 2, T0 + 2) == []
+
+
+async def test_concurrent_writers_store_each_sample_once(storage: Storage) -> None:
+    server = await storage.create_server("busy", "h", now_ms=T0)
+    results: list[int] = []
+
+    async def writer(offset: int) -> None:
+        # Overlapping batches: every moment is written by two writers.
+        results.append(await storage.insert_samples([(server.id, sample(T0 + t)) for t in range(offset, offset + 40)]))
+
+    async with trio.open_nursery() as nursery:
+        for offset in range(0, 200, 20):
+            nursery.start_soon(writer, offset)
+    assert sum(results) == 220
+    assert len(await storage.query_samples(server.id, 0, T0 * 2)) == 220
+
+
+async def test_deleting_a_server_while_its_samples_arrive(storage: Storage) -> None:
+    doomed = await storage.create_server("doomed", "h", now_ms=T0)
+
+    async def keep_writing() -> None:
+        for t in range(0, 50, 5):
+            await storage.insert_samples([(doomed.id, sample(T0 + t + i)) for i in range(5)])
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_writing)
+        nursery.start_soon(storage.delete_server, doomed.id)
+    # Whatever order they ran in, no write failed and nothing of the server is left.
+    assert await storage.get_server(doomed.id) is None
+    assert await storage.query_samples(doomed.id, 0, T0 * 2) == []
+    assert await storage.latest_samples() == {}
+
+
+async def test_a_call_cancelled_before_it_runs_changes_nothing(storage: Storage) -> None:
+    server = await storage.create_server("s", "h", now_ms=T0)
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await storage.insert_samples([(server.id, sample(T0))])
+    assert scope.cancelled_caught
+    assert await storage.query_samples(server.id, 0, T0 * 2) == []
+    assert await storage.insert_samples([(server.id, sample(T0))]) == 1
+
+
+# --- what `db copy` uses --------------------------------------------------------------------------
+async def test_counts_and_sample_stats(storage: TransferStorage) -> None:
+    a = await storage.create_server("a", "h", now_ms=T0)
+    b = await storage.create_server("b", "h", now_ms=T0)
+    await storage.create_user("u", "h", Role.VIEWER, now_ms=T0)
+    await storage.insert_samples([(a.id, sample(T0 + t)) for t in (5, 1, 9)] + [(b.id, sample(T0))])
+    assert await storage.table_counts() == TableCounts(users=1, servers=2, samples=4)
+    assert await storage.sample_stats(a.id) == SampleStats(count=3, first_ms=T0 + 1, last_ms=T0 + 9)
+    assert await storage.sample_stats(a.id, until_ms=T0 + 5) == SampleStats(count=2, first_ms=T0 + 1, last_ms=T0 + 5)
+    assert await storage.sample_stats(10**12) == SampleStats(count=0, first_ms=None, last_ms=None)
+
+
+async def test_samples_after_pages_through_one_server_oldest_first(storage: TransferStorage) -> None:
+    a = await storage.create_server("a", "h", now_ms=T0)
+    b = await storage.create_server("b", "h", now_ms=T0)
+    await storage.insert_samples([(a.id, sample(T0 + t)) for t in (3, 1, 2, 0)] + [(b.id, sample(T0 + 1))])
+    first = await storage.samples_after(a.id, None, 3)
+    assert [s.time for s in first] == [ms_to_datetime(T0 + t) for t in (0, 1, 2)]
+    assert await storage.samples_after(a.id, T0 + 2, 3) == [sample(T0 + 3)]
+    assert await storage.samples_after(a.id, T0 + 3, 3) == []
+
+
+async def test_imports_keep_ids_update_in_place_and_move_id_sequences_on(storage: TransferStorage) -> None:
+    users = [
+        User(id=7, username="ann", role=Role.ADMIN, password_hash="h1", token_version=3, created_at_ms=T0),
+        User(id=9, username="bob", role=Role.VIEWER, password_hash="h2", token_version=0, created_at_ms=T0 + 1),
+    ]
+    facts = HostFacts(hostname="h", cpu_cores=4)
+    servers = [
+        ServerRecord(id=4, name="s4", agent_token_hash="t4", facts=facts, last_seen_ms=T0 + 5, created_at_ms=T0),
+        ServerRecord(id=11, name="s11", agent_token_hash="t11", facts=HostFacts(), last_seen_ms=None, created_at_ms=T0),
+    ]
+    await storage.import_users(users)
+    await storage.import_servers(servers)
+    assert await storage.list_users() == users
+    assert await storage.list_servers() == servers
+    # Importing again updates in place.
+    renamed = msgspec.structs.replace(servers[0], name="renamed", last_seen_ms=T0 + 99)
+    await storage.import_servers([renamed])
+    assert await storage.get_server(4) == renamed
+    await storage.advance_ids(IdHighWater(users=20, servers=30))
+    assert await storage.id_high_water() == IdHighWater(users=20, servers=30)
+    assert (await storage.create_server("next", "h", now_ms=T0)).id == 31
+    assert (await storage.create_user("next", "h", Role.VIEWER, now_ms=T0)).id == 21
+    # Never backwards.
+    await storage.advance_ids(IdHighWater(users=1, servers=1))
+    assert (await storage.create_server("after", "h", now_ms=T0)).id == 32

@@ -1,0 +1,687 @@
+"""The PostgreSQL backend: asyncpg running under trio through trio-asyncio.
+
+The asyncio world stays inside this module. `open_postgres_storage` owns a trio-asyncio loop
+for as long as the storage is open, hidden from the rest of the trio run; every storage
+call crosses into asyncio exactly once, as one coroutine that takes a pooled connection, does
+its work and gives the connection back. trio code never sees an asyncpg object or exception.
+
+Cancellation from trio cancels that coroutine: asyncpg asks the server to cancel the running
+query, and the pool waits (at most RELEASE_TIMEOUT_SECONDS) until the connection is idle and
+reset before handing it out again; a connection that cannot be brought back is closed. So a
+cancelled call never leaves a half-used connection in the pool.
+
+Samples are written with binary COPY into a per-connection temporary table and one
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING`: bench/postgres_insert_methods.py measured it
+against executemany and unnest() arrays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import socket
+import ssl
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+import asyncpg
+import msgspec
+import trio
+import trio_asyncio
+
+from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
+from monitord.models import datetime_to_ms, ms_to_datetime
+from monitord.storage.base import AlreadyExists, StorageError
+from monitord.storage.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS, SCHEMA_TABLE
+from monitord.storage.transfer import IdHighWater, SampleStats, TableCounts
+
+T = TypeVar("T")
+Work = Callable[[asyncpg.Connection], Coroutine[Any, Any, T]]
+log = logging.getLogger("monitord.storage")
+
+# How long a connection may take to become idle again after its caller was cancelled (the
+# server has to acknowledge the cancel request) before the pool closes it instead.
+RELEASE_TIMEOUT_SECONDS = 5.0
+POOL_CLOSE_TIMEOUT_SECONDS = 5.0
+# Start-up connection attempts: the first retry waits this long, each later one twice as long.
+FIRST_RETRY_DELAY_SECONDS = 0.5
+MAX_RETRY_DELAY_SECONDS = 5.0
+# One attempt may take at most this long (a host that drops packets never answers at all).
+ATTEMPT_TIMEOUT_SECONDS = 10.0
+
+_FACT_COLUMNS = tuple(HostFacts.__struct_fields__)
+_SERVER_COLUMNS = ("id", "name", "agent_token_hash", *_FACT_COLUMNS, "last_seen_ms", "created_at_ms")
+_USER_COLUMNS = ("id", "username", "role", "password_hash", "token_version", "created_at_ms")
+_SAMPLE_COLUMNS = ("time_ms", *METRIC_FIELDS)
+_INCOMING_COLUMNS = ("server_id", *_SAMPLE_COLUMNS)
+_USERS = ", ".join(_USER_COLUMNS)
+_SERVERS = ", ".join(_SERVER_COLUMNS)
+_SAMPLES = ", ".join(_SAMPLE_COLUMNS)
+
+# COPY cannot skip duplicates, so samples are COPYed here first and moved with INSERT ... SELECT
+# ... ON CONFLICT DO NOTHING. The table lives in each pooled connection's session (created when
+# the pool opens the connection) and empties itself at commit. Its columns come from the code,
+# not from `metrics`, so creating it never depends on the migration state of the database.
+_INCOMING = "monitord_incoming_samples"
+_CREATE_INCOMING = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING} (server_id BIGINT, "
+    + ", ".join(
+        f"{name} {'BIGINT' if name == 'time_ms' or name in INTEGER_METRIC_FIELDS else 'DOUBLE PRECISION'}"
+        for name in _SAMPLE_COLUMNS
+    )
+    + ") ON COMMIT DELETE ROWS"
+)
+_MOVE_INCOMING = (
+    f"INSERT INTO metrics ({', '.join(_INCOMING_COLUMNS)}) "
+    f"SELECT {', '.join(_INCOMING_COLUMNS)} FROM {_INCOMING} ON CONFLICT DO NOTHING"
+)
+
+
+# --- describing the database without its secrets ----------------------------------------------
+class PostgresTarget:
+    """Where a postgresql:// URL points, for messages: host, port, database and user, no password."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        self.user = unquote(parts.username or "") or query.get("user", [""])[0] or "(default user)"
+        host = parts.netloc.rpartition("@")[2] or query.get("host", ["localhost"])[0]
+        self.host = host if re.search(r":\d+$|,", host) else f"{host}:{query.get('port', ['5432'])[0]}"
+        self.database = unquote(parts.path.lstrip("/")) or query.get("dbname", [""])[0] or self.user
+        secrets_in_url = [parts.password or "", *query.get("password", []), *query.get("sslpassword", [])]
+        # A user's own application_name in the URL wins over ours.
+        self.server_settings = {} if "application_name" in query else {"application_name": "monitord"}
+        self._secrets = sorted({s for s in secrets_in_url + [unquote(s) for s in secrets_in_url] if s}, key=len)[::-1]
+
+    def __str__(self) -> str:
+        return f'{self.host} (database "{self.database}", user "{self.user}")'
+
+    def scrub(self, text: str) -> str:
+        """`text` with every form of the URL's password replaced, on one line."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return " ".join(text.split())
+
+
+def describe_error(exc: BaseException, target: PostgresTarget) -> str:
+    """One line, no secrets: why talking to PostgreSQL failed, in the operator's words."""
+    if isinstance(exc, asyncpg.InvalidPasswordError):
+        reason = f"authentication failed: {exc}"
+    elif isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        reason = f"authentication failed: {exc}"  # e.g. role "x" does not exist, no pg_hba entry
+    elif isinstance(exc, asyncpg.InvalidCatalogNameError):
+        reason = f"{exc} (create it, or fix the database name in database.url)"
+    elif isinstance(exc, asyncpg.CannotConnectNowError):
+        reason = f"the server is not accepting connections yet: {exc}"
+    elif isinstance(exc, asyncpg.TooManyConnectionsError):
+        reason = f"too many connections: {exc}"
+    elif isinstance(exc, asyncpg.PostgresError):
+        reason = str(exc) or type(exc).__name__
+    elif isinstance(exc, ConnectionRefusedError) or (
+        isinstance(exc, OSError) and exc.errno is None and "[Errno 111]" in str(exc)
+    ):
+        reason = "connection refused (is PostgreSQL running and listening on that address?)"
+    elif isinstance(exc, socket.gaierror):
+        reason = f"host name not found ({exc.strerror})"
+    elif isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        reason = "no answer (timed out)"
+    elif isinstance(exc, ssl.SSLError):
+        reason = f"TLS failed: {exc.reason or exc}"
+    elif isinstance(exc, (asyncpg.ConnectionDoesNotExistError, asyncpg.InternalClientError)):
+        reason = f"the connection to the server broke ({exc})"
+    elif isinstance(exc, OSError):
+        reason = exc.strerror or str(exc) or type(exc).__name__
+    else:
+        reason = str(exc) or type(exc).__name__
+    return target.scrub(reason)
+
+
+# Failures of the database or of the way to it, as opposed to bugs in this module.
+# asyncpg's InternalClientError shows up when the server drops a connection at an awkward moment.
+_DATABASE_ERRORS = (
+    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, asyncio.TimeoutError,
+    ssl.SSLError,
+)
+
+
+# --- rows -------------------------------------------------------------------------------------
+def _user(row: asyncpg.Record) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        role=Role(row["role"]),
+        password_hash=row["password_hash"],
+        token_version=row["token_version"],
+        created_at_ms=row["created_at_ms"],
+    )
+
+
+def _server(row: asyncpg.Record) -> ServerRecord:
+    return ServerRecord(
+        id=row["id"],
+        name=row["name"],
+        agent_token_hash=row["agent_token_hash"],
+        facts=HostFacts(**{name: row[name] for name in _FACT_COLUMNS}),
+        last_seen_ms=row["last_seen_ms"],
+        created_at_ms=row["created_at_ms"],
+    )
+
+
+def _sample(row: asyncpg.Record) -> MetricsSample:
+    return MetricsSample(time=ms_to_datetime(row["time_ms"]), **{name: row[name] for name in METRIC_FIELDS})
+
+
+def _sample_values(sample: MetricsSample) -> tuple[Any, ...]:
+    # astuple is C and follows the field order: time first, then METRIC_FIELDS.
+    values = msgspec.structs.astuple(sample)
+    return (datetime_to_ms(values[0]), *values[1:])
+
+
+def _status_count(status: str) -> int:
+    """The row count at the end of a command tag such as "INSERT 0 12" or "DELETE 1"."""
+    return int(status.rsplit(" ", 1)[1])
+
+
+class PostgresStorage:
+    """Storage on an asyncpg pool; create it with `open_postgres_storage`."""
+
+    def __init__(self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool, target: PostgresTarget) -> None:
+        self._loop = loop
+        self._pool = pool
+        self._target = target
+
+    async def _run(self, work: Work[T]) -> T:
+        """Run `work` on a pooled connection, in asyncio; translate database failures."""
+
+        async def on_a_connection() -> T:
+            connection = await self._pool.acquire()
+            try:
+                return await work(connection)
+            finally:
+                # Shielded inside asyncpg; waits for a cancelled query to end, or closes the
+                # connection if that takes longer than the timeout.
+                await self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS)
+
+        try:
+            return await self._loop.run_aio_coroutine(on_a_connection())
+        except asyncpg.UniqueViolationError:
+            raise
+        except _DATABASE_ERRORS as exc:
+            raise StorageError(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from exc
+
+    async def _write(self, work: Work[T]) -> T:
+        """Run `work` in one transaction, committed (durably) before this returns."""
+
+        async def in_transaction(connection: asyncpg.Connection) -> T:
+            async with connection.transaction():
+                return await work(connection)
+
+        return await self._run(in_transaction)
+
+    # --- users -------------------------------------------------------------------------------
+    async def create_user(self, username: str, password_hash: str, role: Role, *, now_ms: int) -> User:
+        try:
+            row = await self._write(
+                lambda c: c.fetchrow(
+                    "INSERT INTO users (username, password_hash, role, created_at_ms) VALUES ($1, $2, $3, $4) "
+                    f"RETURNING {_USERS}",
+                    username, password_hash, role.value, now_ms,
+                )
+            )
+        except asyncpg.UniqueViolationError:
+            raise AlreadyExists(f"user {username!r} already exists") from None
+        return _user(row)
+
+    async def _fetch_user(self, where: str, value: object) -> User | None:
+        row = await self._run(lambda c: c.fetchrow(f"SELECT {_USERS} FROM users WHERE {where} = $1", value))
+        return _user(row) if row else None
+
+    async def get_user(self, user_id: int) -> User | None:
+        return await self._fetch_user("id", user_id)
+
+    async def get_user_by_name(self, username: str) -> User | None:
+        return await self._fetch_user("username", username)
+
+    async def list_users(self) -> list[User]:
+        rows = await self._run(lambda c: c.fetch(f"SELECT {_USERS} FROM users ORDER BY id"))
+        return [_user(row) for row in rows]
+
+    async def count_users(self) -> int:
+        count: int = await self._run(lambda c: c.fetchval("SELECT count(*) FROM users"))
+        return count
+
+    async def _update_user(self, user_id: int, assignment: str, value: object) -> User | None:
+        row = await self._write(
+            lambda c: c.fetchrow(
+                f"UPDATE users SET {assignment} = $1, token_version = token_version + 1 WHERE id = $2 "
+                f"RETURNING {_USERS}",
+                value, user_id,
+            )
+        )
+        return _user(row) if row else None
+
+    async def set_password(self, user_id: int, password_hash: str) -> User | None:
+        return await self._update_user(user_id, "password_hash", password_hash)
+
+    async def set_role(self, user_id: int, role: Role) -> User | None:
+        return await self._update_user(user_id, "role", role.value)
+
+    async def delete_user(self, user_id: int) -> bool:
+        status = await self._write(lambda c: c.execute("DELETE FROM users WHERE id = $1", user_id))
+        return _status_count(status) > 0
+
+    # --- servers -----------------------------------------------------------------------------
+    async def create_server(self, name: str, agent_token_hash: str, *, now_ms: int) -> ServerRecord:
+        row = await self._write(
+            lambda c: c.fetchrow(
+                "INSERT INTO servers (name, agent_token_hash, created_at_ms) VALUES ($1, $2, $3) "
+                f"RETURNING {_SERVERS}",
+                name, agent_token_hash, now_ms,
+            )
+        )
+        return _server(row)
+
+    async def get_server(self, server_id: int) -> ServerRecord | None:
+        row = await self._run(lambda c: c.fetchrow(f"SELECT {_SERVERS} FROM servers WHERE id = $1", server_id))
+        return _server(row) if row else None
+
+    async def list_servers(self) -> list[ServerRecord]:
+        rows = await self._run(lambda c: c.fetch(f"SELECT {_SERVERS} FROM servers ORDER BY id"))
+        return [_server(row) for row in rows]
+
+    async def rename_server(self, server_id: int, name: str) -> ServerRecord | None:
+        row = await self._write(
+            lambda c: c.fetchrow(f"UPDATE servers SET name = $1 WHERE id = $2 RETURNING {_SERVERS}", name, server_id)
+        )
+        return _server(row) if row else None
+
+    async def set_agent_token_hash(self, server_id: int, agent_token_hash: str) -> bool:
+        status = await self._write(
+            lambda c: c.execute("UPDATE servers SET agent_token_hash = $1 WHERE id = $2", agent_token_hash, server_id)
+        )
+        return _status_count(status) > 0
+
+    async def update_host_facts(self, server_id: int, facts: HostFacts) -> bool:
+        assignments = ", ".join(f"{name} = ${number}" for number, name in enumerate(_FACT_COLUMNS, start=1))
+        values = tuple(getattr(facts, name) for name in _FACT_COLUMNS)
+        status = await self._write(
+            lambda c: c.execute(
+                f"UPDATE servers SET {assignments} WHERE id = ${len(values) + 1}", *values, server_id
+            )
+        )
+        return _status_count(status) > 0
+
+    async def delete_server(self, server_id: int) -> bool:
+        # The metrics go with it (ON DELETE CASCADE), in the same statement.
+        status = await self._write(lambda c: c.execute("DELETE FROM servers WHERE id = $1", server_id))
+        return _status_count(status) > 0
+
+    # --- metrics -----------------------------------------------------------------------------
+    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
+        if not batch:
+            return 0
+        # Within one batch the first sample at a given moment wins, as with SQLite's INSERT OR
+        # IGNORE; deduplicating here keeps the outcome independent of PostgreSQL's row order.
+        rows: dict[tuple[int, int], tuple[Any, ...]] = {}
+        newest: dict[int, int] = {}
+        for server_id, sample in batch:
+            values = _sample_values(sample)
+            rows.setdefault((server_id, values[0]), (server_id, *values))
+            if values[0] > newest.get(server_id, values[0] - 1):
+                newest[server_id] = values[0]
+        server_ids = sorted(newest)
+
+        async def insert(connection: asyncpg.Connection) -> int:
+            # Locking the servers first (in id order, so concurrent batches cannot deadlock)
+            # keeps a concurrent delete_server from removing one between the check and the
+            # insert: samples of deleted servers are skipped, never a foreign-key error. NO KEY
+            # UPDATE is the lock the last-seen update below takes anyway; unlike FOR UPDATE it
+            # does not wait for other transactions' foreign-key checks on the same server.
+            live = {
+                record["id"]
+                for record in await connection.fetch(
+                    "SELECT id FROM servers WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE", server_ids
+                )
+            }
+            if not live:
+                return 0
+            await connection.copy_records_to_table(
+                _INCOMING, records=[row for row in rows.values() if row[0] in live], columns=_INCOMING_COLUMNS
+            )
+            inserted = _status_count(await connection.execute(_MOVE_INCOMING))
+            live_ids = [server_id for server_id in server_ids if server_id in live]
+            await connection.execute(
+                "UPDATE servers AS s SET last_seen_ms = GREATEST(s.last_seen_ms, v.moment) "
+                "FROM unnest($1::bigint[], $2::bigint[]) AS v(id, moment) WHERE s.id = v.id",
+                live_ids, [newest[server_id] for server_id in live_ids],
+            )
+            return inserted
+
+        return await self._write(insert)
+
+    async def latest_samples(self) -> dict[int, MetricsSample]:
+        # One index probe per server (LATERAL ... LIMIT 1) in one round trip.
+        rows = await self._run(
+            lambda c: c.fetch(
+                f"SELECT s.id AS server_id, m.* FROM servers AS s CROSS JOIN LATERAL ("
+                f"SELECT {_SAMPLES} FROM metrics WHERE server_id = s.id ORDER BY time_ms DESC LIMIT 1) AS m"
+            )
+        )
+        return {row["server_id"]: _sample(row) for row in rows}
+
+    async def query_samples(self, server_id: int, from_ms: int, to_ms: int) -> list[MetricsSample]:
+        rows = await self._run(
+            lambda c: c.fetch(
+                f"SELECT {_SAMPLES} FROM metrics WHERE server_id = $1 AND time_ms >= $2 AND time_ms < $3 "
+                "ORDER BY time_ms",
+                server_id, from_ms, to_ms,
+            )
+        )
+        return [_sample(row) for row in rows]
+
+    async def ping(self) -> None:
+        await self._run(lambda c: c.fetchval("SELECT 1"))
+
+    # --- bulk transfer (db copy) ------------------------------------------------------------
+    async def table_counts(self) -> TableCounts:
+        """How many users, servers and samples are stored."""
+        row = await self._run(
+            lambda c: c.fetchrow(
+                "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM servers) AS servers, "
+                "(SELECT count(*) FROM metrics) AS samples"
+            )
+        )
+        return TableCounts(users=row["users"], servers=row["servers"], samples=row["samples"])
+
+    async def sample_stats(self, server_id: int, until_ms: int | None = None) -> SampleStats:
+        """Count and time range of one server's samples, optionally only those at or before `until_ms`."""
+        row = await self._run(
+            lambda c: c.fetchrow(
+                "SELECT count(*) AS count, min(time_ms) AS first_ms, max(time_ms) AS last_ms FROM metrics "
+                "WHERE server_id = $1 AND time_ms <= $2",
+                server_id, until_ms if until_ms is not None else 2**63 - 1,
+            )
+        )
+        return SampleStats(count=row["count"], first_ms=row["first_ms"], last_ms=row["last_ms"])
+
+    async def samples_after(self, server_id: int, after_ms: int | None, limit: int) -> list[MetricsSample]:
+        """Up to `limit` samples of one server newer than `after_ms` (all when None), oldest first."""
+        rows = await self._run(
+            lambda c: c.fetch(
+                f"SELECT {_SAMPLES} FROM metrics WHERE server_id = $1 AND time_ms > $2 ORDER BY time_ms LIMIT $3",
+                server_id, after_ms if after_ms is not None else -(2**63), limit,
+            )
+        )
+        return [_sample(row) for row in rows]
+
+    async def id_high_water(self) -> IdHighWater:
+        """The highest user and server ids ever handed out (deleted ones included)."""
+
+        async def read(connection: asyncpg.Connection) -> IdHighWater:
+            values = []
+            for table in ("users", "servers"):
+                issued = await connection.fetchval(
+                    f"SELECT pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id'))"
+                )
+                highest = await connection.fetchval(f"SELECT max(id) FROM {table}")
+                values.append(max(issued or 0, highest or 0))
+            return IdHighWater(users=values[0], servers=values[1])
+
+        return await self._run(read)
+
+    async def import_users(self, users: Sequence[User]) -> None:
+        """Insert users with their ids, or update the ones with the same id; one transaction."""
+        await self._write(
+            lambda c: c.executemany(
+                f"INSERT INTO users ({_USERS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET "
+                "username = EXCLUDED.username, role = EXCLUDED.role, password_hash = EXCLUDED.password_hash, "
+                "token_version = EXCLUDED.token_version, created_at_ms = EXCLUDED.created_at_ms",
+                [
+                    (u.id, u.username, u.role.value, u.password_hash, u.token_version, u.created_at_ms)
+                    for u in users
+                ],
+            )
+        )
+
+    async def import_servers(self, servers: Sequence[ServerRecord]) -> None:
+        """Insert servers with their ids, or update the ones with the same id; one transaction."""
+        placeholders = ", ".join(f"${number}" for number in range(1, len(_SERVER_COLUMNS) + 1))
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _SERVER_COLUMNS[1:])
+        await self._write(
+            lambda c: c.executemany(
+                f"INSERT INTO servers ({_SERVERS}) VALUES ({placeholders}) ON CONFLICT (id) DO UPDATE SET {updates}",
+                [
+                    (
+                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in _FACT_COLUMNS),
+                        s.last_seen_ms, s.created_at_ms,
+                    )
+                    for s in servers
+                ],
+            )
+        )
+
+    async def advance_ids(self, high_water: IdHighWater) -> None:
+        """Make the next new user and server ids larger than `high_water` (never smaller than now)."""
+
+        async def advance(connection: asyncpg.Connection) -> None:
+            for table, value in (("users", high_water.users), ("servers", high_water.servers)):
+                if value > 0:
+                    await connection.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST($1::bigint, "
+                        f"(SELECT coalesce(max(id), 0) FROM {table}), "
+                        f"coalesce(pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id')), 0)))",
+                        value,
+                    )
+
+        await self._write(advance)
+
+
+# --- opening ----------------------------------------------------------------------------------
+@asynccontextmanager
+async def _asyncio_loop() -> AsyncIterator[trio_asyncio.TrioEventLoop]:
+    """A trio-asyncio loop for this module alone, running until the context exits.
+
+    open_loop also makes the loop what `asyncio.get_running_loop()` returns in every trio task
+    started inside it, and libraries that check for a running asyncio loop then take their
+    asyncio path from trio code (quart's sync-iterable response bodies await an asyncio Future
+    and crash the request). So the body runs with the loop hidden again, exactly as without
+    PostgreSQL. This module never needs it visible: it passes the loop explicitly, and asyncio
+    code runs in the loop's own runner task, which still sees it.
+    """
+    sole: BaseException | None = None
+    try:
+        async with trio_asyncio.open_loop() as loop:
+            hidden = trio_asyncio.current_loop.set(None)
+            try:
+                yield loop
+            finally:
+                trio_asyncio.current_loop.reset(hidden)
+    except BaseExceptionGroup as group:
+        # open_loop runs its body inside two nurseries, which wrap whatever the body raises.
+        # Give the caller back the one exception it raised, as if no loop had been there.
+        leaves = list(_leaves(group))
+        if len(leaves) != 1:
+            raise
+        sole = leaves[0]
+    if sole is not None:
+        raise sole  # outside the except clause, so the group does not become its context
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc
+
+
+async def _terminate(pool: asyncpg.Pool) -> None:
+    pool.terminate()
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.execute(_CREATE_INCOMING)
+
+
+async def _migrate(connection: asyncpg.Connection) -> None:
+    async with connection.transaction():
+        # Several daemons (or a daemon and the CLI) may start at once: one migrates, the
+        # others wait here and then find nothing left to do.
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+        await connection.execute(SCHEMA_TABLE)
+        version = await connection.fetchval("SELECT coalesce(max(version), 0) FROM monitord_schema")
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"the database schema is version {version}, newer than this monitord understands "
+                f"({len(MIGRATIONS)}); upgrade monitord"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await connection.execute(script)
+            await connection.execute("INSERT INTO monitord_schema (version) VALUES ($1)", number)
+            log.info("PostgreSQL schema migrated to version %d", number)
+
+
+async def _connect_with_retries(
+    loop: trio_asyncio.TrioEventLoop, url: str, target: PostgresTarget, connect_timeout_seconds: float
+) -> asyncpg.Connection:
+    """Connect once, retrying with exponential backoff for up to `connect_timeout_seconds`.
+
+    Every failure is logged as one line naming the host and the cause; the last one raises
+    StorageError. Database servers start in any order with the daemon (containers, boot),
+    and a missing database or role may be created moments later, so every cause is retried.
+    """
+    deadline = trio.current_time() + connect_timeout_seconds
+    delay = FIRST_RETRY_DELAY_SECONDS
+    attempts = 0
+    while True:
+        attempts += 1
+        attempt_timeout = min(ATTEMPT_TIMEOUT_SECONDS, max(deadline - trio.current_time(), 0.1))
+        try:
+            with trio.fail_after(attempt_timeout):
+                return await loop.run_aio_coroutine(
+                    asyncpg.connect(url, server_settings=target.server_settings)
+                )
+        except ValueError as exc:  # asyncpg's verdict on the URL itself: retrying cannot help
+            raise StorageError(f"database.url is not a valid PostgreSQL URL: {target.scrub(str(exc))}") from None
+        except trio.TooSlowError:
+            reason = f"no answer within {attempt_timeout:g} s"
+        except _DATABASE_ERRORS as exc:
+            reason = describe_error(exc, target)
+        remaining = deadline - trio.current_time()
+        if remaining <= 0:
+            raise StorageError(
+                f"cannot connect to PostgreSQL at {target}: {reason}; gave up after {attempts} "
+                f"attempt{'s' if attempts > 1 else ''} in {connect_timeout_seconds:g} s "
+                "(database.connect_timeout_seconds)"
+            )
+        wait = min(delay, remaining)
+        log.warning("cannot connect to PostgreSQL at %s: %s; retrying in %.1f s", target, reason, wait)
+        await trio.sleep(wait)
+        delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
+
+
+@asynccontextmanager
+async def open_postgres_storage(
+    url: str, *, pool_size: int = 10, connect_timeout_seconds: float = 30.0
+) -> AsyncIterator[PostgresStorage]:
+    """Open the PostgreSQL database at `url`, migrated to the current schema; closed on exit.
+
+    Owns a trio-asyncio loop around the whole time the storage is open (see `_asyncio_loop`). Retries the first connection for up to `connect_timeout_seconds` (see
+    `_connect_with_retries`), then keeps a pool of up to `pool_size` connections. Raises
+    StorageError with a one-line, password-free reason when the database cannot be used.
+    """
+    target = PostgresTarget(url)
+    async with _asyncio_loop() as loop:
+        connection = await _connect_with_retries(loop, url, target, connect_timeout_seconds)
+        try:
+            await loop.run_aio_coroutine(_migrate(connection))
+        except _DATABASE_ERRORS as exc:
+            raise StorageError(f"cannot prepare the PostgreSQL database at {target}: {describe_error(exc, target)}") from None
+        finally:
+            with trio.CancelScope(shield=True):
+                await loop.run_aio_coroutine(connection.close(timeout=POOL_CLOSE_TIMEOUT_SECONDS))
+        async def create_pool() -> asyncpg.Pool:
+            # Built inside the loop: asyncpg's Pool looks up the running loop when constructed.
+            return await asyncpg.create_pool(
+                url, min_size=1, max_size=pool_size, init=_init_connection, server_settings=target.server_settings
+            )
+
+        try:
+            pool = await loop.run_aio_coroutine(create_pool())
+        except _DATABASE_ERRORS as exc:
+            raise StorageError(f"cannot connect to PostgreSQL at {target}: {describe_error(exc, target)}") from None
+        log.info("storage: PostgreSQL at %s, pool of up to %d connections", target, pool_size)
+        try:
+            yield PostgresStorage(loop, pool, target)
+        finally:
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(POOL_CLOSE_TIMEOUT_SECONDS):
+                    await loop.run_aio_coroutine(pool.close())
+                await loop.run_aio_coroutine(_terminate(pool))  # no-op after a clean close
+
+
+# --- scratch databases and schemas (tests and benchmarks) --------------------------------------
+async def _execute_once(url: str, sql: str) -> None:
+    target = PostgresTarget(url)
+
+    async def execute() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    async with _asyncio_loop() as loop:
+        try:
+            await loop.run_aio_coroutine(execute())
+        except _DATABASE_ERRORS as exc:
+            raise StorageError(f"PostgreSQL at {target.host}: {describe_error(exc, target)}") from None
+
+
+async def create_database(admin_url: str, name: str) -> str:
+    """Create the empty database `name` on the server of `admin_url`; returns its URL.
+
+    `admin_url` names any database there, as a user allowed to CREATE DATABASE.
+    """
+    await _execute_once(admin_url, f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop the database `name`, closing whatever sessions still use it."""
+    await _execute_once(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def scratch_database_url(admin_url: str, prefix: str = "monitord_scratch") -> AsyncIterator[str]:
+    """A new, uniquely named database for the duration of the context; dropped on exit."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    url = await create_database(admin_url, name)
+    try:
+        yield url
+    finally:
+        with trio.CancelScope(shield=True):
+            await drop_database(admin_url, name)
+
+
+@asynccontextmanager
+async def scratch_schema_url(database_url: str, prefix: str = "monitord_scratch") -> AsyncIterator[str]:
+    """A new, uniquely named schema in the database of `database_url`, dropped on exit.
+
+    Yields a URL whose connections use that schema (search_path), so one database can hold
+    many independent monitord databases cheaply: a schema costs milliseconds, a database
+    a tenth of a second and more.
+    """
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    await _execute_once(database_url, f'CREATE SCHEMA "{name}"')
+    parts = urlsplit(database_url)
+    query = f"{parts.query}&search_path={name}" if parts.query else f"search_path={name}"
+    try:
+        yield urlunsplit(parts._replace(query=query))
+    finally:
+        with trio.CancelScope(shield=True):
+            await _execute_once(database_url, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

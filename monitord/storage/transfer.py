@@ -1,0 +1,184 @@
+"""`db copy`: users, servers and metric history from one database to another, any backends.
+
+The copy is resumable. Users and servers are upserted by id (ids are kept, and each id
+sequence of the target is moved past the highest id the source ever handed out, so a deleted
+server's id is never reused). Samples are copied server by server, oldest first, in batches
+that each commit on their own. A re-run finds, per server, how far an earlier run got and
+continues from there; `insert_samples` skips anything already stored, so nothing is stored
+twice even when a guess is wrong. At the end every count is compared between both sides.
+
+The target must be empty or hold an earlier copy of the same source: a user or server there
+that the source does not have (say, the `admin` a daemon creates on its first start) stops the
+copy before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import msgspec
+import trio
+
+from monitord.models import MetricsSample, ServerRecord, User, datetime_to_ms
+from monitord.storage.base import Storage, StorageError
+
+DEFAULT_BATCH_SIZE = 5000
+PROGRESS_INTERVAL_SECONDS = 1.0
+
+
+class TableCounts(msgspec.Struct, frozen=True, kw_only=True):
+    users: int
+    servers: int
+    samples: int
+
+
+class SampleStats(msgspec.Struct, frozen=True, kw_only=True):
+    """How many samples one server has, and the first and last moment (ms) among them."""
+
+    count: int
+    first_ms: int | None
+    last_ms: int | None
+
+
+class IdHighWater(msgspec.Struct, frozen=True, kw_only=True):
+    """The highest ids ever handed out, deleted rows included."""
+
+    users: int
+    servers: int
+
+
+class TransferStorage(Storage, Protocol):
+    """What a backend offers `db copy` besides the daemon's Storage operations."""
+
+    async def table_counts(self) -> TableCounts: ...
+
+    async def sample_stats(self, server_id: int, until_ms: int | None = None) -> SampleStats: ...
+
+    async def samples_after(self, server_id: int, after_ms: int | None, limit: int) -> list[MetricsSample]: ...
+
+    async def id_high_water(self) -> IdHighWater: ...
+
+    async def import_users(self, users: Sequence[User]) -> None: ...
+
+    async def import_servers(self, servers: Sequence[ServerRecord]) -> None: ...
+
+    async def advance_ids(self, high_water: IdHighWater) -> None: ...
+
+
+class CopyError(StorageError):
+    """The copy cannot start or did not verify; the message is one line for the operator."""
+
+
+class CopyReport(msgspec.Struct, frozen=True, kw_only=True):
+    verified: TableCounts
+    # Samples an earlier, interrupted run had already copied, and samples this run copied.
+    already_there: int
+    copied: int
+
+
+def _check_target_holds_only_the_source(
+    kind: str, source: Sequence[User] | Sequence[ServerRecord], target: Sequence[User] | Sequence[ServerRecord]
+) -> None:
+    # A row is "the same" when it has the same id and the same creation time (and, for users,
+    # the same name, which cannot change); everything else may have changed since a first run.
+    def identity(row: User | ServerRecord) -> tuple[object, ...]:
+        return (row.created_at_ms, row.username) if isinstance(row, User) else (row.created_at_ms,)
+
+    originals = {row.id: row for row in source}
+    for row in target:
+        original = originals.get(row.id)
+        if original is None or identity(original) != identity(row):
+            name = row.username if isinstance(row, User) else row.name
+            raise CopyError(
+                f"the target already holds {kind} {row.id} ({name!r}), which did not come from the source; "
+                "copy into an empty database (one that no daemon has started on) or into an earlier copy"
+            )
+
+
+class _Progress:
+    def __init__(self, report: Callable[[str], None], total: int) -> None:
+        self._report = report
+        self._total = total
+        self._last = trio.current_time()
+        self._reported = -1
+        self.done = 0
+
+    def advance(self, count: int, *, final: bool = False) -> None:
+        self.done += count
+        now = trio.current_time()
+        if (final and self.done != self._reported) or now - self._last >= PROGRESS_INTERVAL_SECONDS:
+            self._last = now
+            self._reported = self.done
+            percent = 100 * self.done // self._total if self._total else 100
+            self._report(f"samples: {self.done:,} of {self._total:,} ({percent}%)")
+
+
+async def copy_database(
+    source: TransferStorage,
+    target: TransferStorage,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[str], None] = lambda line: None,
+) -> CopyReport:
+    """Copy everything from `source` into `target`, verify the counts and return them.
+
+    `progress` receives one-line updates (at most about once a second while samples are
+    copied). Raises CopyError when the target holds foreign data or the result does not
+    verify, StorageError when either database fails. Cancelling it is safe: every finished
+    batch is committed, and a later call continues where this one stopped.
+    """
+    users = await source.list_users()
+    servers = await source.list_servers()
+    _check_target_holds_only_the_source("user", users, await target.list_users())
+    _check_target_holds_only_the_source("server", servers, await target.list_servers())
+    await target.import_users(users)
+    await target.import_servers(servers)
+    await target.advance_ids(await source.id_high_water())
+    progress(f"users: {len(users)} copied; servers: {len(servers)} copied")
+
+    counter = _Progress(progress, (await source.table_counts()).samples)
+    already_there = 0
+    for server in servers:
+        stored = await target.sample_stats(server.id)
+        after_ms: int | None = None
+        if stored.count:
+            # An earlier run copied this server's samples oldest first, so what the target holds
+            # should be exactly the source's samples up to the newest one there. If so, continue
+            # after it; if not, go through them all again (duplicates are skipped).
+            prefix = await source.sample_stats(server.id, until_ms=stored.last_ms)
+            if prefix.count == stored.count:
+                after_ms = stored.last_ms
+                already_there += stored.count
+                counter.advance(stored.count)
+        while chunk := await source.samples_after(server.id, after_ms, batch_size):
+            await target.insert_samples([(server.id, sample) for sample in chunk])
+            after_ms = datetime_to_ms(chunk[-1].time)
+            counter.advance(len(chunk))
+    counter.advance(0, final=True)
+    # Sample inserts advance last-seen times; put back the source's exact values.
+    await target.import_servers(servers)
+
+    verified = await _verify(source, target)
+    return CopyReport(verified=verified, already_there=already_there, copied=counter.done - already_there)
+
+
+async def _verify(source: TransferStorage, target: TransferStorage) -> TableCounts:
+    """Compare both databases; returns the counts, which are equal. Raises CopyError otherwise."""
+    counts = await source.table_counts()
+    copied = await target.table_counts()
+    for name in ("users", "servers", "samples"):
+        if getattr(counts, name) != getattr(copied, name):
+            raise CopyError(
+                f"verification failed: {getattr(counts, name):,} {name} in the source, "
+                f"{getattr(copied, name):,} in the target (was either database written to during the copy?)"
+            )
+    if await source.list_users() != await target.list_users():
+        raise CopyError("verification failed: the users differ between source and target")
+    servers = await source.list_servers()
+    if servers != await target.list_servers():
+        raise CopyError("verification failed: the servers differ between source and target")
+    for server in servers:
+        if await source.sample_stats(server.id) != await target.sample_stats(server.id):
+            raise CopyError(f"verification failed: the samples of server {server.id} differ")
+    return counts

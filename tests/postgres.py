@@ -1,0 +1,112 @@
+"""The PostgreSQL test server: where it is, one database per run and a fresh schema per test.
+
+Tests that need a PostgreSQL server take the `postgres_url` fixture: an empty schema of its own
+in a database created for the test run and dropped at its end (or `postgres_server`, the
+server's URL). Without MONITORD_TEST_POSTGRES_URL they are skipped from this one place, and a
+report hook folds every such skip into a single -ra line saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Generator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+
+ENVIRONMENT_VARIABLE = "MONITORD_TEST_POSTGRES_URL"
+SKIP_REASON = (
+    f"PostgreSQL tests skipped: {ENVIRONMENT_VARIABLE} is not set (a server URL whose user may "
+    "CREATE DATABASE, e.g. postgresql://postgres@127.0.0.1:5432/postgres; .ci/run sets it)"
+)
+
+
+def postgres_admin_url() -> str:
+    """The server the PostgreSQL tests use, as a user that may CREATE DATABASE; else skip."""
+    url = os.environ.get(ENVIRONMENT_VARIABLE, "")
+    if not url:
+        pytest.skip(SKIP_REASON)
+    return url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Report every PostgreSQL skip at one place, so `-ra` folds them into a single line.
+
+    pytest reports a skip raised by a fixture at the test's own location, which would print
+    one line per test; the reason is the same for all of them.
+    """
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and report.longrepr[2].endswith(SKIP_REASON):
+        report.longrepr = (__file__, postgres_admin_url.__code__.co_firstlineno, report.longrepr[2])
+    return report
+
+
+@pytest.fixture
+def postgres_server() -> str:
+    """`postgres_admin_url()` as a fixture, for async tests: pytest-trio reports a skip raised
+    inside an async test or fixture as a bare "Skipped" and the reason would be lost."""
+    return postgres_admin_url()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own for this test run, created at first use and dropped at the end.
+
+    Synchronous on purpose: pytest-trio turns a skip raised inside an async fixture into a bare
+    "Skipped" and the reason would be lost; and a session outlives any one trio run.
+    """
+    from monitord.storage.postgres import create_database, drop_database
+
+    admin_url = postgres_admin_url()
+    name = f"monitord_test_{secrets.token_hex(6)}"
+    url = trio.run(create_database, admin_url, name)
+    try:
+        yield url
+    finally:
+        trio.run(drop_database, admin_url, name)
+
+
+@pytest.fixture
+async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
+    """A fresh, empty monitord database for this test only (a schema in the run's database)."""
+    from monitord.storage.postgres import scratch_schema_url
+
+    async with scratch_schema_url(postgres_database, "t") as url:
+        yield url
+
+
+class SqlSession:
+    """One connection of the test's own, beside the code under test (tests only)."""
+
+    def __init__(self, loop: Any, connection: Any) -> None:
+        self._loop = loop
+        self._connection = connection
+
+    async def fetch(self, query: str, *args: object) -> list[dict[str, Any]]:
+        rows = await self._loop.run_aio_coroutine(self._connection.fetch(query, *args))
+        return [dict(row) for row in rows]
+
+    async def fetchval(self, query: str, *args: object) -> Any:
+        return await self._loop.run_aio_coroutine(self._connection.fetchval(query, *args))
+
+    async def execute(self, script: str) -> None:
+        await self._loop.run_aio_coroutine(self._connection.execute(script))
+
+
+@asynccontextmanager
+async def sql_session(url: str) -> AsyncIterator[SqlSession]:
+    """Open a plain asyncpg connection to `url`, on a trio-asyncio loop of its own."""
+    import asyncpg
+    import trio_asyncio
+
+    async with trio_asyncio.open_loop() as loop:
+        connection = await loop.run_aio_coroutine(asyncpg.connect(url))
+        try:
+            yield SqlSession(loop, connection)
+        finally:
+            with trio.CancelScope(shield=True):
+                await loop.run_aio_coroutine(connection.close())
