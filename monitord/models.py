@@ -104,3 +104,16 @@ def now_ms() -> int:
 INTEGER_METRIC_FIELDS: frozenset[str] = frozenset(
     field.name for field in msgspec.structs.fields(MetricsSample) if field.type is int
 )
+
+
+# How each field rolls up into 1-minute and 1-hour history buckets.
+#
+# Counters only ever grow (until the host reboots or the counter wraps): the network byte
+# totals count every byte since boot, and uptime counts seconds since boot. Their average or
+# maximum over a bucket means nothing; the value at the end of the bucket does, and
+# consecutive ends give the bytes moved (or the reboot) in between. So they keep the last value.
+# Everything else is a gauge, a level measured at that moment (percentages, bytes in use,
+# capacities, instantaneous rates, loads, counts of processes and connections): its average
+# says how busy the bucket was and its maximum keeps the spikes the average hides.
+COUNTER_METRIC_FIELDS: tuple[str, ...] = ("network_rx_total_bytes", "network_tx_total_bytes", "uptime_seconds")
+GAUGE_METRIC_FIELDS: tuple[str, ...] = tuple(name for name in METRIC_FIELDS if name not in COUNTER_METRIC_FIELDS)

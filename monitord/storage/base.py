@@ -6,10 +6,16 @@ async and safe to call from any trio task; a backend serialises or pools as it n
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from typing import Protocol
 
+import msgspec
+
 from monitord.models import HostFacts, MetricsSample, Role, ServerRecord, User
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
 
 
 class StorageError(Exception):
@@ -18,6 +24,48 @@ class StorageError(Exception):
 
 class AlreadyExists(StorageError):
     """A unique name is taken."""
+
+
+class Tier(enum.StrEnum):
+    """A resolution of the metric history: raw samples, or rollups into fixed buckets."""
+
+    RAW = "raw"
+    MINUTE = "1m"
+    HOUR = "1h"
+
+    @property
+    def width_ms(self) -> int:
+        """How much time one row of this tier stands for (1 ms for raw samples)."""
+        return {Tier.RAW: 1, Tier.MINUTE: MINUTE_MS, Tier.HOUR: HOUR_MS}[self]
+
+
+class BucketAggregate(msgspec.Struct, frozen=True, kw_only=True):
+    """The samples of one history bucket [bucket_ms, bucket_ms + step), summarised.
+
+    `averages` and `maxima` follow GAUGE_METRIC_FIELDS, `lasts` COUNTER_METRIC_FIELDS (the
+    value of the newest sample in the bucket). `sample_count` is how many raw samples it covers.
+    """
+
+    bucket_ms: int
+    sample_count: int
+    averages: tuple[float, ...]
+    maxima: tuple[float, ...]
+    lasts: tuple[int, ...]
+
+
+class RollupProgress(msgspec.Struct, frozen=True, kw_only=True):
+    """What one `roll_up` call did: raw samples read, and whether every server is now rolled up."""
+
+    samples: int
+    caught_up: bool
+
+
+class RetentionCutoffs(msgspec.Struct, frozen=True, kw_only=True):
+    """Rows older than these moments (ms) are due for deletion, tier by tier."""
+
+    raw_before_ms: int
+    minute_before_ms: int
+    hour_before_ms: int
 
 
 class Storage(Protocol):
@@ -83,4 +131,54 @@ class Storage(Protocol):
 
     async def ping(self) -> None:
         """Raises StorageError unless the database answers."""
+        ...
+
+    # --- history: rollups, retention, ranged queries ----------------------------------------
+    async def roll_up(self, until_ms: int, *, max_samples: int) -> RollupProgress:
+        """Roll raw samples before `until_ms` (minute-aligned) into 1-minute buckets, and every
+        hour those complete into 1-hour buckets; one short transaction.
+
+        Each server has a watermark: everything before it is rolled up. One call moves the
+        watermarks of as many servers as it can while reading at most about `max_samples` raw
+        samples (a single minute is never split), so callers loop until `caught_up`.
+        Re-running is harmless: buckets are recomputed from their sources and replaced.
+        """
+        ...
+
+    async def roll_up_late(self, *, max_buckets: int) -> int:
+        """Recompute up to `max_buckets` 1-minute buckets that got samples after they were rolled
+        up (a backfill), and the hours around them; one short transaction. Returns how many.
+
+        `insert_samples` notes such buckets as it stores the samples. A bucket whose raw samples
+        retention has already begun to delete cannot be recomputed and is forgotten instead.
+        """
+        ...
+
+    async def delete_expired(self, cutoffs: RetentionCutoffs, *, max_rows: int) -> int:
+        """Delete up to `max_rows` rows that are due, oldest first; one short transaction.
+
+        Raw samples and 1-minute buckets are kept, whatever the cutoffs say, until they are
+        rolled up into the next tier. Returns how many rows went; 0 means nothing is due.
+        """
+        ...
+
+    async def reclaim_space(self, *, max_pages: int) -> int:
+        """Give up to `max_pages` free pages back to the file system (SQLite); returns how many
+        are left to give. PostgreSQL reuses the space of deleted rows by itself: always 0."""
+        ...
+
+    async def size_bytes(self) -> int:
+        """Bytes the database takes on disk (SQLite: the file and its WAL; PostgreSQL: tables,
+        indexes and TOAST of this schema)."""
+        ...
+
+    async def history(self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int) -> list[BucketAggregate]:
+        """The history of one server in [from_ms, to_ms), summarised into buckets of `step_ms`
+        (aligned to multiples of `step_ms` since the epoch), oldest first; empty buckets are
+        absent. Read in one consistent snapshot.
+
+        Reads `tier` (whose rows count in the bucket holding their start); the stretch after the
+        tier's watermark, not rolled up yet, is read from the finer tiers. `step_ms` must be a
+        multiple of the tier's width.
+        """
         ...

@@ -13,6 +13,12 @@ cancelled call never leaves a half-used connection in the pool.
 Samples are written with binary COPY into a per-connection temporary table and one
 `INSERT ... SELECT ... ON CONFLICT DO NOTHING`: bench/postgres_insert_methods.py measured it
 against executemany and unnest() arrays.
+
+Rollups (monitord/storage/rollup.py) and ingest meet on the servers' rows: `insert_samples`
+locks them before it stores anything, and every rollup transaction locks the rows of the
+servers it recomputes before it reads their samples (both in id order, so they cannot
+deadlock). So a rollup either sees a batch whole, or the batch sees the rollup's new watermark
+and notes its late samples; no sample can slip between the two.
 """
 
 from __future__ import annotations
@@ -35,7 +41,17 @@ import trio_asyncio
 
 from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
 from monitord.models import datetime_to_ms, ms_to_datetime
-from monitord.storage.base import AlreadyExists, StorageError
+from monitord.storage.base import (
+    HOUR_MS,
+    MINUTE_MS,
+    AlreadyExists,
+    BucketAggregate,
+    RetentionCutoffs,
+    RollupProgress,
+    StorageError,
+    Tier,
+)
+from monitord.storage.rollup import TABLES, floor_to, history_sql, hours_completed, merge_summaries, rollup_sql, stitch
 from monitord.storage.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS, SCHEMA_TABLE
 from monitord.storage.transfer import IdHighWater, SampleStats, TableCounts
 
@@ -75,10 +91,51 @@ _CREATE_INCOMING = (
     )
     + ") ON COMMIT DELETE ROWS"
 )
+# Moves the COPYed samples into `metrics` and, in the same statement, notes the minutes that
+# got a new sample below their server's rollup watermark (a backfill; see rollup.py).
 _MOVE_INCOMING = (
-    f"INSERT INTO metrics ({', '.join(_INCOMING_COLUMNS)}) "
-    f"SELECT {', '.join(_INCOMING_COLUMNS)} FROM {_INCOMING} ON CONFLICT DO NOTHING"
+    f"WITH moved AS (INSERT INTO metrics ({', '.join(_INCOMING_COLUMNS)}) "
+    f"SELECT {', '.join(_INCOMING_COLUMNS)} FROM {_INCOMING} ON CONFLICT DO NOTHING RETURNING server_id, time_ms), "
+    "late AS (INSERT INTO rollup_late (server_id, bucket_ms) "
+    f"SELECT DISTINCT moved.server_id, moved.time_ms / {MINUTE_MS} * {MINUTE_MS} FROM moved "
+    "JOIN rollup_state AS r ON r.server_id = moved.server_id WHERE moved.time_ms < r.rolled_up_to_ms "
+    "ON CONFLICT DO NOTHING) "
+    "SELECT count(*) FROM moved"
 )
+_ROLLUP = {tier: rollup_sql(tier, sid="$1", lo="$2", hi="$3") for tier in (Tier.MINUTE, Tier.HOUR)}
+_HISTORY = {tier: history_sql(tier, sid="$1", lo="$2", hi="$3", step="$4::bigint") for tier in Tier}
+# A server seen for the first time starts with its watermark at 0: its first roll_up reads from
+# its oldest sample on. (Starting at its oldest sample would race with a backfill in flight;
+# the watermark only moves while its server row is locked.)
+_START_ROLLUP_STATE = (
+    "INSERT INTO rollup_state (server_id, rolled_up_to_ms) SELECT id, 0 FROM servers AS s "
+    "WHERE NOT EXISTS (SELECT 1 FROM rollup_state WHERE server_id = s.id)"
+)
+# For the next few servers behind `until` ($1), in id order after $3: the watermark, and how
+# many of its samples wait (counting at most $2) with the newest of those counted.
+_PROBE_BEHIND = (
+    "SELECT r.server_id, r.rolled_up_to_ms, p.count, p.newest FROM rollup_state AS r CROSS JOIN LATERAL ("
+    "SELECT count(*) AS count, max(time_ms) AS newest FROM (SELECT time_ms FROM metrics WHERE server_id = r.server_id "
+    "AND time_ms >= r.rolled_up_to_ms AND time_ms < $1 ORDER BY time_ms LIMIT $2) AS waiting) AS p "
+    "WHERE r.rolled_up_to_ms < $1 AND r.server_id > $3 ORDER BY r.server_id LIMIT $4"
+)
+_PROBE_PAGE_SERVERS = 64
+_LOCK_SERVERS = "SELECT id FROM servers WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE"
+# Up to $2 rows due in one tier, over all servers (oldest first per server), in one statement.
+_DELETE_DUE = {
+    tier: (
+        f"WITH due AS (SELECT v.server_id, v.moment FROM rollup_state AS r CROSS JOIN LATERAL ("
+        f"SELECT server_id, {time} AS moment FROM {TABLES[tier]} WHERE server_id = r.server_id AND {time} < {before} "
+        f"ORDER BY {time} LIMIT $2) AS v LIMIT $2) "
+        f"DELETE FROM {TABLES[tier]} AS t USING due WHERE t.server_id = due.server_id AND t.{time} = due.moment"
+    )
+    for tier, time, before in (
+        # Nothing is deleted before it is rolled up into the next tier.
+        (Tier.RAW, "time_ms", "LEAST($1, r.rolled_up_to_ms)"),
+        (Tier.MINUTE, "bucket_ms", f"LEAST($1, r.rolled_up_to_ms / {HOUR_MS} * {HOUR_MS})"),
+        (Tier.HOUR, "bucket_ms", "$1"),
+    )
+}
 
 
 # --- describing the database without its secrets ----------------------------------------------
@@ -352,7 +409,7 @@ class PostgresStorage:
             await connection.copy_records_to_table(
                 _INCOMING, records=[row for row in rows.values() if row[0] in live], columns=_INCOMING_COLUMNS
             )
-            inserted = _status_count(await connection.execute(_MOVE_INCOMING))
+            inserted: int = await connection.fetchval(_MOVE_INCOMING)
             live_ids = [server_id for server_id in server_ids if server_id in live]
             await connection.execute(
                 "UPDATE servers AS s SET last_seen_ms = GREATEST(s.last_seen_ms, v.moment) "
@@ -385,6 +442,153 @@ class PostgresStorage:
 
     async def ping(self) -> None:
         await self._run(lambda c: c.fetchval("SELECT 1"))
+
+    # --- history: rollups, retention, ranged queries ----------------------------------------
+    async def roll_up(self, until_ms: int, *, max_samples: int) -> RollupProgress:
+        async def roll(connection: asyncpg.Connection) -> RollupProgress:
+            await connection.execute(_START_ROLLUP_STATE)
+            plan: list[tuple[int, int, int]] = []  # (server, from, to)
+            read, after, more, done = 0, 0, False, False
+            while not done:
+                page = await connection.fetch(_PROBE_BEHIND, until_ms, max_samples - read + 1, after, _PROBE_PAGE_SERVERS)
+                for row in page:
+                    server_id, start, count = row["server_id"], row["rolled_up_to_ms"], row["count"]
+                    budget = max_samples - read
+                    end = until_ms
+                    if budget <= 0:
+                        more = done = True
+                        break
+                    if count > budget:
+                        more = done = True
+                        # Stop before the minute of the first sample over budget; but a single
+                        # minute is never split, so one over budget on its own is taken whole.
+                        edge = await connection.fetchval(
+                            "SELECT time_ms FROM metrics WHERE server_id = $1 AND time_ms >= $2 AND time_ms < $3 "
+                            "ORDER BY time_ms OFFSET $4 LIMIT 1",
+                            server_id, start, until_ms, budget,
+                        )
+                        end = floor_to(edge, MINUTE_MS)
+                        if end <= start:
+                            if read:
+                                break
+                            end = start + MINUTE_MS
+                    plan.append((server_id, start, end))
+                    read += count
+                    if done:
+                        break
+                else:
+                    done = len(page) < _PROBE_PAGE_SERVERS
+                    after = page[-1]["server_id"] if page else after
+            caught_up = not more
+            if not plan:
+                return RollupProgress(samples=0, caught_up=caught_up)
+            # Locked only now, and only those planned: ingest waits for no one else.
+            await connection.execute(_LOCK_SERVERS, [server_id for server_id, _, _ in plan])
+            await connection.executemany(_ROLLUP[Tier.MINUTE], plan)
+            hours = [(server_id, *hours_completed(start, end)) for server_id, start, end in plan]
+            await connection.executemany(_ROLLUP[Tier.HOUR], [h for h in hours if h[2] > h[1]])
+            await connection.execute(
+                "UPDATE rollup_state AS r SET rolled_up_to_ms = p.moment "
+                "FROM unnest($1::bigint[], $2::bigint[]) AS p(server_id, moment) WHERE r.server_id = p.server_id",
+                [server_id for server_id, _, _ in plan], [end for _, _, end in plan],
+            )
+            return RollupProgress(samples=read, caught_up=caught_up)
+
+        return await self._write(roll)
+
+    async def roll_up_late(self, *, max_buckets: int) -> int:
+        async def recompute(connection: asyncpg.Connection) -> int:
+            server_ids = [
+                row["server_id"]
+                for row in await connection.fetch(
+                    "SELECT DISTINCT server_id FROM rollup_late ORDER BY server_id LIMIT $1", max_buckets
+                )
+            ]
+            if not server_ids:
+                return 0
+            # Locked before the samples are read: a batch of theirs now in flight is either
+            # seen whole here, or notes its late samples again after this commits.
+            await connection.execute(_LOCK_SERVERS, server_ids)
+            marks = await connection.fetch(
+                "SELECT l.server_id, l.bucket_ms, r.rolled_up_to_ms, r.raw_deleted_before_ms FROM rollup_late AS l "
+                "LEFT JOIN rollup_state AS r ON r.server_id = l.server_id WHERE l.server_id = ANY($1::bigint[]) "
+                "ORDER BY l.server_id, l.bucket_ms LIMIT $2",
+                server_ids, max_buckets,
+            )
+            minutes: list[tuple[int, int, int]] = []
+            hours: set[tuple[int, int, int]] = set()
+            for server_id, minute, rolled_up_to, raw_deleted_before in marks:
+                if rolled_up_to is None or minute < raw_deleted_before:
+                    continue  # part of its raw samples are gone: the rollup stays as it was
+                minutes.append((server_id, minute, minute + MINUTE_MS))
+                hour = floor_to(minute, HOUR_MS)
+                if hour + HOUR_MS <= rolled_up_to:
+                    hours.add((server_id, hour, hour + HOUR_MS))
+            await connection.executemany(_ROLLUP[Tier.MINUTE], minutes)
+            await connection.executemany(_ROLLUP[Tier.HOUR], sorted(hours))
+            await connection.execute(
+                "DELETE FROM rollup_late AS l USING unnest($1::bigint[], $2::bigint[]) AS d(server_id, bucket_ms) "
+                "WHERE l.server_id = d.server_id AND l.bucket_ms = d.bucket_ms",
+                [mark["server_id"] for mark in marks], [mark["bucket_ms"] for mark in marks],
+            )
+            return len(marks)
+
+        return await self._write(recompute)
+
+    async def delete_expired(self, cutoffs: RetentionCutoffs, *, max_rows: int) -> int:
+        # Whole minutes of raw samples and whole hours of minutes go at once, so that a late
+        # sample never meets half a bucket (see rollup.py).
+        before = {
+            Tier.RAW: floor_to(cutoffs.raw_before_ms, MINUTE_MS),
+            Tier.MINUTE: floor_to(cutoffs.minute_before_ms, HOUR_MS),
+            Tier.HOUR: cutoffs.hour_before_ms,
+        }
+
+        async def delete(connection: asyncpg.Connection) -> int:
+            # Late samples below this can no longer be rolled up: say so before any goes.
+            await connection.execute(
+                "UPDATE rollup_state SET raw_deleted_before_ms = LEAST($1, rolled_up_to_ms) "
+                "WHERE raw_deleted_before_ms < LEAST($1, rolled_up_to_ms)",
+                before[Tier.RAW],
+            )
+            left = max_rows
+            for tier in (Tier.RAW, Tier.MINUTE, Tier.HOUR):
+                if left <= 0:
+                    break
+                left -= _status_count(await connection.execute(_DELETE_DUE[tier], before[tier], left))
+            return max_rows - left
+
+        return await self._write(delete)
+
+    async def reclaim_space(self, *, max_pages: int) -> int:
+        # (Auto)vacuum makes the space of deleted rows reusable; files do not shrink, nor need to.
+        return 0
+
+    async def size_bytes(self) -> int:
+        size: int = await self._run(
+            lambda c: c.fetchval(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class AS c "
+                "JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            )
+        )
+        return size
+
+    async def history(self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int) -> list[BucketAggregate]:
+        if step_ms % tier.width_ms:
+            raise ValueError(f"step_ms {step_ms} is not a multiple of the {tier} width")
+
+        async def read(connection: asyncpg.Connection) -> list[BucketAggregate]:
+            async with connection.transaction(isolation="repeatable_read", readonly=True):
+                rolled_up_to = await connection.fetchval(
+                    "SELECT rolled_up_to_ms FROM rollup_state WHERE server_id = $1", server_id
+                )
+                pieces = [
+                    await connection.fetch(_HISTORY[source], server_id, lo, hi, step_ms)
+                    for source, lo, hi in stitch(tier, from_ms, to_ms, rolled_up_to)
+                ]
+            return merge_summaries(step_ms, pieces)
+
+        return await self._run(read)
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def table_counts(self) -> TableCounts:

@@ -4,10 +4,16 @@ One connection, used from worker threads one call at a time (a CapacityLimiter o
 event loop never blocks on disk. WAL mode lets readers in other processes (the CLI) work while
 the daemon writes; synchronous=FULL makes a returned `insert_samples` durable, which is what an
 agent ack promises.
+
+History queries read on a second, read-only connection with a limiter of its own: in WAL mode
+a reader never blocks the writer, so a dashboard drawing a day of raw samples never holds up
+ingest. Maintenance (rollups, retention, vacuum) goes through the writer in short transactions
+(see monitord/storage/rollup.py and monitord/history/maintenance.py).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -19,7 +25,17 @@ import trio
 
 from monitord.models import METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
 from monitord.models import datetime_to_ms, ms_to_datetime
-from monitord.storage.base import AlreadyExists, StorageError
+from monitord.storage.base import (
+    HOUR_MS,
+    MINUTE_MS,
+    AlreadyExists,
+    BucketAggregate,
+    RetentionCutoffs,
+    RollupProgress,
+    StorageError,
+    Tier,
+)
+from monitord.storage.rollup import TABLES, floor_to, history_sql, hours_completed, merge_summaries, rollup_sql, stitch
 from monitord.storage.sqlite_schema import MIGRATIONS
 from monitord.storage.transfer import IdHighWater, SampleStats, TableCounts
 
@@ -33,6 +49,23 @@ _INSERT_SAMPLE = (
     f"INSERT OR IGNORE INTO metrics (server_id, {', '.join(_SAMPLE_COLUMNS)}) "
     f"SELECT ?, {', '.join('?' for _ in _SAMPLE_COLUMNS)} WHERE EXISTS (SELECT 1 FROM servers WHERE id = ?)"
 )
+
+
+_ROLLUP = {tier: rollup_sql(tier, sid=":sid", lo=":lo", hi=":hi") for tier in (Tier.MINUTE, Tier.HOUR)}
+_HISTORY = {tier: history_sql(tier, sid=":sid", lo=":lo", hi=":hi", step=":step") for tier in Tier}
+# A server seen for the first time starts with its watermark at 0: its first roll_up reads from
+# its oldest sample on (as on PostgreSQL, where starting anywhere else would race with ingest).
+_START_ROLLUP_STATE = (
+    "INSERT INTO rollup_state (server_id, rolled_up_to_ms) SELECT id, 0 FROM servers AS s "
+    "WHERE NOT EXISTS (SELECT 1 FROM rollup_state WHERE server_id = s.id)"
+)
+# Up to :limit of one server's samples in [lo, hi), oldest first: how many, and the newest.
+_PROBE_SAMPLES = (
+    "SELECT count(*), max(time_ms) FROM (SELECT time_ms FROM metrics WHERE server_id = ? AND time_ms >= ? "
+    "AND time_ms < ? ORDER BY time_ms LIMIT ?)"
+)
+# SQLite limits the number of parameters of one statement.
+_IN_CHUNK = 500
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -71,9 +104,12 @@ def sample_row(sample: MetricsSample) -> tuple[Any, ...]:
 class SqliteStorage:
     """Storage on one SQLite connection; create it with `open_sqlite_storage`."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, reader: sqlite3.Connection, path: Path) -> None:
         self._connection = connection
         self._limiter = trio.CapacityLimiter(1)
+        self._reader = reader
+        self._reader_limiter = trio.CapacityLimiter(1)
+        self._path = path
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
@@ -85,6 +121,21 @@ class SqliteStorage:
                 raise StorageError(f"SQLite: {exc}") from exc
 
         return await trio.to_thread.run_sync(call, limiter=self._limiter)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one read transaction on the reader connection (one snapshot)."""
+
+        def call() -> T:
+            try:
+                self._reader.execute("BEGIN")
+                try:
+                    return work(self._reader)
+                finally:
+                    self._reader.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite: {exc}") from exc
+
+        return await trio.to_thread.run_sync(call, limiter=self._reader_limiter)
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` in one IMMEDIATE transaction, committed before this returns."""
@@ -241,6 +292,7 @@ class SqliteStorage:
                 "UPDATE servers SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?) WHERE id = ?",
                 [(moment, server_id) for server_id, moment in newest.items()],
             )
+            _note_late_samples(connection, rows)
             return inserted
 
         return await self._write(insert)
@@ -273,6 +325,149 @@ class SqliteStorage:
 
     async def ping(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    # --- history: rollups, retention, ranged queries ----------------------------------------
+    async def roll_up(self, until_ms: int, *, max_samples: int) -> RollupProgress:
+        def roll(connection: sqlite3.Connection) -> RollupProgress:
+            connection.execute(_START_ROLLUP_STATE)
+            behind = connection.execute(
+                "SELECT server_id, rolled_up_to_ms FROM rollup_state WHERE rolled_up_to_ms < ? ORDER BY server_id",
+                (until_ms,),
+            ).fetchall()
+            read = 0
+            for server_id, start in behind:
+                budget = max_samples - read
+                if budget <= 0:
+                    return RollupProgress(samples=read, caught_up=False)
+                count, newest = connection.execute(_PROBE_SAMPLES, (server_id, start, until_ms, budget + 1)).fetchone()
+                end = until_ms
+                if count > budget:
+                    # Stop before the minute of the first sample over budget; but a single
+                    # minute is never split, so one over budget on its own is taken whole.
+                    end = floor_to(newest, MINUTE_MS)
+                    if end <= start:
+                        if read:
+                            return RollupProgress(samples=read, caught_up=False)
+                        end = start + MINUTE_MS
+                connection.execute(_ROLLUP[Tier.MINUTE], {"sid": server_id, "lo": start, "hi": end})
+                hours_lo, hours_hi = hours_completed(start, end)
+                if hours_hi > hours_lo:
+                    connection.execute(_ROLLUP[Tier.HOUR], {"sid": server_id, "lo": hours_lo, "hi": hours_hi})
+                connection.execute("UPDATE rollup_state SET rolled_up_to_ms = ? WHERE server_id = ?", (end, server_id))
+                read += count
+                if end < until_ms:
+                    return RollupProgress(samples=read, caught_up=False)
+            return RollupProgress(samples=read, caught_up=True)
+
+        return await self._write(roll)
+
+    async def roll_up_late(self, *, max_buckets: int) -> int:
+        def recompute(connection: sqlite3.Connection) -> int:
+            marks = connection.execute(
+                "SELECT l.server_id, l.bucket_ms, r.rolled_up_to_ms, r.raw_deleted_before_ms FROM rollup_late AS l "
+                "LEFT JOIN rollup_state AS r ON r.server_id = l.server_id ORDER BY l.server_id, l.bucket_ms LIMIT ?",
+                (max_buckets,),
+            ).fetchall()
+            hours: set[tuple[int, int]] = set()
+            for server_id, minute, rolled_up_to, raw_deleted_before in marks:
+                if rolled_up_to is None or minute < raw_deleted_before:
+                    continue  # part of its raw samples are gone: the rollup stays as it was
+                connection.execute(_ROLLUP[Tier.MINUTE], {"sid": server_id, "lo": minute, "hi": minute + MINUTE_MS})
+                hour = floor_to(minute, HOUR_MS)
+                if hour + HOUR_MS <= rolled_up_to:
+                    hours.add((server_id, hour))
+            for server_id, hour in sorted(hours):
+                connection.execute(_ROLLUP[Tier.HOUR], {"sid": server_id, "lo": hour, "hi": hour + HOUR_MS})
+            connection.executemany(
+                "DELETE FROM rollup_late WHERE server_id = ? AND bucket_ms = ?", [(m[0], m[1]) for m in marks]
+            )
+            return len(marks)
+
+        return await self._write(recompute)
+
+    async def delete_expired(self, cutoffs: RetentionCutoffs, *, max_rows: int) -> int:
+        # Whole minutes of raw samples and whole hours of minutes go at once, so that a late
+        # sample never meets half a bucket (see rollup.py).
+        raw_before = floor_to(cutoffs.raw_before_ms, MINUTE_MS)
+        minute_before = floor_to(cutoffs.minute_before_ms, HOUR_MS)
+
+        def delete(connection: sqlite3.Connection) -> int:
+            # Late samples below this can no longer be rolled up: say so before any goes.
+            connection.execute(
+                "UPDATE rollup_state SET raw_deleted_before_ms = min(?, rolled_up_to_ms) "
+                "WHERE raw_deleted_before_ms < min(?, rolled_up_to_ms)",
+                (raw_before, raw_before),
+            )
+            states = connection.execute("SELECT server_id, rolled_up_to_ms FROM rollup_state ORDER BY server_id").fetchall()
+            plans = [
+                # Nothing is deleted before it is rolled up into the next tier.
+                (Tier.RAW, [(server_id, min(raw_before, rolled_up_to)) for server_id, rolled_up_to in states]),
+                (Tier.MINUTE, [(server_id, min(minute_before, floor_to(rolled_up_to, HOUR_MS))) for server_id, rolled_up_to in states]),
+                (Tier.HOUR, [(server_id, cutoffs.hour_before_ms) for server_id, _ in states]),
+            ]
+            left = max_rows
+            for tier, cutoffs_by_server in plans:
+                table = TABLES[tier]
+                time = "time_ms" if tier is Tier.RAW else "bucket_ms"
+                for server_id, before in cutoffs_by_server:
+                    if left <= 0:
+                        return max_rows
+                    # The first row beyond this batch, if any: delete strictly before it.
+                    edge = connection.execute(
+                        f"SELECT {time} FROM {table} WHERE server_id = ? AND {time} < ? ORDER BY {time} LIMIT 1 OFFSET ?",
+                        (server_id, before, left),
+                    ).fetchone()
+                    left -= connection.execute(
+                        f"DELETE FROM {table} WHERE server_id = ? AND {time} < ?",
+                        (server_id, before if edge is None else edge[0]),
+                    ).rowcount
+            return max_rows - left
+
+        return await self._write(delete)
+
+    async def reclaim_space(self, *, max_pages: int) -> int:
+        def vacuum(connection: sqlite3.Connection) -> int:
+            if connection.execute("PRAGMA freelist_count").fetchone()[0]:
+                # Frees one page per step: fetchall() runs it to the end.
+                connection.execute(f"PRAGMA incremental_vacuum({int(max_pages)})").fetchall()
+            left: int = connection.execute("PRAGMA freelist_count").fetchone()[0]
+            return left
+
+        return await self._run(vacuum)
+
+    async def size_bytes(self) -> int:
+        def measure(connection: sqlite3.Connection) -> int:
+            pages = connection.execute("PRAGMA page_count").fetchone()[0]
+            page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+            return int(pages * page_size)
+
+        size = await self._run(measure)
+        for suffix in ("-wal", "-shm"):
+            try:
+                size += os.stat(f"{self._path}{suffix}").st_size
+            except FileNotFoundError:
+                pass
+        return size
+
+    async def history(self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int) -> list[BucketAggregate]:
+        if step_ms % tier.width_ms:
+            raise ValueError(f"step_ms {step_ms} is not a multiple of the {tier} width")
+
+        def read(connection: sqlite3.Connection) -> list[BucketAggregate]:
+            state = connection.execute(
+                "SELECT rolled_up_to_ms FROM rollup_state WHERE server_id = ?", (server_id,)
+            ).fetchone()
+            return merge_summaries(
+                step_ms,
+                (
+                    connection.execute(
+                        _HISTORY[source], {"sid": server_id, "lo": lo, "hi": hi, "step": step_ms}
+                    ).fetchall()
+                    for source, lo, hi in stitch(tier, from_ms, to_ms, state[0] if state else None)
+                ),
+            )
+
+        return await self._read(read)
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def table_counts(self) -> TableCounts:
@@ -362,6 +557,29 @@ class SqliteStorage:
         await self._write(advance)
 
 
+def _note_late_samples(connection: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Note each minute that got a sample below its server's rollup watermark (see rollup.py).
+
+    Rows are `_INSERT_SAMPLE` parameters: (server_id, time_ms, ...). Re-sent duplicates are
+    noted too; recomputing their minute changes nothing. Deleted servers have no state.
+    """
+    server_ids = sorted({row[0] for row in rows})
+    watermarks: dict[int, int] = {}
+    for start in range(0, len(server_ids), _IN_CHUNK):
+        chunk = server_ids[start : start + _IN_CHUNK]
+        watermarks.update(
+            connection.execute(
+                f"SELECT server_id, rolled_up_to_ms FROM rollup_state WHERE server_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+        )
+    late = {
+        (row[0], floor_to(row[1], MINUTE_MS)) for row in rows if row[0] in watermarks and row[1] < watermarks[row[0]]
+    }
+    if late:
+        connection.executemany("INSERT OR IGNORE INTO rollup_late (server_id, bucket_ms) VALUES (?, ?)", sorted(late))
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
@@ -404,9 +622,23 @@ async def open_sqlite_storage(path: Path) -> AsyncIterator[SqliteStorage]:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
 
+    def connect_reader() -> sqlite3.Connection:
+        try:
+            reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA busy_timeout = 5000")
+            reader.execute("PRAGMA query_only = ON")
+            return reader
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
+
     connection = await trio.to_thread.run_sync(connect)
     try:
-        yield SqliteStorage(connection)
+        reader = await trio.to_thread.run_sync(connect_reader)
+        try:
+            yield SqliteStorage(connection, reader, path)
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(reader.close)
     finally:
         with trio.CancelScope(shield=True):
             await trio.to_thread.run_sync(connection.close)

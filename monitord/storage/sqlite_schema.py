@@ -1,6 +1,7 @@
 """SQLite schema migrations, applied in order and recorded in PRAGMA user_version."""
 
 from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS
+from monitord.storage.rollup import bucket_table_columns
 
 
 def _metric_columns() -> str:
@@ -41,6 +42,32 @@ CREATE TABLE metrics (
     time_ms INTEGER NOT NULL,
     {_metric_columns()},
     PRIMARY KEY (server_id, time_ms)
+) WITHOUT ROWID;
+""",
+    # 2: history tiers (1-minute and 1-hour rollups) and what rolling up needs to know; see
+    # monitord/storage/rollup.py.
+    f"""
+CREATE TABLE metrics_1m (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    bucket_ms INTEGER NOT NULL,
+    {bucket_table_columns("INTEGER", "REAL", INTEGER_METRIC_FIELDS)},
+    PRIMARY KEY (server_id, bucket_ms)
+) WITHOUT ROWID;
+CREATE TABLE metrics_1h (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    bucket_ms INTEGER NOT NULL,
+    {bucket_table_columns("INTEGER", "REAL", INTEGER_METRIC_FIELDS)},
+    PRIMARY KEY (server_id, bucket_ms)
+) WITHOUT ROWID;
+CREATE TABLE rollup_state (
+    server_id INTEGER PRIMARY KEY REFERENCES servers(id) ON DELETE CASCADE,
+    rolled_up_to_ms INTEGER NOT NULL,
+    raw_deleted_before_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE rollup_late (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    bucket_ms INTEGER NOT NULL,
+    PRIMARY KEY (server_id, bucket_ms)
 ) WITHOUT ROWID;
 """,
 )

@@ -8,7 +8,8 @@ import trio
 from monitord.models import ms_to_datetime
 from monitord.storage import StorageError
 from monitord.storage.postgres import open_postgres_storage
-from monitord.storage.postgres_schema import MIGRATIONS
+from monitord.storage.base import HOUR_MS, Tier
+from monitord.storage.postgres_schema import MIGRATIONS, SCHEMA_TABLE
 from tests.postgres import SqlSession, sql_session
 from tests.storage.test_contract import T0, sample
 
@@ -42,6 +43,22 @@ async def test_a_new_database_is_migrated_to_the_current_version(postgres_url: s
     assert versions == list(range(1, len(MIGRATIONS) + 1))
 
 
+async def test_a_version_1_database_is_migrated_and_its_history_rolled_up(postgres_url: str) -> None:
+    # A database from before the history tiers: its raw samples are rolled up from the oldest.
+    async with sql_session(postgres_url) as other:
+        await other.execute(f"{SCHEMA_TABLE}; {MIGRATIONS[0]}; INSERT INTO monitord_schema (version) VALUES (1); "
+                            "INSERT INTO servers (id, name, agent_token_hash, created_at_ms) VALUES (1, 'old', 'h', 0)")
+    start = T0 - T0 % HOUR_MS
+    async with open_postgres_storage(postgres_url) as storage:
+        await storage.insert_samples([(1, sample(start + t * 1000, cpu=float(t % 2))) for t in range(7200)])
+        while not (await storage.roll_up(start + 2 * HOUR_MS, max_samples=1000)).caught_up:
+            pass
+        hours = await storage.history(1, Tier.HOUR, start, start + 2 * HOUR_MS, HOUR_MS)
+    assert [(h.bucket_ms, h.sample_count, h.averages[0]) for h in hours] == [
+        (start, 3600, 0.5), (start + HOUR_MS, 3600, 0.5)
+    ]
+
+
 async def test_ids_and_times_are_bigint(postgres_url: str) -> None:
     async with open_postgres_storage(postgres_url):
         pass
@@ -54,9 +71,13 @@ async def test_ids_and_times_are_bigint(postgres_url: str) -> None:
             )
         }
     for column in [("users", "id"), ("servers", "id"), ("metrics", "server_id"), ("metrics", "time_ms"),
-                   ("users", "created_at_ms"), ("servers", "last_seen_ms"), ("metrics", "network_rx_total_bytes")]:
+                   ("users", "created_at_ms"), ("servers", "last_seen_ms"), ("metrics", "network_rx_total_bytes"),
+                   ("metrics_1m", "bucket_ms"), ("metrics_1h", "memory_usage_bytes_max"),
+                   ("metrics_1h", "network_rx_total_bytes_last"), ("rollup_state", "rolled_up_to_ms"),
+                   ("rollup_late", "bucket_ms")]:
         assert types[column] == "bigint", column
     assert types[("metrics", "cpu_usage_percent")] == "double precision"
+    assert types[("metrics_1m", "memory_usage_bytes_avg")] == "double precision"
 
 
 async def test_reopening_keeps_the_data_and_migrates_nothing_twice(postgres_url: str) -> None:
@@ -135,7 +156,7 @@ async def test_a_write_cancelled_mid_transaction_leaves_nothing_behind(postgres_
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(storage.insert_samples, [(server.id, sample(T0)), (server.id, sample(T0 + 1))])
                 await wait_until_blocked_on_a_lock(other)
-                assert str((await storage_session(other))["query"]).startswith("INSERT INTO metrics")
+                assert str((await storage_session(other))["query"]).startswith("WITH moved AS (INSERT INTO metrics")
                 nursery.cancel_scope.cancel()
         await other.execute("ROLLBACK")
         assert await storage.query_samples(server.id, 0, T0 * 2) == []
