@@ -156,6 +156,32 @@ class MetricsSettings(_Section):
             raise ValueError("`bearer_token`: expected at least 16 printable characters, or \"\" to turn /metrics off")
 
 
+class RetentionSettings(_Section):
+    """How long each tier of metric history is kept (issue 8).
+
+    The tiers nest: raw samples roll up into 1-minute buckets, and those into 1-hour buckets, so
+    each tier must outlive the one it is computed from. Raw samples are kept at least 2 hours
+    because agents backfill up to an hour of buffered samples after a reconnect, and a late
+    sample can only reach the rollups while the raw samples of its minute are still there.
+    """
+
+    raw_hours: Annotated[int, msgspec.Meta(ge=2, le=24 * 3660)] = 48
+    minute_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 14
+    hour_days: Annotated[int, msgspec.Meta(ge=1, le=36_600)] = 400
+
+    def __post_init__(self) -> None:
+        if self.minute_days * 24 <= self.raw_hours:
+            raise ValueError(
+                f"`minute_days`: must keep 1-minute rollups longer than raw samples "
+                f"(raw_hours = {self.raw_hours}), got {self.minute_days} days"
+            )
+        if self.hour_days < self.minute_days:
+            raise ValueError(
+                f"`hour_days`: must keep 1-hour rollups at least as long as 1-minute ones "
+                f"(minute_days = {self.minute_days}), got {self.hour_days}"
+            )
+
+
 class Settings(_Section):
     """Everything the daemon reads from its config file (CONTRACT §3)."""
 
@@ -167,6 +193,7 @@ class Settings(_Section):
     push: PushSettings = msgspec.field(default_factory=PushSettings)
     agents: AgentsSettings = msgspec.field(default_factory=AgentsSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
 
     @property
     def data_path(self) -> Path:

@@ -24,6 +24,16 @@ CASES = {
     "bad_postgres_port": ("[database]\nurl = 'postgresql://u:hunter2@db:port/x'\n", "database.url: the port of the"),
     "zero_connect_timeout": ("[database]\nconnect_timeout_seconds = 0\n", "database.connect_timeout_seconds: expected"),
     "not_toml": ("[http\nlisten = \n", "not valid TOML"),
+    "raw_hours_too_short": ("[retention]\nraw_hours = 1\n", "retention.raw_hours: expected an integer >= 2"),
+    "fractional_days": ("[retention]\nminute_days = 1.5\n", "retention.minute_days: expected an integer, got a number"),
+    "minutes_not_outliving_raw": (
+        "[retention]\nraw_hours = 72\nminute_days = 3\n",
+        "retention.minute_days: must keep 1-minute rollups longer than raw samples (raw_hours = 72), got 3 days",
+    ),
+    "hours_shorter_than_minutes": (
+        "[retention]\nhour_days = 7\n",
+        "retention.hour_days: must keep 1-hour rollups at least as long as 1-minute ones (minute_days = 14), got 7",
+    ),
 }
 
 
@@ -84,10 +94,18 @@ token_ttl_seconds = 3600
 interval_seconds = 0.5
 [agents]
 offline_after_seconds = 30
+[retention]
+raw_hours = 24
+minute_days = 30
+hour_days = 730
 """
     )
     settings = load_settings(config)
     assert settings.http.address.host == "::1" and settings.http.address.port == 8080
+    assert (settings.retention.raw_hours, settings.retention.minute_days, settings.retention.hour_days) == (24, 30, 730)
     assert settings.push.interval_seconds == 0.5
     assert settings.database.url.startswith("postgresql://")
     assert load_settings(None) == Settings()
+    assert (Settings().retention.raw_hours, Settings().retention.minute_days, Settings().retention.hour_days) == (
+        48, 14, 400
+    )

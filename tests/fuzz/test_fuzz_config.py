@@ -19,6 +19,7 @@ SECTIONS = {
     "push": ["interval_seconds"],
     "agents": ["offline_after_seconds"],
     "metrics": ["bearer_token"],
+    "retention": ["raw_hours", "minute_days", "hour_days"],
     "bogus": ["key"],
 }
 TOML_VALUES = st.one_of(
