@@ -7,6 +7,7 @@
         ├ serve_watchdog           systemd WATCHDOG=1 while the loop makes progress
         ├ (serve_agents)           gRPC servicer, added by the agent issue
         ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
+        ├ maintain_history         rollups, late samples, retention, vacuum: short batches
         └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
                                    gracefully, then everything stops
 """
@@ -31,6 +32,7 @@ from monitord.config import ListenAddress, Settings
 from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.hosts import TrustedHostMiddleware
+from monitord.history.maintenance import MaintenanceStatus, maintain_history
 from monitord.http.serve import StartupError, serve_dashboard
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.push.hub import SnapshotHub
@@ -108,11 +110,13 @@ async def run(
     *,
     shutdown: trio.Event | None = None,
     hub: SnapshotHub | None = None,
+    maintenance: MaintenanceStatus | None = None,
     task_status: trio.TaskStatus[Endpoints] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the daemon until `shutdown` is set (or SIGTERM/SIGINT arrives), then stop gracefully.
 
-    `hub` is the WebSocket fan-out; pass one in to observe it (tests), else one is made.
+    `hub` is the WebSocket fan-out and `maintenance` records the history maintenance passes;
+    pass them in to observe them (tests), else they are made.
     Reports the bound endpoints once every listener is up. Raises StartupError when a component
     cannot start, StorageError when the database cannot be opened.
     """
@@ -148,6 +152,7 @@ async def run(
                     observe_tick_seconds=telemetry.push_duration.observe,
                 )
             )
+            await nursery.start(partial(maintain_history, storage, settings.retention, status=maintenance))
             http = await nursery.start(
                 _stop_all_when_done,
                 nursery.cancel_scope,

@@ -104,6 +104,15 @@ class AgentTokenResponse(_Wire):
     agent_token: str
 
 
+class MetricsHistory(_Wire):
+    """`GET /api/servers/{id}/metrics`: the points, and the step (seconds) and tier they came
+    from (the step may be coarser than asked, see monitord/history/ranges.py)."""
+
+    points: list[MetricsSample]
+    step: int
+    tier: str
+
+
 class ErrorBody(_Wire):
     code: str
     message: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from pathlib import Path
 
 import httpx
@@ -72,14 +72,18 @@ class RunningDaemon:
         return token
 
 
-async def start_daemon(nursery: trio.Nursery, settings: Settings, hub: SnapshotHub | None = None) -> RunningDaemon:
-    """Start the real daemon in `nursery`; it stops when `shutdown` is set or the nursery ends."""
+async def start_daemon(
+    nursery: trio.Nursery, settings: Settings, hub: SnapshotHub | None = None, **options: Any
+) -> RunningDaemon:
+    """Start the real daemon in `nursery`; it stops when `shutdown` is set or the nursery ends.
+
+    `options` go to `daemon.run` (e.g. `maintenance=` to observe the history maintenance)."""
     shutdown, stopped = trio.Event(), trio.Event()
     hub = hub if hub is not None else SnapshotHub()
 
     async def run(task_status: trio.TaskStatus[daemon.Endpoints]) -> None:
         try:
-            await daemon.run(settings, shutdown=shutdown, hub=hub, task_status=task_status)
+            await daemon.run(settings, shutdown=shutdown, hub=hub, task_status=task_status, **options)
         finally:
             stopped.set()
 
@@ -93,7 +97,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 class DaemonStarter(Protocol):
-    async def __call__(self, settings: Settings, hub: SnapshotHub | None = None) -> RunningDaemon: ...
+    async def __call__(self, settings: Settings, hub: SnapshotHub | None = None, **options: Any) -> RunningDaemon: ...
 
 
 @pytest.fixture
@@ -104,8 +108,8 @@ async def daemons(nursery: trio.Nursery) -> AsyncIterator[DaemonStarter]:
     """
     started: list[RunningDaemon] = []
 
-    async def start(settings: Settings, hub: SnapshotHub | None = None) -> RunningDaemon:
-        running = await start_daemon(nursery, settings, hub)
+    async def start(settings: Settings, hub: SnapshotHub | None = None, **options: Any) -> RunningDaemon:
+        running = await start_daemon(nursery, settings, hub, **options)
         started.append(running)
         return running
 

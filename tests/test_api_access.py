@@ -26,6 +26,7 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
     ("PATCH", "/api/servers/<int:server_id>"): (ADMIN, 200),
     ("DELETE", "/api/servers/<int:server_id>"): (ADMIN, 204),
     ("POST", "/api/servers/<int:server_id>/token"): (ADMIN, 200),
+    ("GET", "/api/servers/<int:server_id>/metrics"): (VIEWER, 200),
     ("GET", "/api/health"): (PUBLIC, 200),
     ("GET", "/metrics"): (PUBLIC, 404),  # its own bearer token (tests/test_metrics.py); off here
     ("GET", "/"): (PUBLIC, 200),

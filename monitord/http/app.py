@@ -10,6 +10,7 @@ from monitord.http import (
     routes_auth,
     routes_dashboard,
     routes_health,
+    routes_history,
     routes_metrics,
     routes_servers,
     routes_users,
@@ -41,7 +42,8 @@ def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> Monitord
     )
     install_error_handlers(app)
     for module in (
-        routes_auth, routes_users, routes_servers, routes_health, routes_metrics, websocket, routes_dashboard
+        routes_auth, routes_users, routes_servers, routes_history, routes_health, routes_metrics, websocket,
+        routes_dashboard,
     ):
         app.register_blueprint(module.blueprint)
 

@@ -61,8 +61,37 @@ def test_server_paths_survive_any_id(fuzz_target: FuzzTarget, segment: str, meth
     _assert_well_formed(fuzz_target.viewer.request(method, f"/api/servers/{quote(segment, safe='')}"))
 
 
-@given(params=st.dictionaries(st.sampled_from(["from", "to", "step", "x"]),
+@given(params=st.dictionaries(st.sampled_from(["from", "to", "step", "agg", "x"]),
                               st.text(max_size=30) | st.integers().map(str), max_size=4))
 def test_query_parameters_never_break_a_route(fuzz_target: FuzzTarget, params: dict[str, str]) -> None:
-    for path in ("/api/servers", f"/api/servers/{fuzz_target.server_id}", "/api/health"):
+    for path in ("/api/servers", f"/api/servers/{fuzz_target.server_id}", "/api/health",
+                 f"/api/servers/{fuzz_target.server_id}/metrics"):
         _assert_well_formed(fuzz_target.viewer.get(path, params=params))
+
+
+# Plausible history requests: times as epoch ms or RFC 3339 (valid or not), steps of any size.
+MOMENTS = st.one_of(
+    st.integers(min_value=-(10**14), max_value=10**17).map(str),
+    st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
+    st.datetimes().map(lambda moment: moment.isoformat() + "Z"),
+    st.text(alphabet="0123456789-:TZ.+ ", max_size=30),
+)
+HISTORY_PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "from": MOMENTS,
+        "to": MOMENTS,
+        "step": st.integers(min_value=-10, max_value=10**13).map(str) | st.text(max_size=12),
+        "agg": st.sampled_from(["avg", "max", "min", ""]),
+    },
+)
+
+
+@given(params=HISTORY_PARAMS)
+def test_history_parameters_get_points_or_a_clear_400(fuzz_target: FuzzTarget, params: dict[str, str]) -> None:
+    response = fuzz_target.viewer.get(f"/api/servers/{fuzz_target.server_id}/metrics", params=params)
+    _assert_well_formed(response)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 200:
+        body = response.json()
+        assert body["points"] == [] and body["tier"] in ("raw", "1m", "1h") and body["step"] >= 1

@@ -1,0 +1,43 @@
+"""GET /api/servers/{id}/metrics: one server's metric history over a range (CONTRACT §4).
+
+The parameters and how a range becomes a tier and a step are in monitord/history/ranges.py.
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, request
+
+from monitord.history.ranges import HistoryRequestError, parse_history_query, to_point
+from monitord.http.context import app_state
+from monitord.http.errors import ApiError
+from monitord.http.guards import check_id, requires
+from monitord.http.responses import json_response
+from monitord.models import Role, now_ms
+from monitord.storage import StorageError
+from monitord.wire import MetricsHistory
+
+blueprint = Blueprint("history", __name__, url_prefix="/api/servers")
+
+
+@blueprint.get("/<int:server_id>/metrics")
+@requires(Role.VIEWER)
+async def server_metrics(server_id: int) -> Response:
+    """The points of one server in [from, to), one per `step` seconds with samples in it."""
+    state = app_state()
+    if state.cache.get(check_id(server_id)) is None:
+        raise ApiError(404, "not_found", "no such server")
+    try:
+        query = parse_history_query(request.args, state.settings.retention, now_ms())
+    except HistoryRequestError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    try:
+        buckets = await state.storage.history(server_id, query.tier, query.from_ms, query.to_ms, query.step_ms)
+    except StorageError as exc:
+        raise ApiError(503, "database_unavailable", f"cannot read the history: {exc}") from None
+    return json_response(
+        MetricsHistory(
+            points=[to_point(bucket, maximum=query.maximum) for bucket in buckets],
+            step=query.step_ms // 1000,
+            tier=query.tier.value,
+        )
+    )
