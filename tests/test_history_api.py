@@ -104,29 +104,35 @@ async def history(settings: Settings, daemons: DaemonStarter) -> History:
 
 async def test_a_recent_range_is_read_from_raw_samples_downsampled_to_the_step(history: History) -> None:
     lo, hi = history.now - HOUR_MS, history.now
-    response = await history.get(**{"from": lo, "to": hi, "step": 600})
+    response = await history.get(**{"from": lo, "to": hi, "step": 150})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["tier"], body["step"]) == ("raw", 600)
-    check_points(body["points"], buckets_of(history.samples, 600_000, lo, hi))
-    assert len(body["points"]) in (6, 7)  # ten-minute buckets aligned to the epoch, not to `from`
+    assert (body["tier"], body["step"]) == ("raw", 150)
+    check_points(body["points"], buckets_of(history.samples, 150_000, lo, hi))
+    assert len(body["points"]) in (24, 25)  # buckets aligned to the epoch, not to `from`
 
-    peak = (await history.get(**{"from": lo, "to": hi, "step": 600, "agg": "max"})).json()
-    check_points(peak["points"], buckets_of(history.samples, 600_000, lo, hi), peak=True)
+    peak = (await history.get(**{"from": lo, "to": hi, "step": 150, "agg": "max"})).json()
+    check_points(peak["points"], buckets_of(history.samples, 150_000, lo, hi), peak=True)
+
+    # Whole minutes: the minute rollups serve the same points (the newest minutes, not rolled
+    # up yet, from the raw samples).
+    minutes = (await history.get(**{"from": lo, "to": hi, "step": 600})).json()
+    assert (minutes["tier"], minutes["step"]) == ("1m", 600)
+    check_points(minutes["points"], buckets_of(history.samples, 600_000, lo, hi))
 
 
 async def test_an_older_range_is_read_from_minutes_with_gaps_where_the_agent_was_offline(history: History) -> None:
     lo, hi = history.now - 12 * HOUR_MS, history.now
     iso = lambda ms: ms_to_datetime(ms).isoformat().replace("+00:00", "Z")  # noqa: E731
-    body = (await history.get(**{"from": iso(lo), "to": iso(hi), "step": 3600})).json()
-    assert (body["tier"], body["step"]) == ("1m", 3600)
-    wanted = buckets_of(history.samples, HOUR_MS, lo, hi)
+    body = (await history.get(**{"from": iso(lo), "to": iso(hi), "step": 1800})).json()
+    assert (body["tier"], body["step"]) == ("1m", 1800)
+    wanted = buckets_of(history.samples, 1_800_000, lo, hi)
     check_points(body["points"], wanted)
-    # Whole hours without a sample are absent, not zero and not interpolated.
+    # Half hours without a sample are absent, not zero and not interpolated.
     times = {datetime.fromisoformat(p["time"]) for p in body["points"]}
-    for hour in range(history.now - 9 * HOUR_MS, history.now - 7 * HOUR_MS, HOUR_MS):
-        assert ms_to_datetime(hour - hour % HOUR_MS) not in times
-    assert len(body["points"]) == len(wanted) < 13
+    for moment in range(history.now - 9 * HOUR_MS, history.now - 7 * HOUR_MS, 1_800_000):
+        assert ms_to_datetime(moment - moment % 1_800_000) not in times
+    assert len(body["points"]) == len(wanted) < 25
 
 
 async def test_a_range_beyond_the_minutes_is_read_from_hours(history: History) -> None:

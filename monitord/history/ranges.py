@@ -16,6 +16,12 @@ buckets read back to `MetricPoint`s.
 - The tier read is the finest one whose retention covers `from` (raw samples within
   `retention.raw_hours` of now, then 1-minute and 1-hour rollups). A rollup tier cannot be
   cut finer than its buckets, so `step` is rounded up to a multiple of 60 s or 3600 s there.
+  When the step is a whole multiple of a coarser tier's bucket, that tier answers instead: its
+  buckets hold exactly the count, average, maximum and last value of the samples they stand
+  for, so the points are the same (up to float rounding) for 60 or 3600 times fewer rows read
+  (a day at one sample a second: 1440 minutes instead of 86,400 samples). Rows count whole in
+  the bucket where they start, so with such a tier a `from` inside a minute (hour) leaves out
+  that minute's (hour's) samples; ranges aligned to the step, as the dashboard asks, never do.
 - Buckets without samples (the agent was offline) are absent: gaps, not interpolated points.
 """
 
@@ -100,6 +106,14 @@ def choose_tier(retention: RetentionSettings, from_ms: int, now_ms: int) -> Tier
     return Tier.HOUR
 
 
+def tier_for_step(finest: Tier, step_ms: int) -> Tier:
+    """The coarsest tier, no finer than `finest`, whose buckets divide `step_ms` evenly."""
+    for tier in (Tier.HOUR, Tier.MINUTE):
+        if tier.width_ms >= finest.width_ms and step_ms % tier.width_ms == 0:
+            return tier
+    return finest
+
+
 def bucket_count(from_ms: int, to_ms: int, step_ms: int) -> int:
     """How many epoch-aligned buckets of `step_ms` the range [from_ms, to_ms) touches."""
     return (to_ms - 1) // step_ms - from_ms // step_ms + 1
@@ -124,7 +138,7 @@ def parse_history_query(args: Mapping[str, str], retention: RetentionSettings, n
     agg = args.get("agg", "avg")
     if agg not in ("avg", "max"):
         raise HistoryRequestError(f"`agg`: expected \"avg\" or \"max\", got {agg[:20]!r}")
-    tier = choose_tier(retention, from_ms, now_ms)
+    finest = choose_tier(retention, from_ms, now_ms)
     if "step" in args:
         text = args["step"]
         if not re.fullmatch(r"\d{1,12}", text) or not 1 <= int(text) <= MAX_STEP_SECONDS:
@@ -132,7 +146,7 @@ def parse_history_query(args: Mapping[str, str], retention: RetentionSettings, n
                 f"`step`: expected whole seconds from 1 to {MAX_STEP_SECONDS}, got {text[:20]!r}"
             )
         # A rollup tier cannot be cut finer than its buckets.
-        step_ms = -(-int(text) * 1000 // tier.width_ms) * tier.width_ms
+        step_ms = -(-int(text) * 1000 // finest.width_ms) * finest.width_ms
         points = bucket_count(from_ms, to_ms, step_ms)
         if points > MAX_POINTS:
             smallest = -(-(to_ms - from_ms) // (MAX_POINTS - 1) // 1000)
@@ -141,15 +155,17 @@ def parse_history_query(args: Mapping[str, str], retention: RetentionSettings, n
                 f"use a step of at least {smallest} s or a shorter range"
             )
     else:
-        step_ms = default_step_ms(from_ms, to_ms, tier)
-    return HistoryQuery(from_ms=from_ms, to_ms=to_ms, step_ms=step_ms, tier=tier, maximum=agg == "max")
+        step_ms = default_step_ms(from_ms, to_ms, finest)
+    return HistoryQuery(
+        from_ms=from_ms, to_ms=to_ms, step_ms=step_ms, tier=tier_for_step(finest, step_ms), maximum=agg == "max"
+    )
 
 
-def to_point(bucket: BucketAggregate, *, maximum: bool) -> MetricsSample:
+def to_point(bucket: BucketAggregate) -> MetricsSample:
     """A bucket as a `MetricPoint`: its start, each gauge's average (or maximum), each
     counter's last value. Integer fields stay integers (averages are rounded)."""
     values: dict[str, object] = {}
-    for name, value in zip(GAUGE_METRIC_FIELDS, bucket.maxima if maximum else bucket.averages, strict=True):
+    for name, value in zip(GAUGE_METRIC_FIELDS, bucket.gauges, strict=True):
         values[name] = round(value) if name in INTEGER_METRIC_FIELDS else float(value)
     values.update(zip(COUNTER_METRIC_FIELDS, bucket.lasts, strict=True))
     return MetricsSample(time=ms_to_datetime(bucket.bucket_ms), **values)  # type: ignore[arg-type]

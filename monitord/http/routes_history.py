@@ -31,12 +31,14 @@ async def server_metrics(server_id: int) -> Response:
     except HistoryRequestError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from None
     try:
-        buckets = await state.storage.history(server_id, query.tier, query.from_ms, query.to_ms, query.step_ms)
+        buckets = await state.storage.history(
+            server_id, query.tier, query.from_ms, query.to_ms, query.step_ms, maximum=query.maximum
+        )
     except StorageError as exc:
         raise ApiError(503, "database_unavailable", f"cannot read the history: {exc}") from None
     return json_response(
         MetricsHistory(
-            points=[to_point(bucket, maximum=query.maximum) for bucket in buckets],
+            points=[to_point(bucket) for bucket in buckets],
             step=query.step_ms // 1000,
             tier=query.tier.value,
         )

@@ -42,14 +42,14 @@ class Tier(enum.StrEnum):
 class BucketAggregate(msgspec.Struct, frozen=True, kw_only=True):
     """The samples of one history bucket [bucket_ms, bucket_ms + step), summarised.
 
-    `averages` and `maxima` follow GAUGE_METRIC_FIELDS, `lasts` COUNTER_METRIC_FIELDS (the
-    value of the newest sample in the bucket). `sample_count` is how many raw samples it covers.
+    `gauges` follow GAUGE_METRIC_FIELDS: their averages, or their maxima when those were asked
+    for. `lasts` follow COUNTER_METRIC_FIELDS: the value of the newest sample in the bucket.
+    `sample_count` is how many raw samples the bucket covers.
     """
 
     bucket_ms: int
     sample_count: int
-    averages: tuple[float, ...]
-    maxima: tuple[float, ...]
+    gauges: tuple[float, ...]
     lasts: tuple[int, ...]
 
 
@@ -172,10 +172,13 @@ class Storage(Protocol):
         indexes and TOAST of this schema)."""
         ...
 
-    async def history(self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int) -> list[BucketAggregate]:
+    async def history(
+        self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int, *, maximum: bool = False
+    ) -> list[BucketAggregate]:
         """The history of one server in [from_ms, to_ms), summarised into buckets of `step_ms`
         (aligned to multiples of `step_ms` since the epoch), oldest first; empty buckets are
-        absent. Read in one consistent snapshot.
+        absent. Gauges are averaged, or their maxima taken with `maximum` (only what is asked
+        for is computed: each costs as much again). Read in one consistent snapshot.
 
         Reads `tier` (whose rows count in the bucket holding their start); the stretch after the
         tier's watermark, not rolled up yet, is read from the finer tiers. `step_ms` must be a

@@ -103,7 +103,11 @@ _MOVE_INCOMING = (
     "SELECT count(*) FROM moved"
 )
 _ROLLUP = {tier: rollup_sql(tier, sid="$1", lo="$2", hi="$3") for tier in (Tier.MINUTE, Tier.HOUR)}
-_HISTORY = {tier: history_sql(tier, sid="$1", lo="$2", hi="$3", step="$4::bigint") for tier in Tier}
+_HISTORY = {
+    (tier, maximum): history_sql(tier, sid="$1", lo="$2", hi="$3", step="$4::bigint", maximum=maximum)
+    for tier in Tier
+    for maximum in (False, True)
+}
 # A server seen for the first time starts with its watermark at 0: its first roll_up reads from
 # its oldest sample on. (Starting at its oldest sample would race with a backfill in flight;
 # the watermark only moves while its server row is locked.)
@@ -573,7 +577,9 @@ class PostgresStorage:
         )
         return size
 
-    async def history(self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int) -> list[BucketAggregate]:
+    async def history(
+        self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int, *, maximum: bool = False
+    ) -> list[BucketAggregate]:
         if step_ms % tier.width_ms:
             raise ValueError(f"step_ms {step_ms} is not a multiple of the {tier} width")
 
@@ -583,10 +589,10 @@ class PostgresStorage:
                     "SELECT rolled_up_to_ms FROM rollup_state WHERE server_id = $1", server_id
                 )
                 pieces = [
-                    await connection.fetch(_HISTORY[source], server_id, lo, hi, step_ms)
+                    await connection.fetch(_HISTORY[source, maximum], server_id, lo, hi, step_ms)
                     for source, lo, hi in stitch(tier, from_ms, to_ms, rolled_up_to)
                 ]
-            return merge_summaries(step_ms, pieces)
+            return merge_summaries(step_ms, pieces, maximum=maximum)
 
         return await self._run(read)
 

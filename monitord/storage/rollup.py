@@ -59,41 +59,45 @@ def bucket_table_columns(integer_type: str, real_type: str, integer_fields: froz
     return ",\n    ".join(columns)
 
 
-def _aggregates(source: Tier) -> list[str]:
+def _aggregates(source: Tier, *, averages: bool = True, maxima: bool = True) -> list[str]:
     """Summaries of the rows of `source` in one group, named like BUCKET_VALUE_COLUMNS."""
     if source is Tier.RAW:
         parts = ["count(*) AS sample_count", "max(time_ms) AS last_ms"]
-        # avg() of a BIGINT is NUMERIC in PostgreSQL; every average is a double on both engines.
-        parts += [f"CAST(avg({name}) AS DOUBLE PRECISION) AS {name}_avg" for name in GAUGE_METRIC_FIELDS]
-        parts += [f"max({name}) AS {name}_max" for name in GAUGE_METRIC_FIELDS]
+        if averages:
+            # avg() of a BIGINT is NUMERIC in PostgreSQL; every average is a double on both engines.
+            parts += [f"CAST(avg({name}) AS DOUBLE PRECISION) AS {name}_avg" for name in GAUGE_METRIC_FIELDS]
+        if maxima:
+            parts += [f"max({name}) AS {name}_max" for name in GAUGE_METRIC_FIELDS]
         return parts
     parts = ["sum(sample_count) AS sample_count", "max(bucket_ms) AS last_ms"]
-    parts += [
-        f"sum({name}_avg * sample_count) / CAST(sum(sample_count) AS DOUBLE PRECISION) AS {name}_avg"
-        for name in GAUGE_METRIC_FIELDS
-    ]
-    parts += [f"max({name}_max) AS {name}_max" for name in GAUGE_METRIC_FIELDS]
+    if averages:
+        parts += [
+            f"sum({name}_avg * sample_count) / CAST(sum(sample_count) AS DOUBLE PRECISION) AS {name}_avg"
+            for name in GAUGE_METRIC_FIELDS
+        ]
+    if maxima:
+        parts += [f"max({name}_max) AS {name}_max" for name in GAUGE_METRIC_FIELDS]
     return parts
 
 
-def _grouped(source: Tier, bucket: str, *, sid: str, lo: str, hi: str) -> str:
+def _grouped(source: Tier, bucket: str, *, sid: str, lo: str, hi: str, averages: bool = True, maxima: bool = True) -> str:
     """`agg`: the rows of one server in [lo, hi) of `source`, grouped by the expression `bucket`
     of their time; `last_ms` is the time of each group's newest row, to fetch its counters."""
     time = _TIME_COLUMNS[source]
     return (
-        f"agg AS (SELECT {bucket.format(time=time)} AS bucket, {', '.join(_aggregates(source))} "
+        f"agg AS (SELECT {bucket.format(time=time)} AS bucket, {', '.join(_aggregates(source, averages=averages, maxima=maxima))} "
         f"FROM {TABLES[source]} WHERE server_id = {sid} AND {time} >= {lo} AND {time} < {hi} GROUP BY 1)"
     )
 
 
-def _summary_columns(source: Tier) -> str:
-    """The columns after bucket_ms of a summary row: agg's, and the newest row's counters."""
+def _summary_columns(source: Tier, *, averages: bool = True, maxima: bool = True) -> str:
+    """The columns after the bucket of a summary row: agg's, and the newest row's counters."""
     counters = COUNTER_METRIC_FIELDS if source is Tier.RAW else LAST_COLUMNS
     return ", ".join(
         [
             "agg.sample_count",
-            *(f"agg.{column}" for column in AVERAGE_COLUMNS),
-            *(f"agg.{column}" for column in MAXIMUM_COLUMNS),
+            *(f"agg.{column}" for column in (AVERAGE_COLUMNS if averages else ())),
+            *(f"agg.{column}" for column in (MAXIMUM_COLUMNS if maxima else ())),
             *(f"newest.{column}" for column in counters),
         ]
     )
@@ -120,12 +124,14 @@ def rollup_sql(target: Tier, *, sid: str, lo: str, hi: str) -> str:
     )
 
 
-def history_sql(source: Tier, *, sid: str, lo: str, hi: str, step: str) -> str:
+def history_sql(source: Tier, *, sid: str, lo: str, hi: str, step: str, maximum: bool) -> str:
     """Summaries of one server's `source` rows in [lo, hi) per bucket of `step` ms, by bucket
-    index (bucket_ms / step), oldest first. Rows count in the bucket holding their start."""
+    index (bucket_ms / step), oldest first: count, the gauges' averages (or with `maximum` their
+    maxima), the counters' last values. Rows count in the bucket holding their start."""
+    which = {"averages": not maximum, "maxima": maximum}
     return (
-        f"WITH {_grouped(source, '{time} / ' + step, sid=sid, lo=lo, hi=hi)} "
-        f"SELECT agg.bucket, {_summary_columns(source)} {_join_newest(source, sid)} ORDER BY agg.bucket"
+        f"WITH {_grouped(source, '{time} / ' + step, sid=sid, lo=lo, hi=hi, **which)} "
+        f"SELECT agg.bucket, {_summary_columns(source, **which)} {_join_newest(source, sid)} ORDER BY agg.bucket"
     )
 
 
@@ -159,7 +165,9 @@ def stitch(tier: Tier, from_ms: int, to_ms: int, rolled_up_to_ms: int | None) ->
     return pieces
 
 
-def merge_summaries(step_ms: int, pieces: Iterable[Sequence[Sequence[object]]]) -> list[BucketAggregate]:
+def merge_summaries(
+    step_ms: int, pieces: Iterable[Sequence[Sequence[object]]], *, maximum: bool
+) -> list[BucketAggregate]:
     """Summary rows of consecutive pieces (history_sql results, oldest piece first) as buckets.
 
     A bucket that straddles two pieces gets one row from each: counts add, averages are weighted
@@ -169,28 +177,27 @@ def merge_summaries(step_ms: int, pieces: Iterable[Sequence[Sequence[object]]]) 
     merged: list[BucketAggregate] = []
     for rows in pieces:
         for row in rows:
-            index, count = int(row[0]), int(row[1])  # type: ignore[call-overload]
-            averages = tuple(float(value) for value in row[2 : 2 + gauges])  # type: ignore[arg-type]
-            maxima = tuple(row[2 + gauges : 2 + 2 * gauges])
-            lasts = tuple(int(value) for value in row[2 + 2 * gauges : 2 + 2 * gauges + counters])  # type: ignore[call-overload]
+            values = tuple(row[2 : 2 + gauges])
             bucket = BucketAggregate(
-                bucket_ms=index * step_ms, sample_count=count, averages=averages, maxima=maxima, lasts=lasts  # type: ignore[arg-type]
+                bucket_ms=int(row[0]) * step_ms,  # type: ignore[call-overload]
+                sample_count=int(row[1]),  # type: ignore[call-overload]
+                gauges=values if maximum else tuple(float(value) for value in values),  # type: ignore[arg-type]
+                lasts=tuple(int(value) for value in row[2 + gauges : 2 + gauges + counters]),  # type: ignore[call-overload]
             )
             if merged and merged[-1].bucket_ms == bucket.bucket_ms:
-                bucket = _combine(merged.pop(), bucket)
+                bucket = _combine(merged.pop(), bucket, maximum=maximum)
             merged.append(bucket)
     return merged
 
 
-def _combine(earlier: BucketAggregate, later: BucketAggregate) -> BucketAggregate:
+def _combine(earlier: BucketAggregate, later: BucketAggregate, *, maximum: bool) -> BucketAggregate:
     total = earlier.sample_count + later.sample_count
+    pairs = zip(earlier.gauges, later.gauges, strict=True)
     return BucketAggregate(
         bucket_ms=earlier.bucket_ms,
         sample_count=total,
-        averages=tuple(
-            (a * earlier.sample_count + b * later.sample_count) / total
-            for a, b in zip(earlier.averages, later.averages, strict=True)
+        gauges=tuple(
+            max(a, b) if maximum else (a * earlier.sample_count + b * later.sample_count) / total for a, b in pairs
         ),
-        maxima=tuple(max(a, b) for a, b in zip(earlier.maxima, later.maxima, strict=True)),
         lasts=later.lasts,
     )

@@ -52,7 +52,11 @@ _INSERT_SAMPLE = (
 
 
 _ROLLUP = {tier: rollup_sql(tier, sid=":sid", lo=":lo", hi=":hi") for tier in (Tier.MINUTE, Tier.HOUR)}
-_HISTORY = {tier: history_sql(tier, sid=":sid", lo=":lo", hi=":hi", step=":step") for tier in Tier}
+_HISTORY = {
+    (tier, maximum): history_sql(tier, sid=":sid", lo=":lo", hi=":hi", step=":step", maximum=maximum)
+    for tier in Tier
+    for maximum in (False, True)
+}
 # A server seen for the first time starts with its watermark at 0: its first roll_up reads from
 # its oldest sample on (as on PostgreSQL, where starting anywhere else would race with ingest).
 _START_ROLLUP_STATE = (
@@ -428,8 +432,9 @@ class SqliteStorage:
     async def reclaim_space(self, *, max_pages: int) -> int:
         def vacuum(connection: sqlite3.Connection) -> int:
             if connection.execute("PRAGMA freelist_count").fetchone()[0]:
-                # Frees one page per step: fetchall() runs it to the end.
-                connection.execute(f"PRAGMA incremental_vacuum({int(max_pages)})").fetchall()
+                # Through execute() it frees a single page (one step, and no row to fetch);
+                # executescript() steps it to the end. No transaction is open here.
+                connection.executescript(f"PRAGMA incremental_vacuum({int(max_pages)});")
             left: int = connection.execute("PRAGMA freelist_count").fetchone()[0]
             return left
 
@@ -449,7 +454,9 @@ class SqliteStorage:
                 pass
         return size
 
-    async def history(self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int) -> list[BucketAggregate]:
+    async def history(
+        self, server_id: int, tier: Tier, from_ms: int, to_ms: int, step_ms: int, *, maximum: bool = False
+    ) -> list[BucketAggregate]:
         if step_ms % tier.width_ms:
             raise ValueError(f"step_ms {step_ms} is not a multiple of the {tier} width")
 
@@ -461,10 +468,11 @@ class SqliteStorage:
                 step_ms,
                 (
                     connection.execute(
-                        _HISTORY[source], {"sid": server_id, "lo": lo, "hi": hi, "step": step_ms}
+                        _HISTORY[source, maximum], {"sid": server_id, "lo": lo, "hi": hi, "step": step_ms}
                     ).fetchall()
                     for source, lo, hi in stitch(tier, from_ms, to_ms, state[0] if state else None)
                 ),
+                maximum=maximum,
             )
 
         return await self._read(read)

@@ -21,7 +21,7 @@ from monitord.storage import StorageError
 from monitord.storage.base import HOUR_MS, MINUTE_MS, RetentionCutoffs, RollupProgress, Tier
 from monitord.storage.transfer import TransferStorage
 from tests.storage.test_contract import T0
-from tests.storage.test_history_contract import assert_buckets, by_bucket, expected, point
+from tests.storage.test_history_contract import assert_buckets, by_bucket, expected, history, point
 
 H0 = T0 - T0 % HOUR_MS
 DAY_MS = 24 * HOUR_MS
@@ -52,9 +52,9 @@ async def test_a_pass_rolls_up_then_deletes_what_retention_says_is_due(storage: 
 
     kept = await storage.query_samples(server.id, 0, end)
     assert [datetime_to_ms(s.time) for s in kept] == [H0 + m * MINUTE_MS for m in range(3 * 24 * 60 - 120, 3 * 24 * 60)]
-    minutes = await storage.history(server.id, Tier.MINUTE, 0, end - 2 * MINUTE_MS, MINUTE_MS)
+    minutes = await history(storage, server.id, Tier.MINUTE, 0, end - 2 * MINUTE_MS, MINUTE_MS)
     assert [m.bucket_ms for m in minutes] == [end - DAY_MS + m * MINUTE_MS for m in range(24 * 60 - 2)]
-    hours = await storage.history(server.id, Tier.HOUR, 0, end - HOUR_MS, HOUR_MS)
+    hours = await history(storage, server.id, Tier.HOUR, 0, end - HOUR_MS, HOUR_MS)
     assert_buckets(hours, [expected(b, g) for b, g in by_bucket(samples, HOUR_MS).items() if end - 2 * DAY_MS <= b < end - HOUR_MS])
 
     again = await run_pass(storage, RETENTION, end, pause_seconds=0)
@@ -88,11 +88,11 @@ async def test_passes_keep_up_as_time_passes_and_take_backfills_in(storage: Tran
     # last two minutes are not due yet.
     assert sum(r.rolled_up_samples for r in reports) == 3 * 360 - 28 * 6 - 12
     assert_buckets(
-        await storage.history(server.id, Tier.MINUTE, H0, H0 + 3 * HOUR_MS - 2 * MINUTE_MS, MINUTE_MS),
+        await history(storage, server.id, Tier.MINUTE, H0, H0 + 3 * HOUR_MS - 2 * MINUTE_MS, MINUTE_MS),
         [expected(b, g) for b, g in by_bucket(sent, MINUTE_MS).items() if b < H0 + 3 * HOUR_MS - 2 * MINUTE_MS],
     )
     assert_buckets(
-        await storage.history(server.id, Tier.HOUR, H0, H0 + 2 * HOUR_MS, HOUR_MS),
+        await history(storage, server.id, Tier.HOUR, H0, H0 + 2 * HOUR_MS, HOUR_MS),
         [expected(b, g) for b, g in by_bucket(sent, HOUR_MS).items() if b < H0 + 2 * HOUR_MS],
     )
 

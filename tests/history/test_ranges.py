@@ -12,6 +12,7 @@ from monitord.history.ranges import (
     choose_tier,
     parse_history_query,
     parse_moment,
+    tier_for_step,
     to_point,
 )
 from monitord.models import COUNTER_METRIC_FIELDS, GAUGE_METRIC_FIELDS, ms_to_datetime
@@ -75,7 +76,7 @@ def test_the_finest_tier_that_covers_the_start_is_chosen() -> None:
     [
         (10 * MINUTE_MS, Tier.RAW, 1),
         (HOUR_MS, Tier.RAW, 5),
-        (DAY_MS, Tier.RAW, 120),
+        (DAY_MS, Tier.MINUTE, 120),  # raw retention covers it, but 2-minute steps are whole minutes
         (7 * DAY_MS, Tier.MINUTE, 900),
         (30 * DAY_MS, Tier.HOUR, 3600),
         (365 * DAY_MS, Tier.HOUR, 43200),
@@ -110,6 +111,20 @@ def test_a_step_finer_than_the_tier_is_rounded_up_to_its_buckets() -> None:
     assert (hours.tier, hours.step_ms) == (Tier.HOUR, HOUR_MS)
 
 
+def test_a_step_of_whole_minutes_or_hours_is_served_by_that_coarser_tier() -> None:
+    assert tier_for_step(Tier.RAW, 30_000) is Tier.RAW
+    assert tier_for_step(Tier.RAW, 90_000) is Tier.RAW
+    assert tier_for_step(Tier.RAW, 120_000) is Tier.MINUTE
+    assert tier_for_step(Tier.RAW, 2 * HOUR_MS) is Tier.HOUR
+    assert tier_for_step(Tier.MINUTE, 900_000) is Tier.MINUTE
+    assert tier_for_step(Tier.MINUTE, DAY_MS) is Tier.HOUR
+    assert tier_for_step(Tier.HOUR, HOUR_MS) is Tier.HOUR
+    recent = parse_history_query({"from": str(NOW - 6 * HOUR_MS), "step": "600"}, RETENTION, NOW)
+    assert (recent.tier, recent.step_ms) == (Tier.MINUTE, 600_000)
+    fine = parse_history_query({"from": str(NOW - 6 * HOUR_MS), "step": "45"}, RETENTION, NOW)
+    assert (fine.tier, fine.step_ms) == (Tier.RAW, 45_000)
+
+
 def test_more_points_than_the_cap_is_refused_with_the_smallest_step_that_works() -> None:
     span = 2 * DAY_MS
     with pytest.raises(HistoryRequestError, match=r"gives 172800 points, more than 10000; use a step of at least 18 s"):
@@ -137,20 +152,15 @@ def test_bad_requests_say_what_is_wrong(args: dict[str, str], message: str) -> N
         parse_history_query(args, RETENTION, NOW)
 
 
-def test_a_point_is_the_bucket_start_with_averages_or_maxima_and_last_counters() -> None:
-    gauges = len(GAUGE_METRIC_FIELDS)
+def test_a_point_is_the_bucket_start_with_its_gauges_and_last_counters() -> None:
     bucket = BucketAggregate(
         bucket_ms=NOW,
         sample_count=3,
-        averages=tuple(float(i) + 0.4 for i in range(gauges)),
-        maxima=tuple(float(i) + 10.6 for i in range(gauges)),
+        gauges=tuple(float(i) + 0.6 for i in range(len(GAUGE_METRIC_FIELDS))),
         lasts=tuple(100 + i for i in range(len(COUNTER_METRIC_FIELDS))),
     )
-    average = to_point(bucket, maximum=False)
-    assert average.time == ms_to_datetime(NOW)
-    assert average.cpu_usage_percent == 0.4 and average.memory_usage_bytes == 1  # 1.4 rounded: an integer field
-    assert isinstance(average.memory_usage_bytes, int)
-    assert (average.network_rx_total_bytes, average.network_tx_total_bytes, average.uptime_seconds) == (100, 101, 102)
-    peak = to_point(bucket, maximum=True)
-    assert peak.cpu_usage_percent == 10.6 and peak.memory_usage_bytes == 12
-    assert peak.uptime_seconds == 102
+    point = to_point(bucket)
+    assert point.time == ms_to_datetime(NOW)
+    assert point.cpu_usage_percent == 0.6 and point.memory_usage_bytes == 2  # 1.6 rounded: an integer field
+    assert isinstance(point.memory_usage_bytes, int) and isinstance(point.load1, float)
+    assert (point.network_rx_total_bytes, point.network_tx_total_bytes, point.uptime_seconds) == (100, 101, 102)

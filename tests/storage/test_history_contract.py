@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from monitord.models import COUNTER_METRIC_FIELDS, GAUGE_METRIC_FIELDS, MetricsSample, datetime_to_ms, ms_to_datetime
-from monitord.storage.base import HOUR_MS, MINUTE_MS, BucketAggregate, RetentionCutoffs, Tier
+from monitord.storage.base import HOUR_MS, MINUTE_MS, RetentionCutoffs, Tier
 from monitord.storage.transfer import TransferStorage
 from tests.storage.test_contract import T0, sample
 
@@ -29,10 +29,32 @@ def point(at_ms: int, cpu: float, memory: int = 1000, rx: int = 0, load1: float 
     )
 
 
-def expected(bucket_ms: int, samples: Sequence[MetricsSample]) -> BucketAggregate:
+class Summary(msgspec.Struct, frozen=True, kw_only=True):
+    """A history bucket with both its averages and its maxima (two reads of the storage)."""
+
+    bucket_ms: int
+    sample_count: int
+    averages: tuple[float, ...]
+    maxima: tuple[float, ...]
+    lasts: tuple[int, ...]
+
+
+async def history(storage: TransferStorage, server_id: int, tier: Tier, lo: int, hi: int, step: int) -> list[Summary]:
+    """`storage.history` asked for averages and for maxima, as one list."""
+    averages = await storage.history(server_id, tier, lo, hi, step)
+    maxima = await storage.history(server_id, tier, lo, hi, step, maximum=True)
+    key = [(b.bucket_ms, b.sample_count, b.lasts) for b in averages]
+    assert key == [(b.bucket_ms, b.sample_count, b.lasts) for b in maxima]
+    return [
+        Summary(bucket_ms=a.bucket_ms, sample_count=a.sample_count, averages=a.gauges, maxima=m.gauges, lasts=a.lasts)
+        for a, m in zip(averages, maxima, strict=True)
+    ]
+
+
+def expected(bucket_ms: int, samples: Sequence[MetricsSample]) -> Summary:
     """What a bucket holding exactly `samples` must say, computed the obvious way."""
     newest = max(samples, key=lambda s: s.time)
-    return BucketAggregate(
+    return Summary(
         bucket_ms=bucket_ms,
         sample_count=len(samples),
         averages=tuple(sum(getattr(s, f) for s in samples) / len(samples) for f in GAUGE_METRIC_FIELDS),
@@ -41,7 +63,7 @@ def expected(bucket_ms: int, samples: Sequence[MetricsSample]) -> BucketAggregat
     )
 
 
-def assert_buckets(actual: Sequence[BucketAggregate], wanted: Sequence[BucketAggregate]) -> None:
+def assert_buckets(actual: Sequence[Summary], wanted: Sequence[Summary]) -> None:
     assert [(b.bucket_ms, b.sample_count) for b in actual] == [(b.bucket_ms, b.sample_count) for b in wanted]
     for got, want in zip(actual, wanted, strict=True):
         assert got.maxima == want.maxima
@@ -89,7 +111,7 @@ async def test_minute_rollups_hold_average_maximum_and_last_value_with_boundary_
     await storage.insert_samples([(server.id, s) for s in reversed(first_minute + second_minute)])
     await roll_up_all(storage, M0 + 2 * MINUTE_MS)
 
-    minutes = await storage.history(server.id, Tier.MINUTE, M0, M0 + 2 * MINUTE_MS, MINUTE_MS)
+    minutes = await history(storage, server.id, Tier.MINUTE, M0, M0 + 2 * MINUTE_MS, MINUTE_MS)
     assert_buckets(minutes, [expected(M0, first_minute), expected(M0 + MINUTE_MS, second_minute)])
     cpu, memory, load1 = (GAUGE_METRIC_FIELDS.index(f) for f in ("cpu_usage_percent", "memory_usage_bytes", "load1"))
     rx, uptime = (COUNTER_METRIC_FIELDS.index(f) for f in ("network_rx_total_bytes", "uptime_seconds"))
@@ -117,7 +139,7 @@ async def test_hour_rollups_weigh_each_sample_not_each_minute(storage: TransferS
     await storage.insert_samples([(server.id, s) for s in samples])
     await roll_up_all(storage, H0 + 2 * HOUR_MS)
 
-    hours = await storage.history(server.id, Tier.HOUR, H0, H0 + 2 * HOUR_MS, HOUR_MS)
+    hours = await history(storage, server.id, Tier.HOUR, H0, H0 + 2 * HOUR_MS, HOUR_MS)
     assert_buckets(hours, [expected(H0, samples[:5]), expected(H0 + HOUR_MS, samples[5:])])
     # 150 / 5 samples, not (100 + 0 + 50) / 3 minutes.
     assert hours[0].averages[0] == 30.0 and hours[0].maxima[0] == 100.0 and hours[0].lasts[0] == 5
@@ -128,13 +150,13 @@ async def test_an_hour_is_rolled_up_only_once_it_is_complete(storage: TransferSt
     server = await storage.create_server("s", "h", now_ms=T0)
     await storage.insert_samples([(server.id, point(H0 + m * MINUTE_MS, cpu=float(m))) for m in range(90)])
     await roll_up_all(storage, H0 + 50 * MINUTE_MS)
-    assert await storage.history(server.id, Tier.HOUR, H0, H0 + 50 * MINUTE_MS, HOUR_MS) == [
+    assert await history(storage, server.id, Tier.HOUR, H0, H0 + 50 * MINUTE_MS, HOUR_MS) == [
         # Not rolled up into an hour yet: read from the minutes instead, same result.
-        *await storage.history(server.id, Tier.MINUTE, H0, H0 + 50 * MINUTE_MS, HOUR_MS)
+        *await history(storage, server.id, Tier.MINUTE, H0, H0 + 50 * MINUTE_MS, HOUR_MS)
     ]
     await roll_up_all(storage, H0 + 61 * MINUTE_MS)
     samples = [point(H0 + m * MINUTE_MS, cpu=float(m)) for m in range(61)]
-    hours = await storage.history(server.id, Tier.HOUR, H0, H0 + 61 * MINUTE_MS, HOUR_MS)
+    hours = await history(storage, server.id, Tier.HOUR, H0, H0 + 61 * MINUTE_MS, HOUR_MS)
     assert_buckets(hours, [expected(H0, samples[:60]), expected(H0 + HOUR_MS, samples[60:])])
 
 
@@ -157,12 +179,12 @@ async def test_rolling_up_in_small_steps_or_again_gives_the_same_buckets(storage
     minutes = [expected(b, group) for b, group in by_bucket(samples, MINUTE_MS).items()]
     hours = [expected(b, group) for b, group in by_bucket(samples, HOUR_MS).items()]
     for server in (whole, steps):
-        assert_buckets(await storage.history(server.id, Tier.MINUTE, H0, H0 + 3 * HOUR_MS, MINUTE_MS), minutes)
-        assert_buckets(await storage.history(server.id, Tier.HOUR, H0, H0 + 3 * HOUR_MS, HOUR_MS), hours)
+        assert_buckets(await history(storage, server.id, Tier.MINUTE, H0, H0 + 3 * HOUR_MS, MINUTE_MS), minutes)
+        assert_buckets(await history(storage, server.id, Tier.HOUR, H0, H0 + 3 * HOUR_MS, HOUR_MS), hours)
     # Again: nothing to do, nothing changes.
     progress = await storage.roll_up(H0 + 3 * HOUR_MS, max_samples=10)
     assert (progress.samples, progress.caught_up) == (0, True)
-    assert_buckets(await storage.history(steps.id, Tier.HOUR, H0, H0 + 3 * HOUR_MS, HOUR_MS), hours)
+    assert_buckets(await history(storage, steps.id, Tier.HOUR, H0, H0 + 3 * HOUR_MS, HOUR_MS), hours)
 
 
 async def test_rolling_up_advances_with_time(storage: TransferStorage) -> None:
@@ -173,11 +195,11 @@ async def test_rolling_up_advances_with_time(storage: TransferStorage) -> None:
         await roll_up_all(storage, H0 + minute * MINUTE_MS)
     await roll_up_all(storage, H0 + 3 * HOUR_MS)
     assert_buckets(
-        await storage.history(server.id, Tier.HOUR, H0, H0 + 3 * HOUR_MS, HOUR_MS),
+        await history(storage, server.id, Tier.HOUR, H0, H0 + 3 * HOUR_MS, HOUR_MS),
         [expected(b, group) for b, group in by_bucket(samples, HOUR_MS).items()],
     )
     assert_buckets(
-        await storage.history(server.id, Tier.MINUTE, H0, H0 + 3 * HOUR_MS, MINUTE_MS),
+        await history(storage, server.id, Tier.MINUTE, H0, H0 + 3 * HOUR_MS, MINUTE_MS),
         [expected(b, group) for b, group in by_bucket(samples, MINUTE_MS).items()],
     )
 
@@ -196,21 +218,21 @@ async def test_late_samples_reach_the_minutes_and_hours_already_rolled_up(storag
     extra_late = point(H0 + 5 * MINUTE_MS + 1, cpu=100.0, rx=30)
     assert await storage.insert_samples([(server.id, extra_late)]) == 1
 
-    stale = await storage.history(server.id, Tier.HOUR, H0, H0 + HOUR_MS, HOUR_MS)
+    stale = await history(storage, server.id, Tier.HOUR, H0, H0 + HOUR_MS, HOUR_MS)
     assert stale[0].sample_count == 6 * 60 - len(gap)  # not seen yet: only noted
     await roll_up_late_all(storage)
     assert await storage.roll_up_late(max_buckets=100) == 0
 
     stored = [*(s for i, s in enumerate(live) if i not in gap), *backfill, extra_late]
     assert_buckets(
-        await storage.history(server.id, Tier.MINUTE, H0, H0 + 90 * MINUTE_MS, MINUTE_MS),
+        await history(storage, server.id, Tier.MINUTE, H0, H0 + 90 * MINUTE_MS, MINUTE_MS),
         [expected(b, group) for b, group in by_bucket(stored, MINUTE_MS).items()],
     )
-    hours = await storage.history(server.id, Tier.HOUR, H0, H0 + HOUR_MS, HOUR_MS)
+    hours = await history(storage, server.id, Tier.HOUR, H0, H0 + HOUR_MS, HOUR_MS)
     assert_buckets(hours, [expected(H0, [s for s in stored if datetime_to_ms(s.time) < H0 + HOUR_MS])])
     assert hours[0].sample_count == 6 * 60 + 1
     # The backfilled minutes hold the backfill alone.
-    gap_minute = await storage.history(server.id, Tier.MINUTE, H0 + 30 * MINUTE_MS, H0 + 31 * MINUTE_MS, MINUTE_MS)
+    gap_minute = await history(storage, server.id, Tier.MINUTE, H0 + 30 * MINUTE_MS, H0 + 31 * MINUTE_MS, MINUTE_MS)
     assert gap_minute[0].averages[0] == 70.0
 
 
@@ -223,7 +245,7 @@ async def test_late_samples_into_a_half_open_hour_are_counted_when_it_completes(
     await roll_up_late_all(storage)
     await storage.insert_samples([(server.id, point(H0 + m * MINUTE_MS, cpu=1.0)) for m in range(40, 60)])
     await roll_up_all(storage, H0 + HOUR_MS)
-    (hour,) = await storage.history(server.id, Tier.HOUR, H0, H0 + HOUR_MS, HOUR_MS)
+    (hour,) = await history(storage, server.id, Tier.HOUR, H0, H0 + HOUR_MS, HOUR_MS)
     assert (hour.sample_count, hour.averages[0], hour.maxima[0]) == (61, 2.0, 62.0)  # (60 x 1 + 62) / 61
 
 
@@ -236,14 +258,14 @@ async def test_late_samples_where_raw_samples_are_already_deleted_leave_the_roll
     cutoffs = RetentionCutoffs(raw_before_ms=H0 + HOUR_MS, minute_before_ms=0, hour_before_ms=0)
     while await storage.delete_expired(cutoffs, max_rows=1000):
         pass
-    before = await storage.history(server.id, Tier.MINUTE, H0, H0 + 2 * HOUR_MS, MINUTE_MS)
+    before = await history(storage, server.id, Tier.MINUTE, H0, H0 + 2 * HOUR_MS, MINUTE_MS)
     # Older than raw retention on arrival: beyond any agent's buffer. Stored, but its minute
     # cannot be recomputed from raw samples that are gone, so the rollups keep what they had.
     await storage.insert_samples([(server.id, point(H0 + 30 * MINUTE_MS + 1, cpu=99.0))])
     # Late but still within raw retention: counted.
     await storage.insert_samples([(server.id, point(H0 + 90 * MINUTE_MS + 1, cpu=99.0))])
     await roll_up_late_all(storage)
-    after = await storage.history(server.id, Tier.MINUTE, H0, H0 + 2 * HOUR_MS, MINUTE_MS)
+    after = await history(storage, server.id, Tier.MINUTE, H0, H0 + 2 * HOUR_MS, MINUTE_MS)
     assert after[:90] == before[:90]
     assert (after[90].sample_count, after[90].maxima[0]) == (7, 99.0)
     assert after[91:] == before[91:]
@@ -284,9 +306,9 @@ async def test_retention_deletes_what_is_due_and_nothing_else(storage: TransferS
         assert [datetime_to_ms(s.time) for s in kept] == [
             datetime_to_ms(s.time) for s in samples if datetime_to_ms(s.time) >= raw_before
         ]
-        minutes = await storage.history(server.id, Tier.MINUTE, 0, FAR, MINUTE_MS)
+        minutes = await history(storage, server.id, Tier.MINUTE, 0, FAR, MINUTE_MS)
         assert [m.bucket_ms for m in minutes] == [H0 + m * MINUTE_MS for m in range(3 * 60, hours * 60)]
-        hour_rows = await storage.history(server.id, Tier.HOUR, 0, H0 + hours * HOUR_MS, HOUR_MS)
+        hour_rows = await history(storage, server.id, Tier.HOUR, 0, H0 + hours * HOUR_MS, HOUR_MS)
         assert [h.bucket_ms for h in hour_rows] == [H0 + h * HOUR_MS for h in range(2, hours)]
         assert_buckets(hour_rows, [expected(k, g) for k, g in by_bucket(samples, HOUR_MS).items() if k >= hour_before])
 
@@ -303,24 +325,24 @@ async def test_retention_keeps_whole_buckets_when_a_cutoff_falls_inside_one(stor
     while await storage.delete_expired(cutoffs, max_rows=1000):
         pass
     assert datetime_to_ms((await storage.query_samples(server.id, 0, FAR))[0].time) == H0 + 30 * MINUTE_MS
-    assert (await storage.history(server.id, Tier.MINUTE, 0, FAR, MINUTE_MS))[0].bucket_ms == H0 + HOUR_MS
+    assert (await history(storage, server.id, Tier.MINUTE, 0, FAR, MINUTE_MS))[0].bucket_ms == H0 + HOUR_MS
 
 
 async def test_history_downsamples_any_tier_to_the_step(storage: TransferStorage) -> None:
     server = await storage.create_server("s", "h", now_ms=T0)
     samples = [point(H0 + s * 5_000, cpu=float(s % 17), memory=s, rx=s) for s in range(12 * 60 * 4)]  # 4 h at 5 s
     await storage.insert_samples([(server.id, s) for s in samples])
-    raw_5min = await storage.history(server.id, Tier.RAW, H0, H0 + 4 * HOUR_MS, 5 * MINUTE_MS)
+    raw_5min = await history(storage, server.id, Tier.RAW, H0, H0 + 4 * HOUR_MS, 5 * MINUTE_MS)
     assert_buckets(raw_5min, [expected(b, g) for b, g in by_bucket(samples, 5 * MINUTE_MS).items()])
     # Steps need not divide an hour: 7 s buckets aligned to multiples of 7 s since the epoch.
-    raw_7s = await storage.history(server.id, Tier.RAW, H0 + 1000, H0 + 60_000, 7_000)
+    raw_7s = await history(storage, server.id, Tier.RAW, H0 + 1000, H0 + 60_000, 7_000)
     window = [s for s in samples if H0 + 1000 <= datetime_to_ms(s.time) < H0 + 60_000]
     assert_buckets(raw_7s, [expected(b, g) for b, g in by_bucket(window, 7_000).items()])
 
     await roll_up_all(storage, H0 + 4 * HOUR_MS)
     hourly = [expected(b, g) for b, g in by_bucket(samples, 2 * HOUR_MS).items()]
     for tier in Tier:
-        assert_buckets(await storage.history(server.id, tier, H0, H0 + 4 * HOUR_MS, 2 * HOUR_MS), hourly)
+        assert_buckets(await history(storage, server.id, tier, H0, H0 + 4 * HOUR_MS, 2 * HOUR_MS), hourly)
     with pytest.raises(ValueError):
         await storage.history(server.id, Tier.HOUR, H0, H0 + 4 * HOUR_MS, 90 * MINUTE_MS)
 
@@ -332,7 +354,7 @@ async def test_history_reads_what_is_not_rolled_up_yet_from_the_finer_tiers(stor
     await roll_up_all(storage, H0 + 2 * HOUR_MS + 25 * MINUTE_MS)  # hours: 2; minutes: 145; the rest raw
     for step in (3 * HOUR_MS, HOUR_MS, 20 * MINUTE_MS):
         want = [expected(b, g) for b, g in by_bucket(samples, step).items()]
-        assert_buckets(await storage.history(server.id, Tier.HOUR if step % HOUR_MS == 0 else Tier.MINUTE,
+        assert_buckets(await history(storage, server.id, Tier.HOUR if step % HOUR_MS == 0 else Tier.MINUTE,
                                              H0, H0 + 3 * HOUR_MS, step), want)
 
 
@@ -342,10 +364,10 @@ async def test_history_leaves_gaps_where_the_agent_was_silent(storage: TransferS
     await storage.insert_samples([(server.id, s) for s in samples])
     await roll_up_all(storage, H0 + HOUR_MS)
     for tier in (Tier.RAW, Tier.MINUTE):
-        buckets = await storage.history(server.id, tier, H0, H0 + 2 * HOUR_MS, 5 * MINUTE_MS)
+        buckets = await history(storage, server.id, tier, H0, H0 + 2 * HOUR_MS, 5 * MINUTE_MS)
         assert [b.bucket_ms for b in buckets] == [H0 + m * MINUTE_MS for m in range(0, 120, 5) if not 30 <= m < 75]
-    assert await storage.history(server.id, Tier.RAW, H0 + 31 * MINUTE_MS, H0 + 74 * MINUTE_MS, MINUTE_MS) == []
-    assert await storage.history(10**12, Tier.HOUR, H0, FAR, HOUR_MS) == []
+    assert await history(storage, server.id, Tier.RAW, H0 + 31 * MINUTE_MS, H0 + 74 * MINUTE_MS, MINUTE_MS) == []
+    assert await history(storage, 10**12, Tier.HOUR, H0, FAR, HOUR_MS) == []
 
 
 async def test_deleting_a_server_deletes_its_history(storage: TransferStorage) -> None:
@@ -356,9 +378,9 @@ async def test_deleting_a_server_deletes_its_history(storage: TransferStorage) -
     await storage.insert_samples([(gone.id, point(H0 + 1, cpu=1.0))])  # a late sample, noted
     assert await storage.delete_server(gone.id)
     for tier in Tier:
-        assert await storage.history(gone.id, tier, 0, FAR, HOUR_MS) == []
+        assert await history(storage, gone.id, tier, 0, FAR, HOUR_MS) == []
     assert await storage.roll_up_late(max_buckets=10) == 0
-    assert len(await storage.history(kept.id, Tier.HOUR, 0, FAR, HOUR_MS)) == 2
+    assert len(await history(storage, kept.id, Tier.HOUR, 0, FAR, HOUR_MS)) == 2
 
 
 async def test_ingest_during_rollups_loses_no_sample(storage: TransferStorage) -> None:
@@ -396,11 +418,11 @@ async def test_ingest_during_rollups_loses_no_sample(storage: TransferStorage) -
     for server in servers:
         mine = list({datetime_to_ms(s.time): s for sid, s in reversed(stored) if sid == server.id}.values())
         assert_buckets(
-            await storage.history(server.id, Tier.MINUTE, H0, H0 + 2 * HOUR_MS, MINUTE_MS),
+            await history(storage, server.id, Tier.MINUTE, H0, H0 + 2 * HOUR_MS, MINUTE_MS),
             [expected(b, g) for b, g in by_bucket(mine, MINUTE_MS).items()],
         )
         assert_buckets(
-            await storage.history(server.id, Tier.HOUR, H0, H0 + 2 * HOUR_MS, HOUR_MS),
+            await history(storage, server.id, Tier.HOUR, H0, H0 + 2 * HOUR_MS, HOUR_MS),
             [expected(b, g) for b, g in by_bucket(mine, HOUR_MS).items()],
         )
 

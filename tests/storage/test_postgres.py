@@ -54,7 +54,7 @@ async def test_a_version_1_database_is_migrated_and_its_history_rolled_up(postgr
         while not (await storage.roll_up(start + 2 * HOUR_MS, max_samples=1000)).caught_up:
             pass
         hours = await storage.history(1, Tier.HOUR, start, start + 2 * HOUR_MS, HOUR_MS)
-    assert [(h.bucket_ms, h.sample_count, h.averages[0]) for h in hours] == [
+    assert [(h.bucket_ms, h.sample_count, h.gauges[0]) for h in hours] == [
         (start, 3600, 0.5), (start + HOUR_MS, 3600, 0.5)
     ]
 

@@ -79,10 +79,9 @@ async def test_retention_gives_the_space_back_to_the_file_system(tmp_path: Path)
             pass
         total, free = pages()
         assert total >= grown and free > grown // 2  # deleted rows leave free pages behind
-        calls = 0
+        assert await storage.reclaim_space(max_pages=500) == free - 500  # 500 pages at a time
         while await storage.reclaim_space(max_pages=500):
-            calls += 1
-        assert calls > 1  # in steps of at most max_pages
+            pass
         total, free = pages()
         assert free == 0 and total < grown * 0.3
 
@@ -131,7 +130,7 @@ async def test_a_version_1_database_is_migrated_and_its_history_rolled_up(tmp_pa
         while not (await storage.roll_up(H0 + 2 * HOUR_MS, max_samples=1000)).caught_up:
             pass
         hours = await storage.history(1, Tier.HOUR, H0, H0 + 2 * HOUR_MS, HOUR_MS)
-        assert [(h.bucket_ms, h.sample_count, h.averages[0]) for h in hours] == [
+        assert [(h.bucket_ms, h.sample_count, h.gauges[0]) for h in hours] == [
             (H0, 3600, 0.5), (H0 + HOUR_MS, 3600, 0.5)
         ]
     with sqlite3.connect(path) as connection:
