@@ -1,21 +1,40 @@
-import { act, render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen } from "@testing-library/react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { useLocaleStore } from "../i18n/i18n";
 import { useServerListStore } from "../store/serverListStore";
 import { makeMetrics, makePush, makeServer, GIB } from "../test/fixtures";
-import type { VpsListItemResponse } from "../types";
+import type { MetricsResponse, VpsListItemResponse } from "../types";
 import { VpsDetailPage } from "./VpsDetailPage";
+
+// The history API: every call is recorded and answered by `respond` (empty by default).
+const history = vi.hoisted(() => ({
+  calls: [] as Array<{ id: number; query: { from: string; to: string; step: number } }>,
+  respond: (_query: { step: number }): Promise<MetricsResponse> =>
+    Promise.resolve({ points: [], step: _query.step, tier: "raw" }),
+}));
+vi.mock("../services/api", () => ({
+  api: {
+    getMetrics: (id: number, query: { from: string; to: string; step: number }) => {
+      history.calls.push({ id, query });
+      return history.respond(query);
+    },
+  },
+}));
 
 // jsdom has no canvas; a recording stand-in shows what the page hands to uPlot.
 const charts = vi.hoisted(() => ({
-  created: [] as Array<{ seriesLabels: string[]; data: unknown[][] }>,
+  created: [] as Array<{ seriesLabels: string[]; data: unknown[][]; spanGaps: boolean[] }>,
   destroyed: 0,
 }));
 vi.mock("uplot", () => ({
   default: class {
-    private record: { seriesLabels: string[]; data: unknown[][] };
-    constructor(options: { series: Array<{ label?: string }> }, data: unknown[][]) {
-      this.record = { seriesLabels: options.series.slice(1).map((s) => s.label ?? ""), data };
+    private record: { seriesLabels: string[]; data: unknown[][]; spanGaps: boolean[] };
+    constructor(options: { series: Array<{ label?: string; spanGaps?: boolean }> }, data: unknown[][]) {
+      this.record = {
+        seriesLabels: options.series.slice(1).map((s) => s.label ?? ""),
+        data,
+        spanGaps: options.series.slice(1).map((s) => s.spanGaps ?? true),
+      };
       charts.created.push(this.record);
     }
     setData(data: unknown[][]) {
@@ -34,11 +53,23 @@ function push(servers: VpsListItemResponse[]) {
 
 const at = (second: number) => new Date(Date.UTC(2025, 0, 31, 12, 0, second)).toISOString();
 
+const ALL_SERIES = [["CPU"], ["Used"], ["Used"], ["Used"], ["Read", "Write"], ["Receive", "Transmit"], ["1 min", "5 min", "15 min"]];
+
+function chartFigures() {
+  return screen.queryAllByTestId("history-chart").map((figure) => ({
+    chart: figure.getAttribute("data-chart"),
+    range: figure.getAttribute("data-range"),
+    points: figure.getAttribute("data-points"),
+  }));
+}
+
 beforeEach(() => {
   useServerListStore.setState(useServerListStore.getInitialState(), true);
   useLocaleStore.setState({ locale: "en" });
   charts.created = [];
   charts.destroyed = 0;
+  history.calls = [];
+  history.respond = (query) => Promise.resolve({ points: [], step: query.step, tier: "raw" });
 });
 
 describe("VpsDetailPage", () => {
@@ -87,31 +118,99 @@ describe("VpsDetailPage", () => {
     expect(figures.textContent).not.toContain("12.0%");
   });
 
-  it("charts CPU, memory and network from the rolling window and updates them in place", () => {
+  it("charts every metric live from the rolling window and updates them in place", async () => {
     render(<VpsDetailPage id={1} />);
     for (let second = 0; second < 3; second += 1) {
       push([makeServer({ id: 1, latestMetrics: makeMetrics({ time: at(second * 2), cpuUsagePercent: second * 10 }) })]);
     }
-    expect(charts.created.map((c) => c.seriesLabels)).toEqual([["CPU"], ["Memory used"], ["Receive", "Transmit"]]);
+    await act(async () => {}); // the seed request (empty here) settles
+    expect(charts.created.map((c) => c.seriesLabels)).toEqual(ALL_SERIES);
+    expect(charts.created.every((c) => c.spanGaps.every((span) => span === false))).toBe(true);
     const cpu = charts.created[0]!;
     expect(cpu.data[1]).toEqual([0, 10, 20]);
     push([makeServer({ id: 1, latestMetrics: makeMetrics({ time: at(6), cpuUsagePercent: 30 }) })]);
-    expect(charts.created).toHaveLength(3);
+    expect(charts.created).toHaveLength(7);
     expect(cpu.data[1]).toEqual([0, 10, 20, 30]);
     expect(cpu.data[0]).toHaveLength(4);
+    expect(chartFigures()).toEqual(
+      ["cpu", "memory", "swap", "disk", "diskIo", "network", "load"].map((chart) => ({ chart, range: "live", points: "4" })),
+    );
+    expect(screen.getByTestId("range-live").getAttribute("aria-pressed")).toBe("true");
   });
 
-  it("waits for samples before drawing charts", () => {
+  it("seeds the live charts from the history API so they are full at once", async () => {
+    history.respond = () =>
+      Promise.resolve({
+        points: [0, 2, 4, 6].map((second) => makeMetrics({ time: at(second), cpuUsagePercent: 1 + second })),
+        step: 2,
+        tier: "raw",
+      });
+    render(<VpsDetailPage id={1} />);
+    push([makeServer({ id: 1, latestMetrics: makeMetrics({ time: at(8), cpuUsagePercent: 99 }) })]);
+    await act(async () => {});
+    expect(history.calls.map((c) => [c.id, c.query.step])).toEqual([[1, 2]]);
+    expect(charts.created[0]!.data[1]).toEqual([1, 3, 5, 7, 99]);
+    expect(chartFigures()[0]).toEqual({ chart: "cpu", range: "live", points: "5" });
+  });
+
+  it("draws a range from the history API, with gaps where buckets are missing", async () => {
+    const bucket = (minutes: number) => new Date(Date.UTC(2025, 0, 31, 10, minutes)).toISOString();
     render(<VpsDetailPage id={1} />);
     push([makeServer({ id: 1 })]);
+    await act(async () => {});
+    history.respond = (query) =>
+      Promise.resolve({
+        // Two-minute buckets; 10:04 and 10:06 are missing: the agent was offline.
+        points: [0, 2, 8, 10].map((minutes) => makeMetrics({ time: bucket(minutes), cpuUsagePercent: minutes })),
+        step: query.step,
+        tier: "raw",
+      });
+    fireEvent.click(screen.getByTestId("range-24h"));
+    await act(async () => {});
+    expect(history.calls[history.calls.length - 1]!.query.step).toBe(120);
+    expect(screen.getByTestId("range-24h").getAttribute("aria-pressed")).toBe("true");
+    expect(screen.getByTestId("range-live").getAttribute("aria-pressed")).toBe("false");
+    expect(chartFigures().map((f) => [f.range, f.points])).toEqual(Array(7).fill(["24h", "4"]));
+    const cpu = charts.created[0]!;
+    expect(cpu.data[1]).toEqual([0, 2, null, 8, 10]);
+    expect(cpu.data[0]).toEqual([0, 2, 4, 8, 10].map((minutes) => Date.parse(bucket(minutes)) / 1000));
+  });
+
+  it("offers every range and says when one cannot be loaded", async () => {
+    render(<VpsDetailPage id={1} />);
+    push([makeServer({ id: 1 })]);
+    await act(async () => {});
+    for (const range of ["live", "1h", "24h", "7d", "30d"]) expect(screen.getByTestId(`range-${range}`)).toBeTruthy();
+    history.respond = () => Promise.reject(new Error("the daemon is gone"));
+    fireEvent.click(screen.getByTestId("range-30d"));
+    expect(screen.getByRole("status").textContent).toBe("Loading history…");
+    await act(async () => {});
+    expect(screen.getByRole("status").textContent).toBe("Could not load the history: the daemon is gone");
+    expect(chartFigures()).toEqual([]);
+    expect(history.calls[history.calls.length - 1]!.query.step).toBe(3600);
+  });
+
+  it("says so when a range holds no samples", async () => {
+    render(<VpsDetailPage id={1} />);
+    push([makeServer({ id: 1 })]);
+    fireEvent.click(screen.getByTestId("range-7d"));
+    await act(async () => {});
+    expect(screen.getByRole("status").textContent).toBe("No samples in this range.");
+    expect(chartFigures().map((f) => f.points)).toEqual(Array(7).fill("0"));
+  });
+
+  it("waits for samples before drawing live charts", async () => {
+    render(<VpsDetailPage id={1} />);
+    push([makeServer({ id: 1 })]);
+    await act(async () => {});
     expect(screen.getByText("Collecting samples…")).toBeTruthy();
     expect(charts.created).toHaveLength(0);
   });
 
-  it("leaves a place for the ranged history charts", () => {
+  it("puts the charts in the history panel", () => {
     render(<VpsDetailPage id={1} />);
     push([makeServer({ id: 1 })]);
-    expect(screen.getByTestId("history-charts")).toBeTruthy();
+    expect(screen.getByTestId("history-charts").querySelector('[data-testid="range-live"]')).toBeTruthy();
   });
 
   it("says so for a pending server without metrics", () => {

@@ -1,6 +1,5 @@
-import { useMemo } from "react";
 import { FactList, type Fact } from "../components/FactList";
-import { LiveChart, type ChartSeries } from "../components/LiveChart";
+import { HistoryCharts } from "../components/HistoryCharts";
 import { MetricTile } from "../components/MetricTile";
 import { StatusBadge } from "../components/StatusBadge";
 import { useDaemonNow } from "../hooks/useDaemonNow";
@@ -18,11 +17,8 @@ import {
   usagePercent,
 } from "../lib/format";
 import { Link } from "../lib/router";
-import type { RollingSample } from "../store/rollingWindow";
 import { useServerListStore } from "../store/serverListStore";
 import type { VpsListItemResponse } from "../types";
-
-const NO_SAMPLES: readonly RollingSample[] = [];
 
 function hostFacts(server: VpsListItemResponse, { t, locale }: I18n, nowMs: number): Fact[] {
   const lastSeen = server.lastSeenAt === null
@@ -93,51 +89,12 @@ function LiveFigures({ server, i18n }: { server: VpsListItemResponse; i18n: I18n
   );
 }
 
-const formatPercentAxis = (value: number) => `${Math.round(value)}%`;
-const formatBytesAxis = (value: number) => formatBytes(value);
-const formatRateAxis = (value: number) => formatRate(value);
-
-/** Live charts of the rolling window; arrays are rebuilt only when the window changes. */
-function LiveCharts({ samples, i18n }: { samples: readonly RollingSample[]; i18n: I18n }) {
-  const { t } = i18n;
-  const chartData = useMemo(() => {
-    const times = samples.map((s) => s.t / 1000);
-    const cpu: ChartSeries[] = [
-      { label: t("metric.cpu"), values: samples.map((s) => s.cpuPercent), colorVar: "--chart-cpu" },
-    ];
-    const memory: ChartSeries[] = [
-      { label: t("chart.memory"), values: samples.map((s) => s.memoryUsedBytes), colorVar: "--chart-memory" },
-    ];
-    const network: ChartSeries[] = [
-      { label: t("chart.rx"), values: samples.map((s) => s.rxBps), colorVar: "--chart-rx" },
-      { label: t("chart.tx"), values: samples.map((s) => s.txBps), colorVar: "--chart-tx" },
-    ];
-    return { times, cpu, memory, network };
-  }, [samples, t]);
-
-  if (samples.length < 2) return <p className="placeholder">{t("chart.collecting")}</p>;
-  return (
-    <div className="charts">
-      <LiveChart
-        title={t("chart.cpu")}
-        times={chartData.times}
-        series={chartData.cpu}
-        formatValue={formatPercentAxis}
-        yRange={[0, 100]}
-      />
-      <LiveChart title={t("chart.memory")} times={chartData.times} series={chartData.memory} formatValue={formatBytesAxis} />
-      <LiveChart title={t("chart.network")} times={chartData.times} series={chartData.network} formatValue={formatRateAxis} />
-    </div>
-  );
-}
-
-/** One server: host facts, live figures and live charts, from the same store as the list. */
+/** One server: host facts and live figures from the same store as the list, and its charts. */
 export function VpsDetailPage({ id }: { id: number }) {
   const i18n = useI18n();
   const { t } = i18n;
   // find() returns the stored object, so this re-renders only when this server changed.
   const server = useServerListStore((state) => state.servers.find((s) => s.id === id));
-  const samples = useServerListStore((state) => state.history.get(id)) ?? NO_SAMPLES;
   const hasList = useServerListStore((state) => state.generatedAt !== null);
   const generatedAt = useServerListStore((state) => state.generatedAt);
   const nowMs = useDaemonNow(generatedAt);
@@ -167,14 +124,9 @@ export function VpsDetailPage({ id }: { id: number }) {
               <LiveFigures server={server} i18n={i18n} />
             </section>
           </div>
-          <section className="panel" aria-labelledby="charts-title">
-            <h2 id="charts-title">{t("detail.charts")}</h2>
-            <LiveCharts samples={samples} i18n={i18n} />
-          </section>
-          {/* Ranged history charts (GET /api/servers/{id}/metrics) go here in a later issue. */}
           <section className="panel" aria-labelledby="history-title" data-testid="history-charts">
             <h2 id="history-title">{t("detail.history")}</h2>
-            <p className="placeholder">{t("detail.historyPlaceholder")}</p>
+            <HistoryCharts serverId={id} />
           </section>
         </>
       )}

@@ -7,7 +7,9 @@ import {
   appendSample,
   DEFAULT_ROLLING_WINDOW,
   EMPTY_WINDOW,
+  seedSamples,
   toRollingSample,
+  type RollingSample,
   type RollingWindow,
 } from "./rollingWindow";
 
@@ -103,5 +105,35 @@ describe("appendSample", () => {
     const copy = [...original];
     appendSample(original, toRollingSample(makeMetrics(), 3), { windowMs: 1, maxSamples: 2 });
     expect(original).toEqual(copy);
+  });
+});
+
+describe("seedSamples", () => {
+  const sampleAt = (offsetMs: number, cpu = 0): RollingSample =>
+    toRollingSample(makeMetrics({ cpuUsagePercent: cpu }), T0 + offsetMs);
+
+  it("fills an empty window with the seed, oldest first", () => {
+    const seeded = seedSamples([], [sampleAt(4000, 2), sampleAt(0, 0), sampleAt(2000, 1)], DEFAULT_ROLLING_WINDOW);
+    expect(seeded.map((s) => s.cpuPercent)).toEqual([0, 1, 2]);
+  });
+
+  it("takes only seed samples older than the oldest pushed one", () => {
+    const pushed = [sampleAt(4000, 40), sampleAt(6000, 60)];
+    const seeded = seedSamples(pushed, [sampleAt(0, 0), sampleAt(2000, 2), sampleAt(4000, -1), sampleAt(6000, -1)],
+      DEFAULT_ROLLING_WINDOW);
+    expect(seeded.map((s) => s.cpuPercent)).toEqual([0, 2, 40, 60]);
+  });
+
+  it("keeps to the window's age and count limits", () => {
+    const options = { windowMs: 5000, maxSamples: 3 };
+    const seeded = seedSamples([sampleAt(10_000, 10)], [0, 4000, 6000, 8000].map((t) => sampleAt(t, t / 1000)), options);
+    expect(seeded.map((s) => s.cpuPercent)).toEqual([6, 8, 10]);
+    expect(seedSamples([sampleAt(10_000, 10)], [sampleAt(1000)], options).map((s) => s.cpuPercent)).toEqual([10]);
+  });
+
+  it("returns the window itself when the seed adds nothing", () => {
+    const pushed = [sampleAt(0)];
+    expect(seedSamples(pushed, [], DEFAULT_ROLLING_WINDOW)).toBe(pushed);
+    expect(seedSamples(pushed, [sampleAt(0), sampleAt(1000)], DEFAULT_ROLLING_WINDOW)).toBe(pushed);
   });
 });

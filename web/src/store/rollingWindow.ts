@@ -9,18 +9,25 @@
  */
 import type { LatestPerformanceMetric, VpsListItemResponse } from "../types";
 
-/** One compact sample: only what the live charts draw, to keep ~10 min x 1000 servers small. */
+/**
+ * One compact sample: only what the charts draw, to keep ~10 min x 1000 servers small. History
+ * points from the API take the same shape, so live and ranged charts share one drawing path.
+ */
 export interface RollingSample {
-  /** Sample time, epoch ms. */
+  /** Sample time (for a history point: its bucket's start), epoch ms. */
   t: number;
   cpuPercent: number;
   memoryUsedBytes: number;
   memoryTotalBytes: number;
+  swapUsedBytes: number;
+  diskUsedBytes: number;
   rxBps: number;
   txBps: number;
   diskReadBps: number;
   diskWriteBps: number;
   load1: number;
+  load5: number;
+  load15: number;
 }
 
 export type RollingWindow = ReadonlyMap<number, readonly RollingSample[]>;
@@ -46,11 +53,15 @@ export function toRollingSample(metrics: LatestPerformanceMetric, t: number): Ro
     cpuPercent: metrics.cpuUsagePercent,
     memoryUsedBytes: metrics.memoryUsageBytes,
     memoryTotalBytes: metrics.memoryTotalBytes,
+    swapUsedBytes: metrics.swapUsageBytes,
+    diskUsedBytes: metrics.diskUsedBytes,
     rxBps: metrics.networkRxInstantBps,
     txBps: metrics.networkTxInstantBps,
     diskReadBps: metrics.diskReadBps,
     diskWriteBps: metrics.diskWriteBps,
     load1: metrics.load1,
+    load5: metrics.load5,
+    load15: metrics.load15,
   };
 }
 
@@ -66,6 +77,28 @@ export function appendSample(
   const next = samples.slice(start);
   next.push(sample);
   return next;
+}
+
+/**
+ * A server's window filled in with older samples from the history API (`seed`, any order), so
+ * a chart opened now is full at once. Pushed samples win where both have one: only seed
+ * samples older than the oldest pushed one are taken. Age and count limits apply as always.
+ * Returns `samples` itself when the seed adds nothing.
+ */
+export function seedSamples(
+  samples: readonly RollingSample[],
+  seed: readonly RollingSample[],
+  options: RollingWindowOptions,
+): readonly RollingSample[] {
+  const oldestPushed = samples[0]?.t ?? Number.POSITIVE_INFINITY;
+  const older = seed.filter((s) => Number.isFinite(s.t) && s.t < oldestPushed).sort((a, b) => a.t - b.t);
+  if (older.length === 0) return samples;
+  const merged = [...older, ...samples];
+  const oldestKept = merged[merged.length - 1]!.t - options.windowMs;
+  let start = Math.max(0, merged.length - options.maxSamples);
+  while (start < merged.length && merged[start]!.t < oldestKept) start += 1;
+  const kept = merged.slice(start);
+  return kept.length === samples.length ? samples : kept;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { WebSocketServiceCallbacks } from "../services/websocketService";
 import { WebSocketService } from "../services/websocketService";
 import { FakeWebSocket, fakeWebSocketFactory } from "../test/fakeWebSocket";
 import { makeMetrics, makePush, makeServer, reparsed } from "../test/fixtures";
+import { toRollingSample } from "./rollingWindow";
 import { createServerListStore, type ServerListStore } from "./serverListStore";
 
 // One store for the file, reset from getInitialState() before each test (zustand's pattern).
@@ -202,6 +203,36 @@ describe("rolling window in the store", () => {
     );
     expect(state().history.get(1)?.map((s) => s.cpuPercent)).toEqual([10, 20]);
     expect(state().history.has(2)).toBe(false);
+  });
+
+  it("seedHistory fills a listed server's window with older samples, and the push carries on", () => {
+    const t = (second: number) => Date.parse("2025-01-31T12:00:00Z") + second * 1000;
+    state().onWebSocketMessage(
+      makePush([makeServer({ id: 1, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:10Z", cpuUsagePercent: 9 }) })]),
+    );
+    const seed = [0, 2, 4, 10].map((second) => toRollingSample(makeMetrics({ cpuUsagePercent: second }), t(second)));
+    state().seedHistory(1, seed);
+    state().seedHistory(7, seed); // not in the list: ignored
+    expect(state().history.get(1)?.map((s) => [s.t, s.cpuPercent])).toEqual([
+      [t(0), 0],
+      [t(2), 2],
+      [t(4), 4],
+      [t(10), 9], // the pushed sample, not the seed's
+    ]);
+    expect(state().history.has(7)).toBe(false);
+    state().onWebSocketMessage(
+      makePush([makeServer({ id: 1, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:12Z", cpuUsagePercent: 12 }) })]),
+    );
+    expect(state().history.get(1)?.map((s) => s.cpuPercent)).toEqual([0, 2, 4, 9, 12]);
+  });
+
+  it("seedHistory with nothing new keeps the window's identity", () => {
+    state().onWebSocketMessage(
+      makePush([makeServer({ id: 1, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:10Z" }) })]),
+    );
+    const before = state().history;
+    state().seedHistory(1, [toRollingSample(makeMetrics(), Date.parse("2025-01-31T12:00:10Z"))]);
+    expect(state().history).toBe(before);
   });
 });
 

@@ -17,6 +17,8 @@ import {
   advanceWindow,
   DEFAULT_ROLLING_WINDOW,
   EMPTY_WINDOW,
+  seedSamples,
+  type RollingSample,
   type RollingWindow,
   type RollingWindowOptions,
 } from "./rollingWindow";
@@ -62,6 +64,11 @@ export interface ServerListActions {
   disconnectWebSocket(): void;
   /** Disconnects and forgets every server (logout). */
   reset(): void;
+  /**
+   * Fills a server's rolling window with older samples from the history API, so its live
+   * charts are full at once (see `seedSamples`). Ignored for a server not in the list.
+   */
+  seedHistory(serverId: number, samples: readonly RollingSample[]): void;
 }
 
 export type ServerListStore = ServerListData & ServerListActions;
@@ -175,6 +182,19 @@ export function createServerListStore(
       reset() {
         service?.disconnect();
         set(initialData);
+      },
+
+      seedHistory(serverId, samples) {
+        set((state) => {
+          // A server that left the list would be dropped by the next push anyway.
+          if (!state.servers.some((server) => server.id === serverId)) return {};
+          const current = state.history.get(serverId) ?? [];
+          const seeded = seedSamples(current, samples, rollingWindow);
+          if (seeded === current) return {};
+          const history = new Map(state.history);
+          history.set(serverId, seeded);
+          return { history };
+        });
       },
     };
   });

@@ -78,7 +78,12 @@ export interface ServerListResponse {
 export type MetricPoint = LatestPerformanceMetric;
 
 export interface MetricsResponse {
+  /** One per bucket with samples, oldest first; a bucket without samples is absent (a gap). */
   points: MetricPoint[];
+  /** Seconds per point as served (a rollup tier may serve a coarser step than asked). */
+  step: number;
+  /** Where the points came from: raw samples, 1-minute or 1-hour rollups. */
+  tier: "raw" | "1m" | "1h";
 }
 
 export type UserRole = "admin" | "viewer";

@@ -9,15 +9,30 @@ export interface ChartSeries {
   colorVar: string;
 }
 
-interface LiveChartProps {
+/** What the tooltip says at one moment; series values are null in a gap. */
+export interface TooltipFormat {
+  time(epochSeconds: number): string;
+  value(seriesIndex: number, value: number | null): string;
+}
+
+interface TimeSeriesChartProps {
   title: string;
   /** Sample times in epoch seconds (uPlot's unit), ascending. */
   times: readonly number[];
-  /** Keep this array's identity stable between renders with unchanged data (useMemo). */
+  /**
+   * Keep this array's identity stable between renders with unchanged data (useMemo). A null
+   * value is a gap: the line breaks there (spanGaps off) rather than joining its neighbours.
+   */
   series: readonly ChartSeries[];
   formatValue(value: number): string;
   /** Fixed y range, e.g. [0, 100] for percentages; otherwise it follows the data from 0. */
   yRange?: [number, number];
+  /** Fixed x range in epoch seconds (a chosen time range); otherwise it follows the data. */
+  xRange?: [number, number];
+  /** A tooltip following the cursor; none when absent. */
+  tooltip?: TooltipFormat;
+  /** data-* attributes for the figure, e.g. test hooks. */
+  attributes?: Readonly<Record<`data-${string}`, string>>;
   height?: number;
 }
 
@@ -45,16 +60,73 @@ function useColorSchemeVersion(): number {
 }
 
 /**
- * A uPlot line chart fed from the rolling window. The chart object is created once per
- * series layout and theme; new samples only call setData, which is cheap.
+ * A box inside the plot that shows `format` at the cursor; text only (no HTML from data).
+ * Reads the format through a getter so a new one takes effect without rebuilding the chart.
  */
-export function LiveChart({ title, times, series, formatValue, yRange, height = 180 }: LiveChartProps) {
+function tooltipPlugin(format: () => TooltipFormat | undefined): uPlot.Plugin {
+  let box: HTMLDivElement | null = null;
+  return {
+    hooks: {
+      init: (u) => {
+        box = document.createElement("div");
+        box.className = "chart__tooltip";
+        box.setAttribute("role", "tooltip");
+        box.hidden = true;
+        u.over.appendChild(box);
+      },
+      setCursor: (u) => {
+        const current = format();
+        const index = u.cursor.idx;
+        if (box === null) return;
+        if (current === undefined || index === null || index === undefined || u.cursor.left === undefined || u.cursor.left < 0) {
+          box.hidden = true;
+          return;
+        }
+        const title = document.createElement("div");
+        title.className = "chart__tooltip-time";
+        title.textContent = current.time(u.data[0][index] ?? 0);
+        const lines = u.series.slice(1).map((series, seriesIndex) => {
+          const line = document.createElement("div");
+          const value = u.data[seriesIndex + 1]?.[index];
+          line.textContent = `${typeof series.label === "string" ? series.label : ""}: ${current.value(seriesIndex, value ?? null)}`;
+          return line;
+        });
+        box.replaceChildren(title, ...lines);
+        box.hidden = false;
+        // Beside the cursor, flipped to the other side near the right or bottom edge.
+        const left = u.cursor.left ?? 0;
+        const top = u.cursor.top ?? 0;
+        const width = u.over.clientWidth;
+        box.style.left = `${left + box.offsetWidth + 16 > width ? Math.max(0, left - box.offsetWidth - 12) : left + 12}px`;
+        box.style.top = `${Math.max(0, Math.min(top + 12, u.over.clientHeight - box.offsetHeight))}px`;
+      },
+    },
+  };
+}
+
+/**
+ * A uPlot line chart. The chart object is created once per series layout, theme and fixed
+ * ranges; new data only calls setData, which is cheap.
+ */
+export function TimeSeriesChart({
+  title,
+  times,
+  series,
+  formatValue,
+  yRange,
+  xRange,
+  tooltip,
+  attributes,
+  height = 180,
+}: TimeSeriesChartProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const chartRef = useRef<uPlot | null>(null);
   const schemeVersion = useColorSchemeVersion();
-  // Read through a ref so a new formatter identity does not rebuild the chart.
+  // Read through refs so new formatter identities do not rebuild the chart.
   const formatRef = useRef(formatValue);
   formatRef.current = formatValue;
+  const tooltipRef = useRef(tooltip);
+  tooltipRef.current = tooltip;
 
   const data: AlignedData = [times as number[], ...series.map((s) => s.values as Array<number | null>)];
   const dataRef = useRef(data);
@@ -63,6 +135,9 @@ export function LiveChart({ title, times, series, formatValue, yRange, height = 
   const layoutKey = series.map((s) => `${s.label}:${s.colorVar}`).join("|");
   const yMin = yRange?.[0];
   const yMax = yRange?.[1];
+  // The x range moves with every refresh of a ranged chart: read at setData, no rebuild.
+  const xRangeRef = useRef(xRange);
+  xRangeRef.current = xRange;
 
   useEffect(() => {
     const container = containerRef.current;
@@ -74,8 +149,12 @@ export function LiveChart({ title, times, series, formatValue, yRange, height = 
       height,
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
+      plugins: [tooltipPlugin(() => tooltipRef.current)],
       scales: {
-        x: { time: true },
+        x: {
+          time: true,
+          range: (_u, dataMin, dataMax): [number, number] => xRangeRef.current ?? [dataMin, dataMax],
+        },
         y: {
           range: (_u, dataMin, dataMax): [number, number] =>
             yMin !== undefined && yMax !== undefined
@@ -103,6 +182,7 @@ export function LiveChart({ title, times, series, formatValue, yRange, height = 
             width: 1.5,
             fill: translucent(color),
             points: { show: false },
+            spanGaps: false,
             value: (_u: uPlot, value: number | null) => (value === null ? "—" : formatRef.current(value)),
           };
         }),
@@ -129,10 +209,10 @@ export function LiveChart({ title, times, series, formatValue, yRange, height = 
 
   useEffect(() => {
     chartRef.current?.setData(dataRef.current);
-  }, [times, series]);
+  }, [times, series, xRange?.[0], xRange?.[1]]);
 
   return (
-    <figure className="chart">
+    <figure className="chart" {...attributes}>
       <figcaption className="chart__title">{title}</figcaption>
       <div ref={containerRef} className="chart__canvas" />
     </figure>
