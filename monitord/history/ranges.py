@@ -161,11 +161,17 @@ def parse_history_query(args: Mapping[str, str], retention: RetentionSettings, n
     )
 
 
+_INTEGER_GAUGES = tuple(index for index, name in enumerate(GAUGE_METRIC_FIELDS) if name in INTEGER_METRIC_FIELDS)
+
+
 def to_point(bucket: BucketAggregate) -> MetricsSample:
     """A bucket as a `MetricPoint`: its start, each gauge's average (or maximum), each
     counter's last value. Integer fields stay integers (averages are rounded)."""
-    values: dict[str, object] = {}
-    for name, value in zip(GAUGE_METRIC_FIELDS, bucket.gauges, strict=True):
-        values[name] = round(value) if name in INTEGER_METRIC_FIELDS else float(value)
-    values.update(zip(COUNTER_METRIC_FIELDS, bucket.lasts, strict=True))
-    return MetricsSample(time=ms_to_datetime(bucket.bucket_ms), **values)  # type: ignore[arg-type]
+    gauges = list(bucket.gauges)
+    for index in _INTEGER_GAUGES:
+        gauges[index] = round(gauges[index])
+    return MetricsSample(
+        time=ms_to_datetime(bucket.bucket_ms),
+        **dict(zip(GAUGE_METRIC_FIELDS, gauges, strict=True)),  # type: ignore[arg-type]
+        **dict(zip(COUNTER_METRIC_FIELDS, bucket.lasts, strict=True)),  # type: ignore[arg-type]
+    )
