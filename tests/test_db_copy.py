@@ -11,7 +11,8 @@ import trio
 
 from monitord.models import HostFacts, Role
 from monitord.storage import open_database
-from monitord.storage.transfer import CopyError, TransferStorage, copy_database
+from monitord.storage.base import RetentionCutoffs, Tier
+from monitord.storage.transfer import ROLLUP_TIERS, CopyError, TransferStorage, copy_database
 from tests.processes import run_monitord
 from tests.storage.test_contract import T0, sample
 
@@ -36,6 +37,9 @@ async def populate(storage: Any) -> None:
         await storage.insert_samples(
             [(server_id, sample(T0 + 1000 * i + server_id, cpu=(i * 7 % 1000) / 10)) for i in range(count)]
         )
+    # History beyond the raw samples: 1-minute and 1-hour buckets, and each server's watermark.
+    while not (await storage.roll_up(T0 + 3 * 3_600_000, max_samples=10_000)).caught_up:
+        pass
 
 
 async def assert_same(source: TransferStorage, target: TransferStorage) -> None:
@@ -46,6 +50,10 @@ async def assert_same(source: TransferStorage, target: TransferStorage) -> None:
     assert await target.latest_samples() == await source.latest_samples()
     for server in await source.list_servers():
         assert await target.query_samples(server.id, 0, 2**62) == await source.query_samples(server.id, 0, 2**62)
+        assert await target.rollup_state(server.id) == await source.rollup_state(server.id)
+        for tier in ROLLUP_TIERS:
+            buckets = await source.buckets_after(tier, server.id, None, 10**6)
+            assert await target.buckets_after(tier, server.id, None, 10**6) == buckets
 
 
 async def round_trip(tmp_path: Path, middle_url: str) -> None:
@@ -74,6 +82,31 @@ async def test_sqlite_to_sqlite_and_back_keeps_every_row(tmp_path: Path) -> None
 
 async def test_sqlite_to_postgresql_and_back_keeps_every_row(tmp_path: Path, postgres_url: str) -> None:
     await round_trip(tmp_path, postgres_url)
+
+
+async def test_the_history_older_than_raw_retention_and_pending_late_minutes_are_copied(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with open_database(f"sqlite://{tmp_path / 'source.db'}") as source, open_database(postgres_url) as target:
+        await populate(source)
+        counts = await source.table_counts()  # type: ignore[attr-defined]
+        assert counts.minute_buckets > 20 and counts.hour_buckets >= 2
+        late = T0 + 900_500
+        await source.insert_samples([(5, sample(late, cpu=99.0))])  # late: noted, not rolled up yet
+        state = await source.rollup_state(5)  # type: ignore[attr-defined]
+        assert state is not None and state.late_minutes == (late - late % 60_000,)
+        # Retention leaves only rollups of what came before: the copy must not lose them.
+        cutoffs = RetentionCutoffs(raw_before_ms=T0 + 600_000, minute_before_ms=0, hour_before_ms=0)
+        assert await source.delete_expired(cutoffs, max_rows=10_000) > 0  # type: ignore[attr-defined]
+        report = await copy_database(source, target, batch_size=7)  # type: ignore[arg-type]
+        assert (report.verified.minute_buckets, report.verified.hour_buckets) == (
+            counts.minute_buckets, counts.hour_buckets
+        )
+        await assert_same(source, target)  # type: ignore[arg-type]
+        # The target carries on: the late minute is recomputed there as it would have been here.
+        assert await target.roll_up_late(max_buckets=10) == 1
+        (minute,) = await target.history(5, Tier.MINUTE, late - late % 60_000, late, 60_000, maximum=True)
+        assert minute.gauges[0] == 99.0
 
 
 class Interrupted(Exception):

@@ -51,9 +51,19 @@ from monitord.storage.base import (
     StorageError,
     Tier,
 )
-from monitord.storage.rollup import TABLES, floor_to, history_sql, hours_completed, merge_summaries, rollup_sql, stitch
+from monitord.storage.rollup import (
+    BUCKET_VALUE_COLUMNS,
+    TABLES,
+    floor_to,
+    history_sql,
+    hours_completed,
+    import_buckets_sql,
+    merge_summaries,
+    rollup_sql,
+    stitch,
+)
 from monitord.storage.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS, SCHEMA_TABLE
-from monitord.storage.transfer import IdHighWater, SampleStats, TableCounts
+from monitord.storage.transfer import BucketRow, IdHighWater, RollupState, SampleStats, TableCounts
 
 T = TypeVar("T")
 Work = Callable[[asyncpg.Connection], Coroutine[Any, Any, T]]
@@ -602,10 +612,14 @@ class PostgresStorage:
         row = await self._run(
             lambda c: c.fetchrow(
                 "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM servers) AS servers, "
-                "(SELECT count(*) FROM metrics) AS samples"
+                "(SELECT count(*) FROM metrics) AS samples, (SELECT count(*) FROM metrics_1m) AS minutes, "
+                "(SELECT count(*) FROM metrics_1h) AS hours"
             )
         )
-        return TableCounts(users=row["users"], servers=row["servers"], samples=row["samples"])
+        return TableCounts(
+            users=row["users"], servers=row["servers"], samples=row["samples"], minute_buckets=row["minutes"],
+            hour_buckets=row["hours"],
+        )
 
     async def sample_stats(self, server_id: int, until_ms: int | None = None) -> SampleStats:
         """Count and time range of one server's samples, optionally only those at or before `until_ms`."""
@@ -627,6 +641,67 @@ class PostgresStorage:
             )
         )
         return [_sample(row) for row in rows]
+
+    async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
+        """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
+        row = await self._run(
+            lambda c: c.fetchrow(
+                f"SELECT count(*) AS count, min(bucket_ms) AS first_ms, max(bucket_ms) AS last_ms FROM {TABLES[tier]} "
+                "WHERE server_id = $1 AND bucket_ms <= $2",
+                server_id, until_ms if until_ms is not None else 2**63 - 1,
+            )
+        )
+        return SampleStats(count=row["count"], first_ms=row["first_ms"], last_ms=row["last_ms"])
+
+    async def buckets_after(self, tier: Tier, server_id: int, after_ms: int | None, limit: int) -> list[BucketRow]:
+        """Up to `limit` buckets of one server starting after `after_ms` (all when None), oldest first."""
+        rows = await self._run(
+            lambda c: c.fetch(
+                f"SELECT bucket_ms, {', '.join(BUCKET_VALUE_COLUMNS)} FROM {TABLES[tier]} "
+                "WHERE server_id = $1 AND bucket_ms > $2 ORDER BY bucket_ms LIMIT $3",
+                server_id, after_ms if after_ms is not None else -(2**63), limit,
+            )
+        )
+        return [tuple(row.values()) for row in rows]
+
+    async def import_buckets(self, tier: Tier, server_id: int, rows: Sequence[BucketRow]) -> None:
+        """Insert buckets, or replace the ones at the same start; one transaction."""
+        sql = import_buckets_sql(tier, [f"${number}" for number in range(1, 3 + len(BUCKET_VALUE_COLUMNS))])
+        await self._write(lambda c: c.executemany(sql, [(server_id, *row) for row in rows]))
+
+    async def rollup_state(self, server_id: int) -> RollupState | None:
+        async def read(connection: asyncpg.Connection) -> RollupState | None:
+            row = await connection.fetchrow(
+                "SELECT rolled_up_to_ms, raw_deleted_before_ms FROM rollup_state WHERE server_id = $1", server_id
+            )
+            if row is None:
+                return None
+            late = await connection.fetch(
+                "SELECT bucket_ms FROM rollup_late WHERE server_id = $1 ORDER BY bucket_ms", server_id
+            )
+            return RollupState(
+                rolled_up_to_ms=row["rolled_up_to_ms"], raw_deleted_before_ms=row["raw_deleted_before_ms"],
+                late_minutes=tuple(r["bucket_ms"] for r in late),
+            )
+
+        return await self._run(read)
+
+    async def import_rollup_state(self, server_id: int, state: RollupState) -> None:
+        """Set the server's rollup state (replacing it), and note its late minutes."""
+
+        async def write(connection: asyncpg.Connection) -> None:
+            await connection.execute(
+                "INSERT INTO rollup_state (server_id, rolled_up_to_ms, raw_deleted_before_ms) VALUES ($1, $2, $3) "
+                "ON CONFLICT (server_id) DO UPDATE SET rolled_up_to_ms = EXCLUDED.rolled_up_to_ms, "
+                "raw_deleted_before_ms = EXCLUDED.raw_deleted_before_ms",
+                server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms,
+            )
+            await connection.execute(
+                "INSERT INTO rollup_late (server_id, bucket_ms) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
+                server_id, list(state.late_minutes),
+            )
+
+        await self._write(write)
 
     async def id_high_water(self) -> IdHighWater:
         """The highest user and server ids ever handed out (deleted ones included)."""

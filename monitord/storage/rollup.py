@@ -124,6 +124,15 @@ def rollup_sql(target: Tier, *, sid: str, lo: str, hi: str) -> str:
     )
 
 
+def import_buckets_sql(tier: Tier, placeholders: Sequence[str]) -> str:
+    """Insert or replace one bucket row: (server_id, bucket_ms, *BUCKET_VALUE_COLUMNS)."""
+    updates = ", ".join(f"{column} = excluded.{column}" for column in BUCKET_VALUE_COLUMNS)
+    return (
+        f"INSERT INTO {TABLES[tier]} (server_id, bucket_ms, {', '.join(BUCKET_VALUE_COLUMNS)}) "
+        f"VALUES ({', '.join(placeholders)}) ON CONFLICT (server_id, bucket_ms) DO UPDATE SET {updates}"
+    )
+
+
 def history_sql(source: Tier, *, sid: str, lo: str, hi: str, step: str, maximum: bool) -> str:
     """Summaries of one server's `source` rows in [lo, hi) per bucket of `step` ms, by bucket
     index (bucket_ms / step), oldest first: count, the gauges' averages (or with `maximum` their

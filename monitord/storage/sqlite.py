@@ -35,9 +35,19 @@ from monitord.storage.base import (
     StorageError,
     Tier,
 )
-from monitord.storage.rollup import TABLES, floor_to, history_sql, hours_completed, merge_summaries, rollup_sql, stitch
+from monitord.storage.rollup import (
+    BUCKET_VALUE_COLUMNS,
+    TABLES,
+    floor_to,
+    history_sql,
+    hours_completed,
+    import_buckets_sql,
+    merge_summaries,
+    rollup_sql,
+    stitch,
+)
 from monitord.storage.sqlite_schema import MIGRATIONS
-from monitord.storage.transfer import IdHighWater, SampleStats, TableCounts
+from monitord.storage.transfer import BucketRow, IdHighWater, RollupState, SampleStats, TableCounts
 
 T = TypeVar("T")
 
@@ -482,10 +492,11 @@ class SqliteStorage:
         """How many users, servers and samples are stored."""
         row = await self._run(
             lambda c: c.execute(
-                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM servers), (SELECT count(*) FROM metrics)"
+                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM servers), (SELECT count(*) FROM metrics), "
+                "(SELECT count(*) FROM metrics_1m), (SELECT count(*) FROM metrics_1h)"
             ).fetchone()
         )
-        return TableCounts(users=row[0], servers=row[1], samples=row[2])
+        return TableCounts(users=row[0], servers=row[1], samples=row[2], minute_buckets=row[3], hour_buckets=row[4])
 
     async def sample_stats(self, server_id: int, until_ms: int | None = None) -> SampleStats:
         """Count and time range of one server's samples, optionally only those at or before `until_ms`."""
@@ -507,6 +518,65 @@ class SqliteStorage:
             ).fetchall()
         )
         return [_sample(row) for row in rows]
+
+    async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
+        """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT count(*), min(bucket_ms), max(bucket_ms) FROM {TABLES[tier]} WHERE server_id = ? AND bucket_ms <= ?",
+                (server_id, until_ms if until_ms is not None else 2**63 - 1),
+            ).fetchone()
+        )
+        return SampleStats(count=row[0], first_ms=row[1], last_ms=row[2])
+
+    async def buckets_after(self, tier: Tier, server_id: int, after_ms: int | None, limit: int) -> list[BucketRow]:
+        """Up to `limit` buckets of one server starting after `after_ms` (all when None), oldest first."""
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT bucket_ms, {', '.join(BUCKET_VALUE_COLUMNS)} FROM {TABLES[tier]} "
+                "WHERE server_id = ? AND bucket_ms > ? ORDER BY bucket_ms LIMIT ?",
+                (server_id, after_ms if after_ms is not None else -(2**63), limit),
+            ).fetchall()
+        )
+        return [tuple(row) for row in rows]
+
+    async def import_buckets(self, tier: Tier, server_id: int, rows: Sequence[BucketRow]) -> None:
+        """Insert buckets, or replace the ones at the same start; one transaction."""
+        sql = import_buckets_sql(tier, ["?"] * (2 + len(BUCKET_VALUE_COLUMNS)))
+        await self._write(lambda c: c.executemany(sql, [(server_id, *row) for row in rows]))
+
+    async def rollup_state(self, server_id: int) -> RollupState | None:
+        def read(connection: sqlite3.Connection) -> RollupState | None:
+            row = connection.execute(
+                "SELECT rolled_up_to_ms, raw_deleted_before_ms FROM rollup_state WHERE server_id = ?", (server_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            late = connection.execute(
+                "SELECT bucket_ms FROM rollup_late WHERE server_id = ? ORDER BY bucket_ms", (server_id,)
+            ).fetchall()
+            return RollupState(
+                rolled_up_to_ms=row[0], raw_deleted_before_ms=row[1], late_minutes=tuple(r[0] for r in late)
+            )
+
+        return await self._run(read)
+
+    async def import_rollup_state(self, server_id: int, state: RollupState) -> None:
+        """Set the server's rollup state (replacing it), and note its late minutes."""
+
+        def write(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "INSERT INTO rollup_state (server_id, rolled_up_to_ms, raw_deleted_before_ms) VALUES (?, ?, ?) "
+                "ON CONFLICT (server_id) DO UPDATE SET rolled_up_to_ms = excluded.rolled_up_to_ms, "
+                "raw_deleted_before_ms = excluded.raw_deleted_before_ms",
+                (server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms),
+            )
+            connection.executemany(
+                "INSERT OR IGNORE INTO rollup_late (server_id, bucket_ms) VALUES (?, ?)",
+                [(server_id, minute) for minute in state.late_minutes],
+            )
+
+        await self._write(write)
 
     async def id_high_water(self) -> IdHighWater:
         """The highest user and server ids ever handed out (deleted ones included)."""

@@ -2,8 +2,10 @@
 
 The copy is resumable. Users and servers are upserted by id (ids are kept, and each id
 sequence of the target is moved past the highest id the source ever handed out, so a deleted
-server's id is never reused). Samples are copied server by server, oldest first, in batches
-that each commit on their own. A re-run finds, per server, how far an earlier run got and
+server's id is never reused). Samples, then 1-minute and 1-hour buckets (the history older
+than raw retention lives only there), are copied server by server, oldest first, in batches
+that each commit on their own; last each server's rollup state (watermark, late minutes), so
+the target's rollups carry on where the source's stood. A re-run finds, per server, how far an earlier run got and
 continues from there; `insert_samples` skips anything already stored, so nothing is stored
 twice even when a guess is wrong. At the end every count is compared between both sides.
 
@@ -21,7 +23,7 @@ import msgspec
 import trio
 
 from monitord.models import MetricsSample, ServerRecord, User, datetime_to_ms
-from monitord.storage.base import Storage, StorageError
+from monitord.storage.base import Storage, StorageError, Tier
 
 DEFAULT_BATCH_SIZE = 5000
 PROGRESS_INTERVAL_SECONDS = 1.0
@@ -31,6 +33,21 @@ class TableCounts(msgspec.Struct, frozen=True, kw_only=True):
     users: int
     servers: int
     samples: int
+    minute_buckets: int = 0
+    hour_buckets: int = 0
+
+
+class RollupState(msgspec.Struct, frozen=True, kw_only=True):
+    """How far a server's rollups stand (see monitord/storage/rollup.py)."""
+
+    rolled_up_to_ms: int
+    raw_deleted_before_ms: int
+    late_minutes: tuple[int, ...] = ()
+
+
+# A bucket row as `buckets_after` gives it: bucket_ms, then rollup.BUCKET_VALUE_COLUMNS.
+BucketRow = tuple[int | float, ...]
+ROLLUP_TIERS = (Tier.MINUTE, Tier.HOUR)
 
 
 class SampleStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +81,24 @@ class TransferStorage(Storage, Protocol):
     async def import_servers(self, servers: Sequence[ServerRecord]) -> None: ...
 
     async def advance_ids(self, high_water: IdHighWater) -> None: ...
+
+    async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
+        """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
+        ...
+
+    async def buckets_after(self, tier: Tier, server_id: int, after_ms: int | None, limit: int) -> list[BucketRow]:
+        """Up to `limit` buckets of one server starting after `after_ms` (all when None), oldest first."""
+        ...
+
+    async def import_buckets(self, tier: Tier, server_id: int, rows: Sequence[BucketRow]) -> None:
+        """Insert buckets, or replace the ones at the same start; one transaction."""
+        ...
+
+    async def rollup_state(self, server_id: int) -> RollupState | None: ...
+
+    async def import_rollup_state(self, server_id: int, state: RollupState) -> None:
+        """Set the server's rollup state (replacing it), and note its late minutes."""
+        ...
 
 
 class CopyError(StorageError):
@@ -155,6 +190,11 @@ async def copy_database(
             await target.insert_samples([(server.id, sample) for sample in chunk])
             after_ms = datetime_to_ms(chunk[-1].time)
             counter.advance(len(chunk))
+        for tier in ROLLUP_TIERS:
+            await _copy_buckets(source, target, tier, server.id, batch_size)
+        state = await source.rollup_state(server.id)
+        if state is not None:
+            await target.import_rollup_state(server.id, state)
     counter.advance(0, final=True)
     # Sample inserts advance last-seen times; put back the source's exact values.
     await target.import_servers(servers)
@@ -163,11 +203,26 @@ async def copy_database(
     return CopyReport(verified=verified, already_there=already_there, copied=counter.done - already_there)
 
 
+async def _copy_buckets(
+    source: TransferStorage, target: TransferStorage, tier: Tier, server_id: int, batch_size: int
+) -> None:
+    """One server's buckets of one rollup tier, oldest first, resuming like the samples do."""
+    stored = await target.bucket_stats(tier, server_id)
+    after_ms: int | None = None
+    if stored.count and stored.last_ms is not None:
+        prefix = await source.bucket_stats(tier, server_id, until_ms=stored.last_ms)
+        if prefix.count == stored.count:
+            after_ms = stored.last_ms
+    while chunk := await source.buckets_after(tier, server_id, after_ms, batch_size):
+        await target.import_buckets(tier, server_id, chunk)
+        after_ms = int(chunk[-1][0])
+
+
 async def _verify(source: TransferStorage, target: TransferStorage) -> TableCounts:
     """Compare both databases; returns the counts, which are equal. Raises CopyError otherwise."""
     counts = await source.table_counts()
     copied = await target.table_counts()
-    for name in ("users", "servers", "samples"):
+    for name in ("users", "servers", "samples", "minute_buckets", "hour_buckets"):
         if getattr(counts, name) != getattr(copied, name):
             raise CopyError(
                 f"verification failed: {getattr(counts, name):,} {name} in the source, "
@@ -181,4 +236,7 @@ async def _verify(source: TransferStorage, target: TransferStorage) -> TableCoun
     for server in servers:
         if await source.sample_stats(server.id) != await target.sample_stats(server.id):
             raise CopyError(f"verification failed: the samples of server {server.id} differ")
+        for tier in ROLLUP_TIERS:
+            if await source.bucket_stats(tier, server.id) != await target.bucket_stats(tier, server.id):
+                raise CopyError(f"verification failed: the {tier} buckets of server {server.id} differ")
     return counts
