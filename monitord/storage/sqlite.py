@@ -641,6 +641,10 @@ def _note_late_samples(connection: sqlite3.Connection, rows: Sequence[tuple[Any,
     Rows are `_INSERT_SAMPLE` parameters: (server_id, time_ms, ...). Re-sent duplicates are
     noted too; recomputing their minute changes nothing. Deleted servers have no state.
     """
+    # The common case, live samples newer than every watermark, costs one small read.
+    highest = connection.execute("SELECT max(rolled_up_to_ms) FROM rollup_state").fetchone()[0]
+    if highest is None or min(row[1] for row in rows) >= highest:
+        return
     server_ids = sorted({row[0] for row in rows})
     watermarks: dict[int, int] = {}
     for start in range(0, len(server_ids), _IN_CHUNK):
