@@ -22,6 +22,7 @@ each simulated hour, as autovacuum would have many times over.
 
     .venv/bin/python bench/history_size.py --days 365 --interval 10 --postgres postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/history_size.py --days 30 --interval 1 --postgres postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/history_size.py --days 3 --interval 1 --backlog-hours 48   # full-budget batches
 """
 
 from __future__ import annotations
@@ -126,15 +127,18 @@ def budget_bytes(retention: RetentionSettings, days: float, interval_seconds: fl
 
 async def simulate(
     storage: Storage, retention: RetentionSettings, days: float, interval_seconds: float,
-    after_each_hour: Callable[[], Awaitable[None]] | None = None,
+    after_each_hour: Callable[[], Awaitable[None]] | None = None, backlog_hours: int = 0,
 ) -> dict[str, float]:
-    """Store `days` of samples an hour at a time, with a maintenance pass after each hour."""
+    """Store `days` of samples an hour at a time, with a maintenance pass after each hour but
+    the first `backlog_hours` (a database upgraded from before rollups, or whose maintenance
+    was failing: the first pass then works through a backlog in full-budget batches)."""
     server = await storage.create_server("bench", "h", now_ms=START)
     step_ms = round(interval_seconds * 1000)
     end = START + round(days * DAY_MS)
     index, longest, passes, inserting = 0, 0.0, 0, 0.0
     started = time.perf_counter()
     for hour in range(START, end, HOUR_MS):
+        backlog = hour < START + backlog_hours * HOUR_MS
         moments = range(hour, min(hour + HOUR_MS, end), step_ms)
         samples = [(server.id, synthetic(moment, index + i)) for i, moment in enumerate(moments)]
         index += len(samples)
@@ -142,6 +146,8 @@ async def simulate(
             batch_started = time.perf_counter()
             await storage.insert_samples(samples[first : first + 5000])
             inserting += time.perf_counter() - batch_started
+        if backlog:
+            continue
         report = await run_pass(storage, retention, hour + HOUR_MS, pause_seconds=0)
         longest = max(longest, report.longest_batch_seconds)
         passes += 1
@@ -235,7 +241,9 @@ async def measure_backend(name: str, url: str, args: argparse.Namespace, retenti
     async with open_database(url) as opened:
         storage = TimedStorage(opened)
         async with side_connection(url) as side:
-            figures = await simulate(storage, retention, args.days, args.interval, side.vacuum)  # type: ignore[arg-type]
+            figures = await simulate(  # type: ignore[arg-type]
+                storage, retention, args.days, args.interval, side.vacuum, backlog_hours=args.backlog_hours
+            )
             rows = await side.tier_rows(int(figures["server_id"]))
         size = await opened.size_bytes()
         queries = await time_queries(opened, int(figures["server_id"]), retention, int(figures["end_ms"]), args.repeat)
@@ -276,6 +284,8 @@ def main() -> None:
     parser.add_argument("--minute-days", type=int, default=RetentionSettings().minute_days)
     parser.add_argument("--hour-days", type=int, default=RetentionSettings().hour_days)
     parser.add_argument("--repeat", type=int, default=9, help="runs of each query (default 9)")
+    parser.add_argument("--backlog-hours", type=int, default=0,
+                        help="hours stored before the first maintenance pass (default 0)")
     args = parser.parse_args()
     raise SystemExit(trio.run(measure, args))
 

@@ -38,7 +38,7 @@ MAINTENANCE_INTERVAL_SECONDS = 20.0
 ROLLUP_DELAY_MS = 60_000
 # Budgets per transaction. bench/history_size.py measures what a batch costs: with these,
 # every maintenance transaction stays well under the ~100 ms ingest may wait (see README).
-ROLLUP_BATCH_SAMPLES = 5_000
+ROLLUP_BATCH_SAMPLES = 3_000
 LATE_BATCH_MINUTES = 50
 DELETE_BATCH_ROWS = 5_000
 VACUUM_BATCH_PAGES = 512  # 2 MiB at SQLite's default page size
