@@ -54,7 +54,7 @@ class BucketAggregate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RollupProgress(msgspec.Struct, frozen=True, kw_only=True):
-    """What one `roll_up` call did: raw samples read, and whether every server is now rolled up."""
+    """What one `roll_up` call did: raw samples rolled up, and whether every server now is."""
 
     samples: int
     caught_up: bool

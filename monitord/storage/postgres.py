@@ -486,6 +486,10 @@ class PostgresStorage:
                             if read:
                                 break
                             end = start + MINUTE_MS
+                        count = await connection.fetchval(
+                            "SELECT count(*) FROM metrics WHERE server_id = $1 AND time_ms >= $2 AND time_ms < $3",
+                            server_id, start, end,
+                        )
                     plan.append((server_id, start, end))
                     read += count
                     if done:

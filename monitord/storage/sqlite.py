@@ -363,6 +363,10 @@ class SqliteStorage:
                         if read:
                             return RollupProgress(samples=read, caught_up=False)
                         end = start + MINUTE_MS
+                    count = connection.execute(
+                        "SELECT count(*) FROM metrics WHERE server_id = ? AND time_ms >= ? AND time_ms < ?",
+                        (server_id, start, end),
+                    ).fetchone()[0]
                 connection.execute(_ROLLUP[Tier.MINUTE], {"sid": server_id, "lo": start, "hi": end})
                 hours_lo, hours_hi = hours_completed(start, end)
                 if hours_hi > hours_lo:
