@@ -4,7 +4,9 @@
     └ open_storage                 outlives every task
       └ nursery                    the only long-lived nursery
         ├ watch_signals            first signal → shutdown event
-        ├ (serve_agents)           gRPC servicer, added by the agent issue
+        ├ SampleWriter.run         the one task that stores agent samples (then acks go out)
+        ├ watch_offline            online → offline after agents.offline_after_seconds
+        ├ serve_agents             gRPC servicer for agents
         ├ (push_snapshots)         WebSocket push, added by the live-push issue
         └ serve_dashboard          HTTP; stops gracefully on shutdown, then everything stops
 """
@@ -29,6 +31,12 @@ from monitord.config import ListenAddress, Settings
 from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.serve import StartupError, serve_dashboard
+from monitord.ingest.calls import AgentCalls
+from monitord.ingest.presence import AgentPresence, watch_offline
+from monitord.ingest.server import serve_agents
+from monitord.ingest.sessions import AgentSessions
+from monitord.ingest.stats import IngestStats
+from monitord.ingest.writer import SampleWriter
 from monitord.signals import watch_signals
 from monitord.storage import Storage, open_storage
 
@@ -36,10 +44,24 @@ log = logging.getLogger("monitord")
 
 
 class Endpoints:
-    """Where the running daemon listens; reported to whoever started it (tests, systemd)."""
+    """Where the running daemon listens; reported to whoever started it (tests, systemd).
 
-    def __init__(self, http: ListenAddress) -> None:
+    Also carries the live cache and the agent ingest counters, so in-process tests can observe
+    them (a later issue exports the counters as metrics).
+    """
+
+    def __init__(
+        self,
+        http: ListenAddress,
+        grpc: ListenAddress | None = None,
+        *,
+        cache: LiveCache | None = None,
+        ingest_stats: IngestStats | None = None,
+    ) -> None:
         self.http = http
+        self.grpc = grpc
+        self.cache = cache
+        self.ingest_stats = ingest_stats
 
 
 async def load_cache(storage: Storage) -> LiveCache:
@@ -105,6 +127,18 @@ async def run(
         if password is not None:
             _announce_initial_admin(settings, password)
         cache = await load_cache(storage)
+        agent_sessions = AgentSessions()
+        ingest_stats = IngestStats()
+        presence = AgentPresence()
+        writer = SampleWriter(
+            storage,
+            cache,
+            presence,
+            ingest_stats,
+            batch_samples=settings.agents.write_batch_samples,
+            delay_seconds=settings.agents.write_delay_seconds,
+        )
+        agent_calls = AgentCalls(settings, storage, cache, agent_sessions, writer, ingest_stats)
         state = AppState(
             settings=settings,
             storage=storage,
@@ -113,16 +147,20 @@ async def run(
             login_limiter=LoginLimiter(
                 settings.auth.login_max_failures, settings.auth.login_window_seconds, trio.current_time
             ),
+            agent_sessions=agent_sessions,
         )
         app = create_app(state)
         async with trio.open_nursery() as nursery:
             await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)
-            # Agents (serve_agents) and the push task (push_snapshots) start here, as siblings.
+            await nursery.start(writer.run)
+            await nursery.start(watch_offline, cache, presence, settings.agents.offline_after_seconds)
+            grpc = await nursery.start(serve_agents, settings.grpc, agent_calls)
+            # The push task (push_snapshots) starts here, as a sibling.
             http = await nursery.start(
                 _stop_all_when_done,
                 nursery.cancel_scope,
                 partial(serve_dashboard, app, settings.http, shutdown_trigger=shutdown.wait),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))
-            task_status.started(Endpoints(http=http))
+            task_status.started(Endpoints(http=http, grpc=grpc, cache=cache, ingest_stats=ingest_stats))
     log.info("monitord stopped")

@@ -13,6 +13,7 @@ from monitord.auth.login_limiter import LoginLimiter
 from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
+from monitord.ingest.sessions import AgentSessions
 from monitord.storage import Storage
 
 
@@ -23,6 +24,8 @@ class AppState:
     cache: LiveCache
     sessions: SessionAuthenticator
     login_limiter: LoginLimiter
+    # Live agent calls, so deleting a server or rotating its token can end its call at once.
+    agent_sessions: AgentSessions = field(default_factory=AgentSessions)
     started_at: float = field(default_factory=time.monotonic)
 
 
