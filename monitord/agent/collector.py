@@ -244,8 +244,8 @@ class Collector:
         # Computed from cpu_times here rather than psutil.cpu_percent(), which keeps its previous
         # reading per thread: the agent collects in whichever worker thread trio hands it.
         at, before = self._cpu
-        if time.monotonic() - at < MIN_CPU_WINDOW_SECONDS:  # first sample: give it a real window
-            time.sleep(MIN_CPU_WINDOW_SECONDS)
+        if self._at is None:  # the first sample: give its CPU figure a real window
+            time.sleep(max(0.0, MIN_CPU_WINDOW_SECONDS - (time.monotonic() - at)))
         after = psutil.cpu_times()
         self._cpu = (time.monotonic(), after)
         return cpu_busy_percent(before, after)
