@@ -94,8 +94,9 @@ class GrpcSettings(_Section):
     max_message_bytes: Annotated[int, msgspec.Meta(ge=4096, le=32 * 1024 * 1024)] = 1024 * 1024
     # Agent calls open at once, authenticated or not; one more gets RESOURCE_EXHAUSTED.
     max_concurrent_streams: PositiveInt = 10_000
-    # A TLS client that has not finished its handshake by then is dropped.
-    tls_handshake_timeout_seconds: PositiveSeconds = 10.0
+    # A new connection must finish its TLS handshake and open its first call within this time,
+    # or it is dropped (idle sockets cost the daemon without ever authenticating).
+    handshake_timeout_seconds: PositiveSeconds = 10.0
     # Unacknowledged sends older than this drop the connection (a vanished agent host).
     tcp_user_timeout_seconds: PositiveSeconds = 30.0
 
@@ -136,9 +137,9 @@ class PushSettings(_Section):
 
 class AgentsSettings(_Section):
     offline_after_seconds: PositiveSeconds = 15.0
-    # Per agent: samples accepted per second, on average (a token bucket; a burst of one second's
-    # worth or one full message is allowed). Beyond it the daemon stops reading the stream for a
-    # while, so gRPC flow control slows the agent down. A backfilled hour at 1 s takes ~18 s.
+    # Per agent: samples accepted per second, on average (a token bucket holding one second's
+    # worth). Beyond it the daemon stops reading the stream for a while, so gRPC flow control
+    # slows the agent down. A backfilled hour at 1 s takes ~18 s.
     max_samples_per_second: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] = 200.0
     # Samples stamped further ahead of the daemon's clock are dropped (and counted).
     max_future_skew_seconds: PositiveSeconds = 300.0

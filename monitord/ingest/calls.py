@@ -11,6 +11,7 @@ agent as a Python repr (STACK trap 6).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import trio
@@ -38,6 +39,7 @@ _SERVICE = monitord_grpc.AgentServiceServicer().service
 _CONNECT = "Connect"
 # Replies (welcome, acks) waiting to be sent on one call; a full queue pauses reading.
 _REPLY_QUEUE = 64
+_DROP_WARNING_PERIOD_SECONDS = 60.0
 
 
 class _EndCall(Exception):
@@ -96,9 +98,11 @@ class AgentCalls:
         agents = settings.agents
         self._max_future_ms = int(agents.max_future_skew_seconds * 1000)
         self._max_age_ms = int(agents.max_sample_age_seconds * 1000)
-        # A full message of the smallest possible samples must fit in one burst, or it could
-        # never be read without a wait; one second's worth otherwise.
-        self._burst = max(agents.max_samples_per_second, settings.grpc.max_message_bytes / 16)
+        # One second's worth; a bigger message is still read at once, and the reader then pauses
+        # for the deficit.
+        self._burst = agents.max_samples_per_second
+        # When each server last had a drop warning logged (trio time): one a minute at most.
+        self._drop_warned_at: dict[int, float] = {}
 
     @property
     def open_calls(self) -> int:
@@ -265,12 +269,15 @@ class AgentCalls:
         )
         if checked.dropped:
             self._stats.dropped_samples.update(checked.dropped)
-            log.warning(
-                "server %d: dropped %d invalid samples (%s)",
-                server_id,
-                sum(checked.dropped.values()),
-                ", ".join(f"{reason}: {count}" for reason, count in sorted(checked.dropped.items())),
-            )
+            now = trio.current_time()
+            if now - self._drop_warned_at.get(server_id, -math.inf) >= _DROP_WARNING_PERIOD_SECONDS:
+                self._drop_warned_at[server_id] = now
+                log.warning(
+                    "server %d: dropped %d invalid samples (%s); counted, further drops logged at most once a minute",
+                    server_id,
+                    sum(checked.dropped.values()),
+                    ", ".join(f"{reason}: {count}" for reason, count in sorted(checked.dropped.items())),
+                )
         if not checked.accepted:
             return settled_ticket(), checked.last_seq
         self._stats.accepted_samples += len(checked.accepted)

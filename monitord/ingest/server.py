@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import ssl
+from contextlib import aclosing
 
 import anyio
 import anyio.abc
@@ -82,13 +84,17 @@ async def _serve_connection(
     context: ssl.SSLContext | None,
     calls: AgentCalls,
 ) -> None:
-    """One agent connection: TLS handshake (bounded in time), then its calls, each in this
-    connection's nursery. When the connection ends, its calls are cancelled."""
+    """One agent connection: TLS handshake, then its calls, each in this connection's nursery.
+
+    The handshake and the first call must come within `handshake_timeout_seconds`. When the
+    connection ends, its calls are cancelled.
+    """
     peer = _peer(stream)
+    first_call_deadline = trio.current_time() + settings.handshake_timeout_seconds
     async with stream:  # purerpc would leave the socket to the garbage collector (trap 6)
         transport: anyio.abc.ByteStream = stream
         if context is not None:
-            with trio.move_on_after(settings.tls_handshake_timeout_seconds) as handshake:
+            with trio.move_on_at(first_call_deadline) as handshake:
                 try:
                     transport = await TLSStream.wrap(stream, server_side=True, ssl_context=context, standard_compatible=False)
                 except TRANSPORT_ERRORS as exc:
@@ -100,8 +106,13 @@ async def _serve_connection(
         try:
             async with GrpcSocket(server_config(settings.max_message_bytes), transport) as grpc_socket:
                 async with trio.open_nursery() as calls_nursery:
-                    async for call in grpc_socket.listen():
-                        calls_nursery.start_soon(calls.serve_call, call)
+                    with trio.CancelScope(deadline=first_call_deadline) as waiting:
+                        async with aclosing(grpc_socket.listen()) as incoming:
+                            async for call in incoming:
+                                waiting.deadline = math.inf
+                                calls_nursery.start_soon(calls.serve_call, call)
+                    if waiting.cancelled_caught:
+                        log.info("agents (gRPC): %s opened no call in time; closed", peer)
                     # The connection is gone: nobody is left to answer the calls still open.
                     calls_nursery.cancel_scope.cancel()
         except* TRANSPORT_ERRORS as group:

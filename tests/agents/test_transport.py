@@ -13,12 +13,13 @@ import grpc
 import pytest
 import trio
 from purerpc.grpclib.status import StatusCode
+from trio.testing import MockClock
 
 from monitord.http.serve import StartupError
 from monitord.proto import monitord_pb2 as pb
 from monitord.proto.regenerate import generate
-from tests.agents.conftest import HELLO, agent_call, agent_settings, metrics, register_server, running_agent, sample
-from tests.agents.conftest import stored_times, wait_for
+from tests.agents.conftest import HELLO, agent_call, agent_settings, jump_when_idle, metrics, register_server
+from tests.agents.conftest import running_agent, sample, stored_times, wait_for
 from tests.conftest import make_settings, start_daemon
 
 
@@ -146,3 +147,17 @@ async def test_the_reference_grpc_client_gets_welcome_and_ack(
         await trio.to_thread.run_sync(_grpcio_session, grpcio_stubs, port, token, [HELLO, big])
     assert oversize.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert StatusCode.RESOURCE_EXHAUSTED.value == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+
+
+async def test_a_connection_that_opens_no_call_is_dropped_after_the_handshake_timeout(
+    tmp_path: Path, nursery: trio.Nursery, clock: MockClock
+) -> None:
+    daemon = await start_daemon(nursery, make_settings(tmp_path / "data", grpc={"handshake_timeout_seconds": 10.0}))
+    assert daemon.endpoints.grpc is not None
+    jump_when_idle(clock)
+    started = trio.current_time()
+    async with await trio.open_tcp_stream(daemon.endpoints.grpc.host, daemon.endpoints.grpc.port) as idle:
+        with trio.fail_after(30):
+            while await idle.receive_some():  # the server's HTTP/2 preface, then EOF
+                pass
+    assert 10.0 <= trio.current_time() - started < 10.5
