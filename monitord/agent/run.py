@@ -67,6 +67,7 @@ class Agent:
         self.connections = 0
         self.rejections = 0
         self.skipped_collections = 0
+        self.failed_collections = 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         """Collect and ship until cancelled. Never raises for a daemon that is away or refuses."""
@@ -99,8 +100,18 @@ class Agent:
         try:
             # psutil calls are blocking syscalls; a thread keeps the stream (acks, signals) live.
             sample = await trio.to_thread.run_sync(self._collector.collect, timestamp_ms, abandon_on_cancel=True)
+        except Exception:
+            # A host that stops answering one question must not stop the agent: skip this tick,
+            # say why once, and keep trying.
+            if not self.failed_collections:
+                log.exception("collecting a sample failed; skipping it (logged once until it works again)")
+            self.failed_collections += 1
+            return
         finally:
             self._collecting.release_on_behalf_of(self)
+        if self.failed_collections:
+            log.info("collecting works again after %d failed attempts", self.failed_collections)
+            self.failed_collections = 0
         self.buffer.add(sample)
 
     # --- shipping ----------------------------------------------------------------------------

@@ -9,9 +9,11 @@ import pytest
 import trio
 from trio.testing import MockClock
 
+from monitord.agent.collector import Collector
 from monitord.agent.config import AgentSettings
 from monitord.agent.run import Agent
 from monitord.config import ListenAddress
+from monitord.models import MetricsSample
 from tests.agents.conftest import agent_settings, jump_when_idle, register_server, running_agent, wait_for
 from tests.conftest import make_settings, start_daemon
 
@@ -88,3 +90,38 @@ async def test_the_buffer_holds_an_hour_and_drops_the_oldest_beyond(
         await wait_for(lambda: agent.buffer.last_seq == 8, timeout=8 * 60, step=10)
         assert len(agent.buffer) == 5 and agent.buffer.overflowed == 3
         assert [s.seq for s in agent.buffer.after(0, 10)] == [4, 5, 6, 7, 8]
+
+
+class _FailsTwice(Collector):
+    """The real collector, except that its 2nd and 3rd readings fail (a /proc hiccup)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def collect(self, timestamp_ms: int) -> MetricsSample:
+        self.calls += 1
+        if self.calls in (2, 3):
+            raise PermissionError("/proc/diskstats: permission denied")
+        return super().collect(timestamp_ms)
+
+
+async def test_a_failing_collection_skips_one_sample_and_the_agent_carries_on(
+    nursery: trio.Nursery, clock: MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = agent_settings(ListenAddress("127.0.0.1", 9), "1.secret", interval_seconds=10.0)
+    agent = Agent(settings, collector=_FailsTwice())
+    caplog.set_level(logging.INFO, logger="monitord.agent")
+    jump_when_idle(clock)
+    scope = trio.CancelScope()
+    nursery.start_soon(_run, agent, scope)
+    await wait_for(lambda: agent.buffer.last_seq == 3, timeout=60, step=1)
+    scope.cancel()
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(failures) == 1 and failures[0].getMessage().startswith("collecting a sample failed")
+    assert any(r.getMessage() == "collecting works again after 2 failed attempts" for r in caplog.records)
+
+
+async def _run(agent: Agent, scope: trio.CancelScope) -> None:
+    with scope:
+        await agent.run()

@@ -161,3 +161,18 @@ async def test_a_connection_that_opens_no_call_is_dropped_after_the_handshake_ti
             while await idle.receive_some():  # the server's HTTP/2 preface, then EOF
                 pass
     assert 10.0 <= trio.current_time() - started < 10.5
+
+
+@pytest.mark.parametrize("broken", ["missing", "not-a-certificate"])
+async def test_unusable_tls_files_are_a_one_line_startup_error(tmp_path: Path, nursery: trio.Nursery, broken: str) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    if broken == "not-a-certificate":
+        cert.write_text("hello\n")
+        key.write_text("hello\n")
+    settings = make_settings(tmp_path / "data", grpc={"tls_cert_file": str(cert), "tls_key_file": str(key)})
+    with pytest.raises(BaseException) as raised:  # noqa: PT011
+        await start_daemon(nursery, settings)
+    error = _leaf(raised.value)
+    assert isinstance(error, StartupError)
+    assert str(error).startswith(f"cannot use grpc TLS certificate/key {cert}")
+    assert "\n" not in str(error)
