@@ -22,7 +22,7 @@ from monitord import __version__
 from monitord.auth.agent_tokens import secret_matches, split_agent_token
 from monitord.cache import LiveCache
 from monitord.config import Settings
-from monitord.grpc_transport import CallStream, MalformedMessage, MessageTooLarge, StreamWasReset
+from monitord.grpc_transport import TRANSPORT_ERRORS, CallStream, MalformedMessage, MessageTooLarge, StreamWasReset
 from monitord.ingest.sessions import AgentSession, AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.validation import check_samples, host_facts
@@ -116,7 +116,8 @@ class AgentCalls:
         try:
             try:
                 status = await self._call(stream)
-            except* _PeerGone:
+            except* (_PeerGone, *TRANSPORT_ERRORS):
+                # The agent reset the call or its connection broke mid-send: nobody to answer.
                 peer_gone = True
             except* _EndCall as group:
                 status = self._ended(_first_leaf(group))
