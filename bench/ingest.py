@@ -126,7 +126,10 @@ def _run(args: argparse.Namespace) -> None:
     tokens_file = data / "tokens"
     tokens_file.write_text("\n".join(trio.run(_register, config, args.agents)))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    daemon = subprocess.Popen([sys.executable, "-m", "monitord", "--config", str(config)], env=env,
+    # MONITORD_BENCH_PROFILE=FILE runs the daemon under cProfile and writes its profile there.
+    profile = os.environ.get("MONITORD_BENCH_PROFILE")
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
+    daemon = subprocess.Popen([sys.executable, *profiler, "-m", "monitord", "--config", str(config)], env=env,
                               stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
         for _ in range(100):
