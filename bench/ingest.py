@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -153,6 +154,8 @@ def _run(args: argparse.Namespace) -> None:
         acked = sum(int(client.communicate()[0]) for client in clients)
         elapsed = time.perf_counter() - started
         daemon_cpu = _cpu_seconds(daemon.pid) - cpu_before
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the clients (waited for above)
+        clients_cpu = children.ru_utime + children.ru_stime
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)
@@ -161,7 +164,10 @@ def _run(args: argparse.Namespace) -> None:
     rows = sqlite3.connect(data / "monitord.db").execute("SELECT count(*) FROM metrics").fetchone()[0]
     print(f"agents={args.agents} batch={args.batch} window={args.window} clients={args.clients} seconds={elapsed:.1f}")
     print(f"acked samples: {acked}  rows in SQLite: {rows}")
-    print(f"ingest rate: {acked / elapsed:,.0f} samples/s  (daemon CPU {100 * daemon_cpu / elapsed:.0f}% of a core)")
+    print(
+        f"ingest rate: {acked / elapsed:,.0f} samples/s  (daemon CPU {100 * daemon_cpu / elapsed:.0f}% of a core, "
+        f"clients {100 * clients_cpu / elapsed:.0f}%, {os.cpu_count()} CPUs)"
+    )
     if rows != acked:
         raise SystemExit("mismatch between acked samples and stored rows")
 

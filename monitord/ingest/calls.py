@@ -247,7 +247,8 @@ class AgentCalls:
                         if last_seq is not None:
                             await send_reply.send((ticket, last_seq))
                         # The per-agent cap: reading pauses, gRPC flow control holds the agent.
-                        await trio.sleep(throttle.spend(len(samples)))
+                        if (pause := throttle.spend(len(samples))) > 0:
+                            await trio.sleep(pause)
                     else:
                         raise _EndCall("protocol", Status(StatusCode.INVALID_ARGUMENT, "empty message"))
             # The agent ended its side: the sender drains the pending acks, then the call ends OK.
@@ -293,7 +294,8 @@ class AgentCalls:
             async for reply in replies:
                 if isinstance(reply, tuple):
                     ticket, seq = reply
-                    await ticket.done.wait()
+                    if not ticket.done.is_set():
+                        await ticket.done.wait()
                     if not ticket.stored:
                         raise _EndCall("storage", Status(StatusCode.UNAVAILABLE, "storage unavailable; retry later"))
                     reply = pb.ServerMessage(ack=pb.Ack(seq=seq))
