@@ -1,15 +1,16 @@
 """Fixtures for agent tests: the real daemon in-process, real agents, real gRPC calls.
 
-Timing uses trio's MockClock. Its jumps wait until the program has been idle for a moment of
-real time (`AUTOJUMP_THRESHOLD_SECONDS`) instead of jumping at once: the daemon writes SQLite
-and the agent reads psutil in worker threads, and a clock that jumped while a thread worked
-would fire timeouts that no real clock would.
+Timing uses trio's MockClock (`clock`), frozen during setup and then jumping to the next timer
+whenever the program has idled for `AUTOJUMP_THRESHOLD_SECONDS` of real time. Not at once: the
+daemon writes SQLite and the agent reads psutil in worker threads, which look idle to trio, and a
+jump straight to a test's deadline while a thread works would fail it for nothing. Tests wait in
+small steps (`wait_for`), so time moves at most one step per real pause.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ def clock(mock_clock: MockClock) -> MockClock:
 
 
 def jump_when_idle(clock: MockClock) -> None:
+    """Let `clock` run: jump to the next timer after a brief real idle (see the module docstring)."""
     clock.autojump_threshold = AUTOJUMP_THRESHOLD_SECONDS
 
 
@@ -103,12 +105,6 @@ async def wait_for(predicate: Callable[[], bool], *, timeout: float, step: float
     """Wait (trio time) until `predicate()` holds; fails after `timeout` seconds."""
     with trio.fail_after(timeout):
         while not predicate():
-            await trio.sleep(step)
-
-
-async def wait_for_async(predicate: Callable[[], Awaitable[bool]], *, timeout: float, step: float = 0.05) -> None:
-    with trio.fail_after(timeout):
-        while not await predicate():
             await trio.sleep(step)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import trio
@@ -72,35 +73,32 @@ async def test_the_agent_backfills_the_gap_after_a_daemon_restart(
     tmp_path: Path, nursery: trio.Nursery, clock: MockClock
 ) -> None:
     settings = make_settings(tmp_path / "data")
-    async with trio.open_nursery() as first_run:
-        daemon = await start_daemon(first_run, settings)
-        server_id, token = await register_server(daemon)
-        assert daemon.endpoints.grpc is not None
-        grpc_address = daemon.endpoints.grpc
-        jump_when_idle(clock)
-        agent_cm = running_agent(nursery, agent_settings(grpc_address, token))
-        agent = await agent_cm.__aenter__()
-        await wait_for(lambda: len(stored_times(settings, server_id)) >= 3, timeout=10)
-        daemon.shutdown.set()
-    outage_started = agent_now_ms(agent)
-    await trio.sleep(20)  # the agent keeps sampling into its buffer and retrying
-    outage_ended = agent_now_ms(agent)
-    assert len(agent.buffer) >= 19
-    # Same data dir, same gRPC port: the agent finds the daemon again on its own.
-    restarted = make_settings(tmp_path / "data", grpc={"listen": str(grpc_address)})
-    daemon = await start_daemon(nursery, restarted)
-    try:
+    async with AsyncExitStack() as agent_lifetime:  # the agent outlives the first daemon
+        async with trio.open_nursery() as first_run:
+            daemon = await start_daemon(first_run, settings)
+            server_id, token = await register_server(daemon)
+            assert daemon.endpoints.grpc is not None
+            grpc_address = daemon.endpoints.grpc
+            jump_when_idle(clock)
+            agent = await agent_lifetime.enter_async_context(running_agent(nursery, agent_settings(grpc_address, token)))
+            await wait_for(lambda: len(stored_times(settings, server_id)) >= 3, timeout=10)
+            daemon.shutdown.set()
+        outage_started = agent_now_ms(agent)
+        await trio.sleep(20)  # the agent keeps sampling into its buffer and retrying
+        outage_ended = agent_now_ms(agent)
+        assert len(agent.buffer) >= 19
+        # Same data dir, same gRPC port: the agent finds the daemon again on its own.
+        await start_daemon(nursery, make_settings(tmp_path / "data", grpc={"listen": str(grpc_address)}))
         await wait_for(lambda: agent.connections == 2 and len(agent.buffer) == 0, timeout=90)
-        generated = agent.buffer.last_seq
+        generated = agent.buffer.last_seq  # no await between this and the read below
         times = stored_times(settings, server_id)
-    finally:
-        await agent_cm.__aexit__(None, None, None)
     assert len(times) == len(set(times)) == generated  # no duplicate, none missing
     during_outage = [t for t in times if outage_started < t < outage_ended]
     assert len(during_outage) >= 19  # the gap is filled with the samples taken meanwhile
 
 
 def agent_now_ms(agent: Agent) -> int:
+    """The agent's clock (tied to trio's mock clock in these tests)."""
     return agent._wall_clock_ms()
 
 

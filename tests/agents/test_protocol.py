@@ -10,10 +10,11 @@ import trio
 from purerpc.grpclib.status import StatusCode
 from trio.testing import MockClock
 
+from monitord.config import ListenAddress
 from monitord.models import now_ms
 from monitord.proto import monitord_pb2 as pb
-from tests.agents.conftest import HELLO, agent_call, jump_when_idle, metrics, register_server, sample, stored_times
-from tests.agents.conftest import wait_for
+from tests.agents.conftest import HELLO, RawCall, agent_call, jump_when_idle, metrics, register_server, sample
+from tests.agents.conftest import stored_times
 from tests.conftest import RunningDaemon, make_settings, start_daemon
 
 
@@ -22,7 +23,7 @@ async def daemon(tmp_path: Path, nursery: trio.Nursery) -> RunningDaemon:
     return await start_daemon(nursery, make_settings(tmp_path / "data"))
 
 
-def grpc_of(daemon: RunningDaemon):  # noqa: ANN201 - ListenAddress
+def grpc_of(daemon: RunningDaemon) -> ListenAddress:
     assert daemon.endpoints.grpc is not None
     return daemon.endpoints.grpc
 
@@ -64,7 +65,7 @@ async def test_a_missing_or_wrong_token_is_unauthenticated_and_nothing_is_stored
 
 
 
-async def _welcomed(call) -> None:  # noqa: ANN001
+async def _welcomed(call: RawCall) -> None:
     await call.send(HELLO)
     reply = await call.receive()
     assert reply is not None and reply.WhichOneof("payload") == "welcome"
