@@ -25,7 +25,7 @@ from trio.testing import MockClock
 from monitord.agent.config import AgentSettings
 from monitord.agent.run import Agent
 from monitord.config import ListenAddress, Settings
-from monitord.grpc_transport import CallStream, open_channel
+from monitord.grpc_transport import CallStream, StreamWasReset, open_channel
 from monitord.models import METRIC_FIELDS, now_ms
 from monitord.proto import monitord_grpc
 from monitord.proto import monitord_pb2 as pb
@@ -160,7 +160,7 @@ class RawCall:
             if isinstance(event, MessageReceived):
                 message: pb.ServerMessage = event.data
                 return message
-            if isinstance(event, ResponseEnded):
+            if isinstance(event, (ResponseEnded, StreamWasReset)):
                 return None
 
     async def ended_with(self) -> Status:

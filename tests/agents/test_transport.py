@@ -12,9 +12,9 @@ from types import ModuleType
 import grpc
 import pytest
 import trio
-from purerpc.grpclib.status import StatusCode
 from trio.testing import MockClock
 
+from monitord.grpc_transport import TRANSPORT_ERRORS
 from monitord.http.serve import StartupError
 from monitord.proto import monitord_pb2 as pb
 from monitord.proto.regenerate import generate
@@ -96,12 +96,16 @@ async def test_agents_use_tls_when_the_daemon_has_a_certificate(
         async with agent_call(address, token, ssl_context=ssl.create_default_context()):
             pass
     assert isinstance(_leaf(raised.value), ssl.SSLCertVerificationError)
-    # Nor does a plaintext one: no welcome ever comes back.
+    # Nor does a plaintext one: no welcome ever comes back, the connection just ends.
+    replies: list[pb.ServerMessage | None] = []
     with trio.fail_after(5):
-        with pytest.raises(BaseException):  # noqa: PT011, B017
+        try:
             async with agent_call(address, token) as call:
                 await call.send(HELLO)
-                assert await call.receive() is None
+                replies.append(await call.receive())
+        except* TRANSPORT_ERRORS:
+            pass
+    assert replies in ([], [None])
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +150,7 @@ async def test_the_reference_grpc_client_gets_welcome_and_ack(
         big = metrics(*(sample(seq, None) for seq in range(1, 8001)))
         await trio.to_thread.run_sync(_grpcio_session, grpcio_stubs, port, token, [HELLO, big])
     assert oversize.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert StatusCode.RESOURCE_EXHAUSTED.value == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    assert oversize.value.details() == "message larger than 1048576 bytes"
 
 
 async def test_a_connection_that_opens_no_call_is_dropped_after_the_handshake_timeout(
