@@ -1,4 +1,4 @@
-# monitord: `make run` runs the daemon on the embedded defaults; `make test` runs every test.
+# monitord: `make run` runs the daemon on the embedded defaults with a local agent; `make test` runs every test.
 # Both work on a fresh machine (Python 3.11+): they create .venv and install what they need.
 
 PYTHON ?= python3
@@ -33,11 +33,10 @@ install: $(INSTALLED)
 
 dashboard: $(DASHBOARD)
 
+# The daemon plus a local agent reporting this host (registered once); prints the URL and the
+# admin credentials; Ctrl-C stops both (monitord/devrun.py).
 run: install dashboard
-	@if [ -f data/initial-admin-password ]; then \
-		echo "Dashboard: http://127.0.0.1:8080  user: admin  password: $$(cat data/initial-admin-password)"; \
-	fi
-	$(BIN)/python -m monitord
+	$(BIN)/python -m monitord.devrun
 
 test: test-python test-web
 
