@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import { hostname, machine, release } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { formatDateTime, formatPercent } from "../src/lib/format";
+import { formatPercent } from "../src/lib/format";
 import { connectionStatus, logIn, recordSocketCloses, serverRow, socketCloseCodes } from "./support/browser";
 import { ApiClient } from "./support/daemon";
 import { RESULTS_DIR } from "./support/paths";
@@ -125,8 +125,14 @@ describe("the dashboard against a real daemon and agent", () => {
         { timeout: 15_000, interval: 100 },
       )
       .toBeGreaterThanOrEqual(3);
-    const pushed = log.samples(suite.local.id).map((sample) => ({
-      sampled: `Sampled ${formatDateTime(sample.time, "en-US")}`,
+    // Dates formatted by the page's own Intl (Node's ICU may differ in details such as spaces).
+    const samples = log.samples(suite.local.id);
+    const sampleTimes = await page.evaluate(
+      (times) => times.map((time) => new Date(time).toLocaleString(document.documentElement.lang)),
+      samples.map((sample) => sample.time),
+    );
+    const pushed = samples.map((sample, index) => ({
+      sampled: `Sampled ${sampleTimes[index]}`,
       cpu: formatPercent(sample.cpuUsagePercent),
     }));
     for (const figures of shown) expect(pushed).toContainEqual(figures);
