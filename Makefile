@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-python test-web fuzz install dashboard clean
+.PHONY: run test test-python test-web test-e2e fuzz install dashboard clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "monitord needs Python 3.11 or newer")'
@@ -38,13 +38,18 @@ dashboard: $(DASHBOARD)
 run: install dashboard
 	$(BIN)/python -m monitord.devrun
 
-test: test-python test-web
+test: test-python test-web test-e2e
 
 test-python: install
 	$(BIN)/python -m pytest
 
 test-web: $(WEB_DEPS)
 	cd web && npm run typecheck --silent && npm test --silent
+
+# The built dashboard in headless Chromium (/usr/bin/chromium; .ci/run installs it) against the
+# real daemon and agent from .venv (web/e2e). Fails in one line if Chromium is missing.
+test-e2e: install $(DASHBOARD)
+	cd web && npm run test:e2e --silent
 
 # Longer fuzzing than `make test` runs: thousands of examples per target, random seeds.
 fuzz: install
