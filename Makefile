@@ -1,4 +1,4 @@
-# monitord: `make run` runs the daemon on the embedded defaults; `make test` runs every test.
+# monitord: `make run` runs the daemon on the embedded defaults with a local agent; `make test` runs every test.
 # Both work on a fresh machine (Python 3.11+): they create .venv and install what they need.
 
 PYTHON ?= python3
@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-python test-web fuzz install dashboard clean
+.PHONY: run test test-python test-web test-e2e fuzz install dashboard clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "monitord needs Python 3.11 or newer")'
@@ -33,19 +33,23 @@ install: $(INSTALLED)
 
 dashboard: $(DASHBOARD)
 
+# The daemon plus a local agent reporting this host (registered once); prints the URL and the
+# admin credentials; Ctrl-C stops both (monitord/devrun.py).
 run: install dashboard
-	@if [ -f data/initial-admin-password ]; then \
-		echo "Dashboard: http://127.0.0.1:8080  user: admin  password: $$(cat data/initial-admin-password)"; \
-	fi
-	$(BIN)/python -m monitord
+	$(BIN)/python -m monitord.devrun
 
-test: test-python test-web
+test: test-python test-web test-e2e
 
 test-python: install
 	$(BIN)/python -m pytest
 
 test-web: $(WEB_DEPS)
 	cd web && npm run typecheck --silent && npm test --silent
+
+# The built dashboard in headless Chromium (/usr/bin/chromium; .ci/run installs it) against the
+# real daemon and agent from .venv (web/e2e). Fails in one line if Chromium is missing.
+test-e2e: install $(DASHBOARD)
+	cd web && npm run test:e2e --silent
 
 # Longer fuzzing than `make test` runs: thousands of examples per target, random seeds.
 fuzz: install

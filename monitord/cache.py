@@ -13,21 +13,17 @@ from monitord.models import HostFacts, MetricsSample, ServerRecord, ms_to_dateti
 from monitord.wire import ServerStatus, ServerWithDetails
 
 
+def _fact_fields(facts: HostFacts) -> dict[str, object]:
+    """The host facts as ServerWithDetails fields (the same names)."""
+    return msgspec.structs.asdict(facts)
+
+
 def _view(record: ServerRecord, latest: MetricsSample | None, status: ServerStatus) -> ServerWithDetails:
-    facts = record.facts
     return ServerWithDetails(
         id=record.id,
         name=record.name,
-        ip_address=facts.ip_address,
         status=status,
-        os_type=facts.os_type,
-        os_version=facts.os_version,
-        hostname=facts.hostname,
-        kernel_version=facts.kernel_version,
-        arch=facts.arch,
-        cpu_model=facts.cpu_model,
-        cpu_cores=facts.cpu_cores,
-        agent_version=facts.agent_version,
+        **_fact_fields(record.facts),  # type: ignore[arg-type]
         last_seen_at=ms_to_datetime(record.last_seen_ms) if record.last_seen_ms is not None else None,
         created_at=ms_to_datetime(record.created_at_ms),
         latest_metrics=latest,
@@ -101,18 +97,7 @@ class LiveCache:
         return self._replace(server_id, name=name)
 
     def set_facts(self, server_id: int, facts: HostFacts) -> ServerWithDetails | None:
-        return self._replace(
-            server_id,
-            ip_address=facts.ip_address,
-            os_type=facts.os_type,
-            os_version=facts.os_version,
-            hostname=facts.hostname,
-            kernel_version=facts.kernel_version,
-            arch=facts.arch,
-            cpu_model=facts.cpu_model,
-            cpu_cores=facts.cpu_cores,
-            agent_version=facts.agent_version,
-        )
+        return self._replace(server_id, **_fact_fields(facts))
 
     def set_status(self, server_id: int, status: ServerStatus) -> ServerWithDetails | None:
         view = self._views.get(server_id)

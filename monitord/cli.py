@@ -7,6 +7,7 @@ and a non-zero status: 2 for a bad command line or config, 1 for a runtime failu
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ log = logging.getLogger("monitord")
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+DAEMON_GC_THRESHOLDS = (50_000, 20, 20)
 
 
 class UsageError(Exception):
@@ -180,6 +182,10 @@ async def _copy_database(source_url: str, target_url: str, batch_size: int, conn
 def _run_daemon(settings: Settings) -> None:
     from monitord import daemon
 
+    # Each agent connection keeps hundreds of live objects (HTTP/2 state, tasks); with the default
+    # thresholds the cyclic GC rescans them all many times a second. Collecting less often cut the
+    # daemon's CPU per agent message by about a third with 1000 agents (bench/ingest.py).
+    gc.set_threshold(*DAEMON_GC_THRESHOLDS)
     trio.run(daemon.run, settings)
 
 

@@ -96,6 +96,15 @@ class GrpcSettings(_Section):
     listen: str = "127.0.0.1:50051"
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    # A bigger agent message ends its call with RESOURCE_EXHAUSTED (purerpc's own limit is 32 MiB).
+    max_message_bytes: Annotated[int, msgspec.Meta(ge=4096, le=32 * 1024 * 1024)] = 1024 * 1024
+    # Agent calls open at once, authenticated or not; one more gets RESOURCE_EXHAUSTED.
+    max_concurrent_streams: PositiveInt = 10_000
+    # A new connection must finish its TLS handshake and open its first call within this time,
+    # or it is dropped (idle sockets cost the daemon without ever authenticating).
+    handshake_timeout_seconds: PositiveSeconds = 10.0
+    # Unacknowledged sends older than this drop the connection (a vanished agent host).
+    tcp_user_timeout_seconds: PositiveSeconds = 30.0
 
     def __post_init__(self) -> None:
         _check_listen("listen", self.listen)
@@ -145,6 +154,18 @@ class PushSettings(_Section):
 
 class AgentsSettings(_Section):
     offline_after_seconds: PositiveSeconds = 15.0
+    # Per agent: samples accepted per second, on average (a token bucket holding one second's
+    # worth). Beyond it the daemon stops reading the stream for a while, so gRPC flow control
+    # slows the agent down. A backfilled hour at 1 s takes ~18 s.
+    max_samples_per_second: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] = 200.0
+    # Samples stamped further ahead of the daemon's clock are dropped (and counted).
+    max_future_skew_seconds: PositiveSeconds = 300.0
+    # Samples older than this are dropped (and counted): beyond any agent's buffer.
+    max_sample_age_seconds: PositiveSeconds = 7 * 86_400.0
+    # The single writer stores the samples of every agent together: it flushes when this many
+    # are waiting, or this long after the first one arrived, whichever comes first.
+    write_batch_samples: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
+    write_delay_seconds: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.05
 
 
 class MetricsSettings(_Section):

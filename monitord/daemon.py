@@ -5,7 +5,9 @@
       └ nursery                    the only long-lived nursery
         ├ watch_signals            first signal → shutdown event
         ├ serve_watchdog           systemd WATCHDOG=1 while the loop makes progress
-        ├ (serve_agents)           gRPC servicer, added by the agent issue
+        ├ SampleWriter.run         the one task that stores agent samples (then acks go out)
+        ├ watch_offline            online → offline after agents.offline_after_seconds
+        ├ serve_agents             gRPC servicer for agents
         ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
         ├ maintain_history         rollups, late samples, retention, vacuum: short batches
         └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
@@ -37,6 +39,12 @@ from monitord.http.serve import StartupError, serve_dashboard
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.push.hub import SnapshotHub
 from monitord.push.task import push_snapshots
+from monitord.ingest.calls import AgentCalls
+from monitord.ingest.presence import AgentPresence, watch_offline
+from monitord.ingest.server import serve_agents
+from monitord.ingest.sessions import AgentSessions
+from monitord.ingest.stats import IngestStats
+from monitord.ingest.writer import SampleWriter
 from monitord.signals import watch_signals
 from monitord.storage import Storage, open_storage
 from monitord.telemetry import Telemetry
@@ -45,10 +53,24 @@ log = logging.getLogger("monitord")
 
 
 class Endpoints:
-    """Where the running daemon listens; reported to whoever started it (tests, systemd)."""
+    """Where the running daemon listens; reported to whoever started it (tests, systemd).
 
-    def __init__(self, http: ListenAddress) -> None:
+    Also carries the live cache and the agent ingest counters, so in-process tests can observe
+    them (a later issue exports the counters as metrics).
+    """
+
+    def __init__(
+        self,
+        http: ListenAddress,
+        grpc: ListenAddress | None = None,
+        *,
+        cache: LiveCache | None = None,
+        ingest_stats: IngestStats | None = None,
+    ) -> None:
         self.http = http
+        self.grpc = grpc
+        self.cache = cache
+        self.ingest_stats = ingest_stats
 
 
 async def load_cache(storage: Storage) -> LiveCache:
@@ -130,6 +152,20 @@ async def run(
             _announce_initial_admin(settings, password)
         cache = await load_cache(storage)
         telemetry = Telemetry(cache, hub)
+        agent_sessions = AgentSessions()
+        ingest_stats = IngestStats()
+        presence = AgentPresence()
+        writer = SampleWriter(
+            storage,
+            cache,
+            presence,
+            ingest_stats,
+            batch_samples=settings.agents.write_batch_samples,
+            delay_seconds=settings.agents.write_delay_seconds,
+            observe_write_seconds=telemetry.db_write_duration.observe,
+        )
+        telemetry.register_ingest(ingest_stats, agent_sessions, writer)
+        agent_calls = AgentCalls(settings, storage, cache, agent_sessions, writer, ingest_stats)
         state = AppState(
             settings=settings,
             storage=storage,
@@ -140,12 +176,15 @@ async def run(
             ),
             telemetry=telemetry,
             hub=hub,
+            agent_sessions=agent_sessions,
         )
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:
             await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)
             await nursery.start(serve_watchdog)
-            # Agents (serve_agents) and the push task (push_snapshots) start here, as siblings.
+            await nursery.start(writer.run)
+            await nursery.start(watch_offline, cache, presence, settings.agents.offline_after_seconds)
+            grpc = await nursery.start(serve_agents, settings.grpc, agent_calls)
             await nursery.start(
                 partial(
                     push_snapshots, hub, cache, settings.push.interval_seconds,
@@ -162,7 +201,7 @@ async def run(
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))
             notify("READY=1", f"STATUS=serving {len(cache)} servers; dashboard on http://{http}")
-            task_status.started(Endpoints(http=http))
+            task_status.started(Endpoints(http=http, grpc=grpc, cache=cache, ingest_stats=ingest_stats))
             await shutdown.wait()
             notify("STOPPING=1", "STATUS=stopping")
     log.info("monitord stopped")

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from monitord.cache import LiveCache
+from monitord.ingest.sessions import AgentSessions
+from monitord.ingest.stats import IngestStats
+from monitord.ingest.writer import SampleWriter
 from monitord.models import METRIC_FIELDS
 from monitord.push.hub import SnapshotHub
 from monitord.wire import ServerStatus
@@ -97,6 +100,38 @@ class _HubCollector(Collector):
         )
 
 
+class _IngestCollector(Collector):
+    """What the agent servicer and the sample writer count anyway, read at scrape time."""
+
+    def __init__(self, stats: IngestStats, sessions: AgentSessions, writer: SampleWriter) -> None:
+        self._stats = stats
+        self._sessions = sessions
+        self._writer = writer
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        stats = self._stats
+        yield GaugeMetricFamily("monitord_agents_connected", "Agent streams open now", value=len(self._sessions))
+        yield GaugeMetricFamily(
+            "monitord_ingest_buffer_samples", "Accepted samples waiting to be stored", value=self._writer.queued_samples
+        )
+        yield CounterMetricFamily("monitord_samples_accepted", "Agent samples that passed validation",
+                                  value=stats.accepted_samples)
+        yield CounterMetricFamily("monitord_samples_stored", "Agent samples stored (re-sent ones not counted)",
+                                  value=stats.stored_samples)
+        rejected = CounterMetricFamily("monitord_samples_rejected", "Agent samples dropped by validation, by reason",
+                                       labels=["reason"])
+        for reason, count in sorted(stats.dropped_samples.items()):
+            rejected.add_metric([reason], count)
+        yield rejected
+        ended = CounterMetricFamily("monitord_agent_calls_ended", "Agent calls the daemon ended, by reason",
+                                    labels=["reason"])
+        for reason, count in sorted(stats.ended_calls.items()):
+            ended.add_metric([reason], count)
+        yield ended
+        yield CounterMetricFamily("monitord_sample_writes_failed", "Sample batches the database refused",
+                                  value=stats.failed_writes)
+
+
 class Telemetry:
     """Counters, gauges and histograms the daemon's parts update, and their exposition."""
 
@@ -104,26 +139,22 @@ class Telemetry:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
         ProcessCollector(registry=registry)
-        self.agents_connected = Gauge("monitord_agents_connected", "Agent streams open now", registry=registry)
         self.push_duration = Histogram(
             "monitord_push_duration_seconds", "Time to build, encode and publish one snapshot",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
             registry=registry,
         )
-        self.samples_accepted = Counter("monitord_samples_accepted_total", "Agent samples accepted",
-                                        registry=registry)
-        self.samples_rejected = Counter("monitord_samples_rejected_total", "Agent samples refused, by reason",
-                                        ["reason"], registry=registry)
         self.db_write_duration = Histogram(
             "monitord_db_write_duration_seconds", "Time to store one batch of samples",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,
         )
-        self.ingest_buffer_depth = Gauge(
-            "monitord_ingest_buffer_samples", "Accepted samples waiting to be stored", registry=registry
-        )
         registry.register(_ServerCollector(cache))
         registry.register(_HubCollector(hub))
+
+    def register_ingest(self, stats: IngestStats, sessions: AgentSessions, writer: SampleWriter) -> None:
+        """Export the agent side's own counters, read at scrape time."""
+        self.registry.register(_IngestCollector(stats, sessions, writer))
 
     def exposition(self) -> bytes:
         """Everything in Prometheus text format 0.0.4."""

@@ -75,18 +75,35 @@ class RunningDaemon:
 async def start_daemon(
     nursery: trio.Nursery, settings: Settings, hub: SnapshotHub | None = None, **options: Any
 ) -> RunningDaemon:
-    """Start the real daemon in `nursery`; it stops when `shutdown` is set or the nursery ends.
+    """Start the real daemon in `nursery`; it stops when `shutdown` is set.
 
-    `options` go to `daemon.run` (e.g. `maintenance=` to observe the history maintenance)."""
+    When `nursery` is cancelled (the end of a test) the daemon is stopped the way SIGTERM stops
+    it, not cut off mid-shutdown: its own scope is shielded until the graceful stop is over
+    (or 10 s have passed). `options` go to `daemon.run` (e.g. `maintenance=` to observe the
+    history maintenance).
+    """
     shutdown, stopped = trio.Event(), trio.Event()
     hub = hub if hub is not None else SnapshotHub()
+    daemon_scope = trio.CancelScope(shield=True)
 
     async def run(task_status: trio.TaskStatus[daemon.Endpoints]) -> None:
-        try:
-            await daemon.run(settings, shutdown=shutdown, hub=hub, task_status=task_status, **options)
-        finally:
-            stopped.set()
+        with daemon_scope:
+            try:
+                await daemon.run(settings, shutdown=shutdown, hub=hub, task_status=task_status, **options)
+            finally:
+                stopped.set()
 
+    async def stop_gracefully_when_cancelled() -> None:
+        try:
+            await stopped.wait()
+        finally:
+            with trio.CancelScope(shield=True):
+                shutdown.set()
+                with trio.move_on_after(10):
+                    await stopped.wait()
+                daemon_scope.cancel()
+
+    nursery.start_soon(stop_gracefully_when_cancelled)
     endpoints = await nursery.start(run)
     return RunningDaemon(settings=settings, endpoints=endpoints, shutdown=shutdown, hub=hub, stopped=stopped)
 

@@ -34,3 +34,25 @@ async def test_keep_alive_serves_two_requests_on_one_connection(running: Running
         with trio.fail_after(5):
             received = await _read_until_eof(stream)
     assert received.count(b"HTTP/1.1 200") == 2
+
+
+async def test_a_refused_request_with_a_body_keeps_the_connection_usable(running: RunningDaemon) -> None:
+    # A 401 is decided before the body is read. The connection must still carry the next
+    # request: clients reuse keep-alive connections that were not announced as closing.
+    address = running.endpoints.http
+    body = b'{"name": "x"}' * 100
+    refused = (
+        b"POST /api/servers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    follow_up = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    stream = await trio.open_tcp_stream(address.host, address.port)
+    async with stream:
+        await stream.send_all(refused)
+        with trio.fail_after(5):
+            first = await stream.receive_some(65536)
+        assert first.startswith(b"HTTP/1.1 401")
+        await stream.send_all(follow_up)
+        with trio.fail_after(5):
+            rest = await _read_until_eof(stream)
+    assert b"HTTP/1.1 200" in first + rest

@@ -14,6 +14,7 @@ from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
 from monitord.push.hub import SnapshotHub
+from monitord.ingest.sessions import AgentSessions
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
 
@@ -27,6 +28,8 @@ class AppState:
     login_limiter: LoginLimiter
     telemetry: Telemetry
     hub: SnapshotHub  # the live WebSocket feeds; routes revoke sessions through it
+    # Live agent calls, so deleting a server or rotating its token can end its call at once.
+    agent_sessions: AgentSessions = field(default_factory=AgentSessions)
     started_at: float = field(default_factory=time.monotonic)
 
 

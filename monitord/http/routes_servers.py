@@ -72,6 +72,7 @@ async def delete_server(server_id: int) -> Response:
     if not await state.storage.delete_server(check_id(server_id)):
         raise ApiError(404, "not_found", "no such server")
     state.cache.remove(server_id)
+    state.agent_sessions.close(server_id)
     log.info("server %d deleted by %s", server_id, current_user().username)
     return Response(b"", status=204)
 
@@ -86,5 +87,6 @@ async def rotate_agent_token(server_id: int) -> Response:
     if not await state.storage.set_agent_token_hash(server_id, token_hash):
         raise ApiError(404, "not_found", "no such server")
     state.cache.set_token_hash(server_id, token_hash)
+    state.agent_sessions.close(server_id)
     log.info("agent token of server %d rotated by %s", server_id, current_user().username)
     return json_response(AgentTokenResponse(agent_token=token))

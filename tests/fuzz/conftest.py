@@ -39,6 +39,19 @@ class FuzzTarget:
     server_id: int
 
 
+# hypercorn closes a keep-alive connection idle for 5 s. A client that reuses one at that very
+# moment sees "Server disconnected"; letting the client drop idle connections first avoids the
+# race (a pause that long happens between examples on a loaded machine).
+_KEEPALIVE_EXPIRY_SECONDS = 2.0
+
+
+def _client(base_url: str, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        limits=httpx.Limits(keepalive_expiry=_KEEPALIVE_EXPIRY_SECONDS),
+    )
+
+
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
     """A real daemon process with an admin, a viewer and one server; checked for tracebacks."""
@@ -75,8 +88,8 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
                                      json={"username": "viewer", "password": "viewer-password"}).json()["token"]
                 server_id = client.post("/api/servers", headers=auth, json={"name": "fuzzed"}).json()["server"]["id"]
             with (
-                httpx.Client(base_url=url[1], headers={"Authorization": f"Bearer {admin}"}, timeout=10) as as_admin,
-                httpx.Client(base_url=url[1], headers={"Authorization": f"Bearer {viewer}"}, timeout=10) as as_viewer,
+                _client(url[1], admin) as as_admin,
+                _client(url[1], viewer) as as_viewer,
             ):
                 yield FuzzTarget(url[1], as_admin, as_viewer, server_id)
         finally:

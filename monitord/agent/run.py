@@ -1,0 +1,248 @@
+"""The agent's two loops: collect every interval, ship to the daemon (reconnecting as needed)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl
+from collections.abc import Callable
+from typing import NoReturn
+
+import trio
+from purerpc.grpclib.events import MessageReceived, ResponseEnded
+from purerpc.grpclib.status import StatusCode
+
+from monitord.agent.buffer import SampleBuffer
+from monitord.agent.collector import Collector, host_facts
+from monitord.agent.config import AgentSettings, client_tls_context, read_token
+from monitord.config import ConfigError
+from monitord.grpc_transport import TRANSPORT_ERRORS, CallEnded, CallStream, MessageTooLarge, StreamWasReset
+from monitord.grpc_transport import bearer_metadata, open_channel
+from monitord.models import now_ms
+from monitord.proto import monitord_grpc
+from monitord.proto import monitord_pb2 as pb
+
+log = logging.getLogger("monitord.agent")
+
+# Samples per message: ~200 bytes each on the wire, far below the daemon's 1 MiB default; the
+# welcome's max_message_bytes lowers it further if need be.
+MAX_BATCH_SAMPLES = 500
+_WIRE_BYTES_PER_SAMPLE_BOUND = 400
+_FIRST_BACKOFF_SECONDS = 1.0
+
+
+class _Rejected(Exception):
+    """The daemon does not accept this agent's token (UNAUTHENTICATED); the message is its own."""
+
+
+# The daemon answers hello at once; a call that stays silent longer is abandoned.
+WELCOME_TIMEOUT_SECONDS = 30.0
+
+
+class Agent:
+    """One agent: samples this host into a bounded buffer and streams the buffer to the daemon.
+
+    Owns the buffer and the collector. `run` runs until cancelled. The attributes below are the
+    agent's observable state (logs, tests).
+    """
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        *,
+        collector: Collector | None = None,
+        wall_clock_ms: Callable[[], int] = now_ms,
+    ) -> None:
+        self.settings = settings
+        self.buffer = SampleBuffer(settings.buffer_samples)
+        self._collector = collector if collector is not None else Collector()
+        # Sample timestamps come from here (tests tie it to trio's mock clock).
+        self._wall_clock_ms = wall_clock_ms
+        # One collection at a time: if a stat call hangs (a dead mount), the next tick is
+        # skipped instead of piling threads up.
+        self._collecting = trio.CapacityLimiter(1)
+        self._tls: ssl.SSLContext | None = client_tls_context(settings)
+        self.server_id: int | None = None
+        self.connected = False
+        self.connections = 0
+        self.rejections = 0
+        self.skipped_collections = 0
+        self.failed_collections = 0
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        """Collect and ship until cancelled. Never raises for a daemon that is away or refuses."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._collect_loop)
+            nursery.start_soon(self._ship_loop)
+            task_status.started()
+        raise AssertionError("unreachable: both loops run forever")
+
+    # --- collecting --------------------------------------------------------------------------
+    async def _collect_loop(self) -> NoReturn:
+        interval = self.settings.interval_seconds
+        next_at = trio.current_time()
+        while True:
+            await self._collect_once()
+            next_at += interval
+            now = trio.current_time()
+            if next_at <= now:  # fell behind (a suspended host): skip, don't burst
+                next_at = now + interval
+            await trio.sleep_until(next_at)
+
+    async def _collect_once(self) -> None:
+        try:
+            self._collecting.acquire_on_behalf_of_nowait(self)
+        except trio.WouldBlock:
+            self.skipped_collections += 1
+            log.warning("the previous collection is still running (a hung filesystem?): skipped one")
+            return
+        timestamp_ms = self._wall_clock_ms()
+        try:
+            # psutil calls are blocking syscalls; a thread keeps the stream (acks, signals) live.
+            sample = await trio.to_thread.run_sync(self._collector.collect, timestamp_ms, abandon_on_cancel=True)
+        except Exception:
+            # A host that stops answering one question must not stop the agent: skip this tick,
+            # say why once, and keep trying.
+            if not self.failed_collections:
+                log.exception("collecting a sample failed; skipping it (logged once until it works again)")
+            self.failed_collections += 1
+            return
+        finally:
+            self._collecting.release_on_behalf_of(self)
+        if self.failed_collections:
+            log.info("collecting works again after %d failed attempts", self.failed_collections)
+            self.failed_collections = 0
+        self.buffer.add(sample)
+
+    # --- shipping ----------------------------------------------------------------------------
+    async def _ship_loop(self) -> NoReturn:
+        failures = 0  # consecutive failed attempts since the last accepted call
+        while True:
+            problem: BaseException | None = None
+            rejected: _Rejected | None = None
+            try:
+                await self._connect_and_stream()
+            except* _Rejected as group:
+                leaf = _first(group)
+                assert isinstance(leaf, _Rejected)
+                rejected = leaf
+            except* ConfigError as group:  # the token file went missing or bad meanwhile
+                problem = _first(group)
+            except* (CallEnded, trio.TooSlowError, *TRANSPORT_ERRORS) as group:
+                problem = _first(group)
+            if self.connected:  # that call had been accepted: a new outage starts now
+                self.connected = False
+                failures = 0
+            if rejected is not None:
+                if self.rejections == 0:
+                    log.error(
+                        "the daemon rejected this agent's token (%s): check token_file/token (a rotated "
+                        "or deleted server?); retrying every %g s",
+                        rejected, self.settings.rejected_retry_seconds,
+                    )
+                self.rejections += 1
+                delay = self.settings.rejected_retry_seconds
+            elif isinstance(problem, ConfigError):
+                delay = self.settings.rejected_retry_seconds
+                log.error("%s; retrying in %g s", problem, delay)
+            else:
+                delay = self._backoff(failures)
+                self._log_failure(failures, problem, delay)
+                failures += 1
+            await trio.sleep(delay)
+
+    def _backoff(self, failures: int) -> float:
+        # Full jitter (AWS architecture blog): spreads a fleet reconnecting after a daemon restart.
+        cap = min(self.settings.reconnect_max_seconds, _FIRST_BACKOFF_SECONDS * 2 ** min(failures, 30))
+        return random.uniform(0, cap)
+
+    def _log_failure(self, failures: int, exc: BaseException | None, delay: float) -> None:
+        reason = _describe(exc) if exc is not None else "the call ended"
+        if failures == 0:
+            log.warning(
+                "daemon %s unavailable (%s); buffering (%d samples held, room for %d), retrying with backoff",
+                self.settings.server, reason, len(self.buffer), self.buffer.capacity,
+            )
+        else:
+            log.debug("daemon %s still unavailable (%s); next attempt in %.1f s", self.settings.server, reason, delay)
+
+    async def _connect_and_stream(self) -> None:
+        token = read_token(self.settings)
+        address = self.settings.address
+        async with open_channel(
+            address.host,
+            address.port,
+            ssl_context=self._tls,
+            tcp_user_timeout_seconds=self.settings.tcp_user_timeout_seconds,
+        ) as channel:
+            stream: CallStream = await monitord_grpc.AgentServiceStub(channel).Connect(metadata=bearer_metadata(token))
+            try:
+                await self._stream(stream)
+            finally:
+                stream.release()
+
+    async def _stream(self, stream: CallStream) -> None:
+        await stream.send_message(pb.AgentMessage(hello=await trio.to_thread.run_sync(host_facts)))
+        with trio.fail_after(WELCOME_TIMEOUT_SECONDS):
+            welcome = await _receive(stream)
+        if welcome.WhichOneof("payload") != "welcome":
+            raise CallEnded(None)
+        limit = min(MAX_BATCH_SAMPLES, max(1, welcome.welcome.max_message_bytes // _WIRE_BYTES_PER_SAMPLE_BOUND))
+        self.server_id = welcome.welcome.server_id
+        self.connected = True
+        self.connections += 1
+        if self.rejections:
+            log.info("the daemon accepts this agent's token again")
+            self.rejections = 0
+        log.info(
+            "connected to %s as server %d; %d samples to send",
+            self.settings.server, self.server_id, len(self.buffer),
+        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._send_samples, stream, limit)
+            while True:
+                reply = await _receive(stream)
+                if reply.WhichOneof("payload") == "ack":
+                    self.buffer.acked(reply.ack.seq)
+
+    async def _send_samples(self, stream: CallStream, limit: int) -> NoReturn:
+        # Everything unacked is (re)sent on a new call, with its original timestamp.
+        sent = 0
+        while True:
+            batch = self.buffer.after(sent, limit)
+            if not batch:
+                await self.buffer.wait_for_more()
+                continue
+            await stream.send_message(pb.AgentMessage(metrics=pb.MetricsBatch(samples=batch)))
+            sent = batch[-1].seq
+
+
+async def _receive(stream: CallStream) -> pb.ServerMessage:
+    """The daemon's next message. Raises _Rejected on UNAUTHENTICATED, CallEnded when the call
+    ended otherwise."""
+    while True:
+        event = await stream.receive_event()
+        if isinstance(event, MessageReceived):
+            message: pb.ServerMessage = event.data
+            return message
+        if isinstance(event, ResponseEnded):
+            if event.status.status_code == StatusCode.UNAUTHENTICATED:
+                raise _Rejected(event.status.status_message or "UNAUTHENTICATED")
+            raise CallEnded(event.status)
+        if isinstance(event, (StreamWasReset, MessageTooLarge)):
+            raise CallEnded(None)
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, trio.TooSlowError):
+        return "no welcome in time"
+    return str(exc) or type(exc).__name__
