@@ -161,7 +161,7 @@ class AgentsSettings(_Section):
     # Samples stamped further ahead of the daemon's clock are dropped (and counted).
     max_future_skew_seconds: PositiveSeconds = 300.0
     # Samples older than this are dropped (and counted): beyond any agent's buffer.
-    max_sample_age_seconds: PositiveSeconds = 7 * 86_400.0
+    max_sample_age_seconds: PositiveSeconds = 86_400.0
     # The single writer stores the samples of every agent together: it flushes when this many
     # are waiting, or this long after the first one arrived, whichever comes first.
     write_batch_samples: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
@@ -215,6 +215,14 @@ class Settings(_Section):
     agents: AgentsSettings = msgspec.field(default_factory=AgentsSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
+
+    def __post_init__(self) -> None:
+        if self.agents.max_sample_age_seconds > self.retention.raw_hours * 3600:
+            # msgspec reports this at `$`; the message names the keys itself.
+            raise ValueError(
+                f"`agents.max_sample_age_seconds`: {self.agents.max_sample_age_seconds:g} must not exceed "
+                f"retention.raw_hours ({self.retention.raw_hours} h): older samples would never reach the rollups"
+            )
 
     @property
     def data_path(self) -> Path:
@@ -300,7 +308,7 @@ def describe_validation_error(
     if missing:
         full = f"{key}.{missing[1]}" if key else missing[1]
         return f"{full}: required key is missing"
-    field_message = re.match(r"`(\w+)`: (.*)", message)
+    field_message = re.match(r"`([\w.]+)`: (.*)", message)
     if field_message:  # raised by a __post_init__ check, which names its own field
         full = f"{key}.{field_message[1]}" if key else field_message[1]
         return f"{full}: {field_message[2]}"
