@@ -42,7 +42,7 @@ from monitord.history.maintenance import run_pass
 from monitord.history.ranges import choose_tier, default_step_ms, tier_for_step, to_point
 from monitord.models import MetricsSample, ms_to_datetime
 from monitord.storage import Storage, open_database
-from monitord.storage.base import HOUR_MS, MINUTE_MS, Tier
+from monitord.storage.base import HOUR_MS
 from monitord.wire import MetricsHistory, encoder
 
 START = 1_767_225_600_000  # 2026-01-01T00:00:00Z

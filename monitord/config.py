@@ -216,14 +216,6 @@ class Settings(_Section):
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
 
-    def __post_init__(self) -> None:
-        if self.agents.max_sample_age_seconds > self.retention.raw_hours * 3600:
-            # msgspec reports this at `$`; the message names the keys itself.
-            raise ValueError(
-                f"`agents.max_sample_age_seconds`: {self.agents.max_sample_age_seconds:g} must not exceed "
-                f"retention.raw_hours ({self.retention.raw_hours} h): older samples would never reach the rollups"
-            )
-
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)

@@ -110,9 +110,3 @@ hour_days = 730
         48, 14, 400
     )
 
-
-def test_a_sample_age_beyond_raw_retention_is_refused(tmp_path: Path) -> None:
-    config = tmp_path / "monitord.toml"
-    config.write_text("[agents]\nmax_sample_age_seconds = 200000\n[retention]\nraw_hours = 48\n")
-    with pytest.raises(ConfigError, match=r"agents.max_sample_age_seconds: 200000 must not exceed retention.raw_hours"):
-        load_settings(config)

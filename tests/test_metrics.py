@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import trio
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import DaemonStarter, RunningDaemon, make_settings

@@ -97,7 +97,8 @@ class AgentCalls:
         self._open_calls = 0
         agents = settings.agents
         self._max_future_ms = int(agents.max_future_skew_seconds * 1000)
-        self._max_age_ms = int(agents.max_sample_age_seconds * 1000)
+        # Samples older than raw retention would be deleted before any rollup took them in.
+        self._max_age_ms = int(min(agents.max_sample_age_seconds, settings.retention.raw_hours * 3600) * 1000)
         # One second's worth; a bigger message is still read at once, and the reader then pauses
         # for the deficit.
         self._burst = agents.max_samples_per_second

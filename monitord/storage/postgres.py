@@ -35,12 +35,20 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import asyncpg
-import msgspec
 import trio
 import trio_asyncio
 
-from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
-from monitord.models import datetime_to_ms, ms_to_datetime
+from monitord.models import INTEGER_METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
+from monitord.storage.rows import (
+    FACT_COLUMNS,
+    SAMPLE_COLUMNS,
+    SERVER_COLUMNS,
+    USER_COLUMNS,
+    sample_from_row,
+    sample_values,
+    server_from_row,
+    user_from_row,
+)
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -79,14 +87,10 @@ MAX_RETRY_DELAY_SECONDS = 5.0
 # One attempt may take at most this long (a host that drops packets never answers at all).
 ATTEMPT_TIMEOUT_SECONDS = 10.0
 
-_FACT_COLUMNS = tuple(HostFacts.__struct_fields__)
-_SERVER_COLUMNS = ("id", "name", "agent_token_hash", *_FACT_COLUMNS, "last_seen_ms", "created_at_ms")
-_USER_COLUMNS = ("id", "username", "role", "password_hash", "token_version", "created_at_ms")
-_SAMPLE_COLUMNS = ("time_ms", *METRIC_FIELDS)
-_INCOMING_COLUMNS = ("server_id", *_SAMPLE_COLUMNS)
-_USERS = ", ".join(_USER_COLUMNS)
-_SERVERS = ", ".join(_SERVER_COLUMNS)
-_SAMPLES = ", ".join(_SAMPLE_COLUMNS)
+_INCOMING_COLUMNS = ("server_id", *SAMPLE_COLUMNS)
+_USERS = ", ".join(USER_COLUMNS)
+_SERVERS = ", ".join(SERVER_COLUMNS)
+_SAMPLES = ", ".join(SAMPLE_COLUMNS)
 
 # COPY cannot skip duplicates, so samples are COPYed here first and moved with INSERT ... SELECT
 # ... ON CONFLICT DO NOTHING. The table lives in each pooled connection's session (created when
@@ -97,7 +101,7 @@ _CREATE_INCOMING = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING} (server_id BIGINT, "
     + ", ".join(
         f"{name} {'BIGINT' if name == 'time_ms' or name in INTEGER_METRIC_FIELDS else 'DOUBLE PRECISION'}"
-        for name in _SAMPLE_COLUMNS
+        for name in SAMPLE_COLUMNS
     )
     + ") ON COMMIT DELETE ROWS"
 )
@@ -220,36 +224,8 @@ _DATABASE_ERRORS = (
 
 
 # --- rows -------------------------------------------------------------------------------------
-def _user(row: asyncpg.Record) -> User:
-    return User(
-        id=row["id"],
-        username=row["username"],
-        role=Role(row["role"]),
-        password_hash=row["password_hash"],
-        token_version=row["token_version"],
-        created_at_ms=row["created_at_ms"],
-    )
 
 
-def _server(row: asyncpg.Record) -> ServerRecord:
-    return ServerRecord(
-        id=row["id"],
-        name=row["name"],
-        agent_token_hash=row["agent_token_hash"],
-        facts=HostFacts(**{name: row[name] for name in _FACT_COLUMNS}),
-        last_seen_ms=row["last_seen_ms"],
-        created_at_ms=row["created_at_ms"],
-    )
-
-
-def _sample(row: asyncpg.Record) -> MetricsSample:
-    return MetricsSample(time=ms_to_datetime(row["time_ms"]), **{name: row[name] for name in METRIC_FIELDS})
-
-
-def _sample_values(sample: MetricsSample) -> tuple[Any, ...]:
-    # astuple is C and follows the field order: time first, then METRIC_FIELDS.
-    values = msgspec.structs.astuple(sample)
-    return (datetime_to_ms(values[0]), *values[1:])
 
 
 def _status_count(status: str) -> int:
@@ -305,11 +281,11 @@ class PostgresStorage:
             )
         except asyncpg.UniqueViolationError:
             raise AlreadyExists(f"user {username!r} already exists") from None
-        return _user(row)
+        return user_from_row(row)
 
     async def _fetch_user(self, where: str, value: object) -> User | None:
         row = await self._run(lambda c: c.fetchrow(f"SELECT {_USERS} FROM users WHERE {where} = $1", value))
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     async def get_user(self, user_id: int) -> User | None:
         return await self._fetch_user("id", user_id)
@@ -319,7 +295,7 @@ class PostgresStorage:
 
     async def list_users(self) -> list[User]:
         rows = await self._run(lambda c: c.fetch(f"SELECT {_USERS} FROM users ORDER BY id"))
-        return [_user(row) for row in rows]
+        return [user_from_row(row) for row in rows]
 
     async def count_users(self) -> int:
         count: int = await self._run(lambda c: c.fetchval("SELECT count(*) FROM users"))
@@ -333,7 +309,7 @@ class PostgresStorage:
                 value, user_id,
             )
         )
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     async def set_password(self, user_id: int, password_hash: str) -> User | None:
         return await self._update_user(user_id, "password_hash", password_hash)
@@ -354,21 +330,21 @@ class PostgresStorage:
                 name, agent_token_hash, now_ms,
             )
         )
-        return _server(row)
+        return server_from_row(row)
 
     async def get_server(self, server_id: int) -> ServerRecord | None:
         row = await self._run(lambda c: c.fetchrow(f"SELECT {_SERVERS} FROM servers WHERE id = $1", server_id))
-        return _server(row) if row else None
+        return server_from_row(row) if row else None
 
     async def list_servers(self) -> list[ServerRecord]:
         rows = await self._run(lambda c: c.fetch(f"SELECT {_SERVERS} FROM servers ORDER BY id"))
-        return [_server(row) for row in rows]
+        return [server_from_row(row) for row in rows]
 
     async def rename_server(self, server_id: int, name: str) -> ServerRecord | None:
         row = await self._write(
             lambda c: c.fetchrow(f"UPDATE servers SET name = $1 WHERE id = $2 RETURNING {_SERVERS}", name, server_id)
         )
-        return _server(row) if row else None
+        return server_from_row(row) if row else None
 
     async def set_agent_token_hash(self, server_id: int, agent_token_hash: str) -> bool:
         status = await self._write(
@@ -377,8 +353,8 @@ class PostgresStorage:
         return _status_count(status) > 0
 
     async def update_host_facts(self, server_id: int, facts: HostFacts) -> bool:
-        assignments = ", ".join(f"{name} = ${number}" for number, name in enumerate(_FACT_COLUMNS, start=1))
-        values = tuple(getattr(facts, name) for name in _FACT_COLUMNS)
+        assignments = ", ".join(f"{name} = ${number}" for number, name in enumerate(FACT_COLUMNS, start=1))
+        values = tuple(getattr(facts, name) for name in FACT_COLUMNS)
         status = await self._write(
             lambda c: c.execute(
                 f"UPDATE servers SET {assignments} WHERE id = ${len(values) + 1}", *values, server_id
@@ -400,7 +376,7 @@ class PostgresStorage:
         rows: dict[tuple[int, int], tuple[Any, ...]] = {}
         newest: dict[int, int] = {}
         for server_id, sample in batch:
-            values = _sample_values(sample)
+            values = sample_values(sample)
             rows.setdefault((server_id, values[0]), (server_id, *values))
             if values[0] > newest.get(server_id, values[0] - 1):
                 newest[server_id] = values[0]
@@ -442,7 +418,7 @@ class PostgresStorage:
                 f"SELECT {_SAMPLES} FROM metrics WHERE server_id = s.id ORDER BY time_ms DESC LIMIT 1) AS m"
             )
         )
-        return {row["server_id"]: _sample(row) for row in rows}
+        return {row["server_id"]: sample_from_row(row) for row in rows}
 
     async def query_samples(self, server_id: int, from_ms: int, to_ms: int) -> list[MetricsSample]:
         rows = await self._run(
@@ -452,7 +428,7 @@ class PostgresStorage:
                 server_id, from_ms, to_ms,
             )
         )
-        return [_sample(row) for row in rows]
+        return [sample_from_row(row) for row in rows]
 
     async def ping(self) -> None:
         await self._run(lambda c: c.fetchval("SELECT 1"))
@@ -644,7 +620,7 @@ class PostgresStorage:
                 server_id, after_ms if after_ms is not None else -(2**63), limit,
             )
         )
-        return [_sample(row) for row in rows]
+        return [sample_from_row(row) for row in rows]
 
     async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
         """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
@@ -738,14 +714,14 @@ class PostgresStorage:
 
     async def import_servers(self, servers: Sequence[ServerRecord]) -> None:
         """Insert servers with their ids, or update the ones with the same id; one transaction."""
-        placeholders = ", ".join(f"${number}" for number in range(1, len(_SERVER_COLUMNS) + 1))
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _SERVER_COLUMNS[1:])
+        placeholders = ", ".join(f"${number}" for number in range(1, len(SERVER_COLUMNS) + 1))
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in SERVER_COLUMNS[1:])
         await self._write(
             lambda c: c.executemany(
                 f"INSERT INTO servers ({_SERVERS}) VALUES ({placeholders}) ON CONFLICT (id) DO UPDATE SET {updates}",
                 [
                     (
-                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in _FACT_COLUMNS),
+                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in FACT_COLUMNS),
                         s.last_seen_ms, s.created_at_ms,
                     )
                     for s in servers

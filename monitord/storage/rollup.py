@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from monitord.models import COUNTER_METRIC_FIELDS, GAUGE_METRIC_FIELDS
-from monitord.storage.base import HOUR_MS, MINUTE_MS, BucketAggregate, Tier
+from monitord.storage.base import HOUR_MS, BucketAggregate, Tier
 
 TABLES = {Tier.RAW: "metrics", Tier.MINUTE: "metrics_1m", Tier.HOUR: "metrics_1h"}
 _TIME_COLUMNS = {Tier.RAW: "time_ms", Tier.MINUTE: "bucket_ms", Tier.HOUR: "bucket_ms"}

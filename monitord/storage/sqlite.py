@@ -13,7 +13,6 @@ ingest. Maintenance (rollups, retention, vacuum) goes through the writer in shor
 
 from __future__ import annotations
 
-import operator
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -21,11 +20,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import msgspec
 import trio
 
-from monitord.models import METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
-from monitord.models import datetime_to_ms, ms_to_datetime
+from monitord.models import HostFacts, MetricsSample, Role, ServerRecord, User
+from monitord.models import datetime_to_ms
+from monitord.storage.rows import (
+    FACT_COLUMNS,
+    SAMPLE_COLUMNS,
+    SERVER_COLUMNS,
+    USER_COLUMNS,
+    sample_from_row,
+    sample_values,
+    server_from_row,
+    user_from_row,
+)
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -52,13 +60,9 @@ from monitord.storage.transfer import BucketRow, IdHighWater, RollupState, Sampl
 
 T = TypeVar("T")
 
-_FACT_COLUMNS = tuple(HostFacts.__struct_fields__)
-_SERVER_COLUMNS = ("id", "name", "agent_token_hash", *_FACT_COLUMNS, "last_seen_ms", "created_at_ms")
-_USER_COLUMNS = ("id", "username", "role", "password_hash", "token_version", "created_at_ms")
-_SAMPLE_COLUMNS = ("time_ms", *METRIC_FIELDS)
 _INSERT_SAMPLE = (
-    f"INSERT OR IGNORE INTO metrics (server_id, {', '.join(_SAMPLE_COLUMNS)}) "
-    f"SELECT ?, {', '.join('?' for _ in _SAMPLE_COLUMNS)} WHERE EXISTS (SELECT 1 FROM servers WHERE id = ?)"
+    f"INSERT OR IGNORE INTO metrics (server_id, {', '.join(SAMPLE_COLUMNS)}) "
+    f"SELECT ?, {', '.join('?' for _ in SAMPLE_COLUMNS)} WHERE EXISTS (SELECT 1 FROM servers WHERE id = ?)"
 )
 
 
@@ -83,41 +87,9 @@ _PROBE_SAMPLES = (
 _IN_CHUNK = 500
 
 
-def _user(row: sqlite3.Row) -> User:
-    return User(
-        id=row["id"],
-        username=row["username"],
-        role=Role(row["role"]),
-        password_hash=row["password_hash"],
-        token_version=row["token_version"],
-        created_at_ms=row["created_at_ms"],
-    )
 
 
-def _server(row: sqlite3.Row) -> ServerRecord:
-    return ServerRecord(
-        id=row["id"],
-        name=row["name"],
-        agent_token_hash=row["agent_token_hash"],
-        facts=HostFacts(**{name: row[name] for name in _FACT_COLUMNS}),
-        last_seen_ms=row["last_seen_ms"],
-        created_at_ms=row["created_at_ms"],
-    )
 
-
-def _sample(row: sqlite3.Row) -> MetricsSample:
-    return MetricsSample(time=ms_to_datetime(row["time_ms"]), **{name: row[name] for name in METRIC_FIELDS})
-
-
-# One C call per sample instead of a getattr per field: this runs for every ingested sample.
-_METRIC_VALUES = operator.attrgetter(*METRIC_FIELDS)
-
-
-def sample_row(sample: MetricsSample) -> tuple[Any, ...]:
-    """The sample as a tuple in _SAMPLE_COLUMNS order."""
-    # astuple is C and follows the field order: time first, then METRIC_FIELDS.
-    values = msgspec.structs.astuple(sample)
-    return (datetime_to_ms(values[0]), *values[1:])
 
 
 class SqliteStorage:
@@ -179,9 +151,9 @@ class SqliteStorage:
                 (username, password_hash, role.value, now_ms),
             )
             row = connection.execute(
-                f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE id = ?", (cursor.lastrowid,)
+                f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id = ?", (cursor.lastrowid,)
             ).fetchone()
-            return _user(row)
+            return user_from_row(row)
 
         try:
             return await self._write(insert)
@@ -190,9 +162,9 @@ class SqliteStorage:
 
     async def _fetch_user(self, where: str, value: object) -> User | None:
         row = await self._run(
-            lambda c: c.execute(f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE {where} = ?", (value,)).fetchone()
+            lambda c: c.execute(f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE {where} = ?", (value,)).fetchone()
         )
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     async def get_user(self, user_id: int) -> User | None:
         return await self._fetch_user("id", user_id)
@@ -202,9 +174,9 @@ class SqliteStorage:
 
     async def list_users(self) -> list[User]:
         rows = await self._run(
-            lambda c: c.execute(f"SELECT {', '.join(_USER_COLUMNS)} FROM users ORDER BY id").fetchall()
+            lambda c: c.execute(f"SELECT {', '.join(USER_COLUMNS)} FROM users ORDER BY id").fetchall()
         )
-        return [_user(row) for row in rows]
+        return [user_from_row(row) for row in rows]
 
     async def count_users(self) -> int:
         return await self._run(lambda c: c.execute("SELECT count(*) FROM users").fetchone()[0])
@@ -216,9 +188,9 @@ class SqliteStorage:
                 (value, user_id),
             )
             row = connection.execute(
-                f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE id = ?", (user_id,)
+                f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id = ?", (user_id,)
             ).fetchone()
-            return _user(row) if row else None
+            return user_from_row(row) if row else None
 
         return await self._write(update)
 
@@ -238,9 +210,9 @@ class SqliteStorage:
                 "INSERT INTO servers (name, agent_token_hash, created_at_ms) VALUES (?, ?, ?)",
                 (name, agent_token_hash, now_ms),
             )
-            return _server(
+            return server_from_row(
                 connection.execute(
-                    f"SELECT {', '.join(_SERVER_COLUMNS)} FROM servers WHERE id = ?", (cursor.lastrowid,)
+                    f"SELECT {', '.join(SERVER_COLUMNS)} FROM servers WHERE id = ?", (cursor.lastrowid,)
                 ).fetchone()
             )
 
@@ -249,24 +221,24 @@ class SqliteStorage:
     async def get_server(self, server_id: int) -> ServerRecord | None:
         row = await self._run(
             lambda c: c.execute(
-                f"SELECT {', '.join(_SERVER_COLUMNS)} FROM servers WHERE id = ?", (server_id,)
+                f"SELECT {', '.join(SERVER_COLUMNS)} FROM servers WHERE id = ?", (server_id,)
             ).fetchone()
         )
-        return _server(row) if row else None
+        return server_from_row(row) if row else None
 
     async def list_servers(self) -> list[ServerRecord]:
         rows = await self._run(
-            lambda c: c.execute(f"SELECT {', '.join(_SERVER_COLUMNS)} FROM servers ORDER BY id").fetchall()
+            lambda c: c.execute(f"SELECT {', '.join(SERVER_COLUMNS)} FROM servers ORDER BY id").fetchall()
         )
-        return [_server(row) for row in rows]
+        return [server_from_row(row) for row in rows]
 
     async def rename_server(self, server_id: int, name: str) -> ServerRecord | None:
         def rename(connection: sqlite3.Connection) -> ServerRecord | None:
             connection.execute("UPDATE servers SET name = ? WHERE id = ?", (name, server_id))
             row = connection.execute(
-                f"SELECT {', '.join(_SERVER_COLUMNS)} FROM servers WHERE id = ?", (server_id,)
+                f"SELECT {', '.join(SERVER_COLUMNS)} FROM servers WHERE id = ?", (server_id,)
             ).fetchone()
-            return _server(row) if row else None
+            return server_from_row(row) if row else None
 
         return await self._write(rename)
 
@@ -279,8 +251,8 @@ class SqliteStorage:
         )
 
     async def update_host_facts(self, server_id: int, facts: HostFacts) -> bool:
-        assignments = ", ".join(f"{name} = ?" for name in _FACT_COLUMNS)
-        values = tuple(getattr(facts, name) for name in _FACT_COLUMNS)
+        assignments = ", ".join(f"{name} = ?" for name in FACT_COLUMNS)
+        values = tuple(getattr(facts, name) for name in FACT_COLUMNS)
         return await self._write(
             lambda c: c.execute(f"UPDATE servers SET {assignments} WHERE id = ?", (*values, server_id)).rowcount > 0
         )
@@ -296,7 +268,7 @@ class SqliteStorage:
     async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
         if not batch:
             return 0
-        rows = [(server_id, *sample_row(sample), server_id) for server_id, sample in batch]
+        rows = [(server_id, *sample_values(sample), server_id) for server_id, sample in batch]
         newest: dict[int, int] = {}
         for server_id, sample in batch:
             moment = datetime_to_ms(sample.time)
@@ -322,12 +294,12 @@ class SqliteStorage:
             result: dict[int, MetricsSample] = {}
             for (server_id,) in connection.execute("SELECT id FROM servers").fetchall():
                 row = connection.execute(
-                    f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM metrics WHERE server_id = ? "
+                    f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM metrics WHERE server_id = ? "
                     "ORDER BY time_ms DESC LIMIT 1",
                     (server_id,),
                 ).fetchone()
                 if row:
-                    result[server_id] = _sample(row)
+                    result[server_id] = sample_from_row(row)
             return result
 
         return await self._run(latest)
@@ -335,12 +307,12 @@ class SqliteStorage:
     async def query_samples(self, server_id: int, from_ms: int, to_ms: int) -> list[MetricsSample]:
         rows = await self._run(
             lambda c: c.execute(
-                f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM metrics "
+                f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM metrics "
                 "WHERE server_id = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms",
                 (server_id, from_ms, to_ms),
             ).fetchall()
         )
-        return [_sample(row) for row in rows]
+        return [sample_from_row(row) for row in rows]
 
     async def ping(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
@@ -521,12 +493,12 @@ class SqliteStorage:
         """Up to `limit` samples of one server newer than `after_ms` (all when None), oldest first."""
         rows = await self._run(
             lambda c: c.execute(
-                f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM metrics WHERE server_id = ? AND time_ms > ? "
+                f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM metrics WHERE server_id = ? AND time_ms > ? "
                 "ORDER BY time_ms LIMIT ?",
                 (server_id, after_ms if after_ms is not None else -(2**63), limit),
             ).fetchall()
         )
-        return [_sample(row) for row in rows]
+        return [sample_from_row(row) for row in rows]
 
     async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
         """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
@@ -605,7 +577,7 @@ class SqliteStorage:
         """Insert users with their ids, or update the ones with the same id; one transaction."""
         await self._write(
             lambda c: c.executemany(
-                f"INSERT INTO users ({', '.join(_USER_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                f"INSERT INTO users ({', '.join(USER_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
                 "SET username = excluded.username, role = excluded.role, password_hash = excluded.password_hash, "
                 "token_version = excluded.token_version, created_at_ms = excluded.created_at_ms",
                 [(u.id, u.username, u.role.value, u.password_hash, u.token_version, u.created_at_ms) for u in users],
@@ -614,15 +586,15 @@ class SqliteStorage:
 
     async def import_servers(self, servers: Sequence[ServerRecord]) -> None:
         """Insert servers with their ids, or update the ones with the same id; one transaction."""
-        placeholders = ", ".join("?" for _ in _SERVER_COLUMNS)
-        updates = ", ".join(f"{name} = excluded.{name}" for name in _SERVER_COLUMNS[1:])
+        placeholders = ", ".join("?" for _ in SERVER_COLUMNS)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in SERVER_COLUMNS[1:])
         await self._write(
             lambda c: c.executemany(
-                f"INSERT INTO servers ({', '.join(_SERVER_COLUMNS)}) VALUES ({placeholders}) "
+                f"INSERT INTO servers ({', '.join(SERVER_COLUMNS)}) VALUES ({placeholders}) "
                 f"ON CONFLICT (id) DO UPDATE SET {updates}",
                 [
                     (
-                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in _FACT_COLUMNS),
+                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in FACT_COLUMNS),
                         s.last_seen_ms, s.created_at_ms,
                     )
                     for s in servers

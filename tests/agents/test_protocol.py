@@ -112,6 +112,22 @@ async def test_bad_samples_are_dropped_and_counted_and_the_call_stays_up(daemon:
     assert latest is not None and latest.time.timestamp() * 1000 == base + 14_000
 
 
+async def test_samples_older_than_raw_retention_are_dropped_as_stale(tmp_path: Path, nursery: trio.Nursery) -> None:
+    # max_sample_age_seconds defaults to a day, but with two hours of raw retention a
+    # three-hour-old sample would be deleted before any rollup took it in.
+    daemon = await start_daemon(nursery, make_settings(tmp_path / "data", retention={"raw_hours": 2}))
+    server_id, token = await register_server(daemon)
+    base = now_ms()
+    async with agent_call(grpc_of(daemon), token) as call:
+        await _welcomed(call)
+        await call.send(metrics(sample(1, base - 3 * 3_600_000), sample(2, base - 3_600_000)))
+        ack = await call.receive()
+        assert ack is not None and ack.ack.seq == 2
+    assert stored_times(daemon.settings, server_id) == [base - 3_600_000]
+    assert daemon.endpoints.ingest_stats is not None
+    assert dict(daemon.endpoints.ingest_stats.dropped_samples) == {"stale_timestamp": 1}
+
+
 async def test_an_oversize_message_gets_resource_exhausted(daemon: RunningDaemon) -> None:
     server_id, token = await register_server(daemon)
     async with agent_call(grpc_of(daemon), token) as call:
