@@ -1,17 +1,17 @@
-"""The real daemon on PostgreSQL: the REST API end to end, the whole access matrix, restarts, and
-trio-asyncio sharing one trio run with hypercorn and purerpc.
-
-(The agent → daemon → WebSocket end-to-end test on PostgreSQL joins once the agent and push
-branches are merged.)
+"""The real daemon on PostgreSQL: the REST API end to end, the whole access matrix, restarts,
+the real agent → daemon → WebSocket path, and trio-asyncio sharing one trio run with hypercorn
+and purerpc.
 """
 
 from __future__ import annotations
 
 import gc
+from datetime import datetime
 from pathlib import Path
 
 import anyio
 import grpc
+import msgspec
 import anyio.abc
 import purerpc
 import pytest
@@ -20,8 +20,11 @@ from google.protobuf.wrappers_pb2 import StringValue
 from purerpc.server import ConnectionHandler
 
 from monitord.config import Settings
+from monitord.models import datetime_to_ms
 from monitord.storage import open_database
+from tests.agents.conftest import agent_settings, register_server, running_agent
 from tests.conftest import DaemonStarter, make_settings, start_daemon
+from tests.live_feed_helpers import feed
 from tests.storage.test_contract import T0, sample
 
 # The access matrix of issue 2, collected here a second time and run against this module's
@@ -65,6 +68,39 @@ async def test_the_daemon_serves_the_api_from_postgresql_and_keeps_it_across_res
     assert server["latestMetrics"]["networkRxTotalBytes"] == 2**40
     assert sorted(user["username"] for user in users) == ["admin", "vera"]
     await second.stop()
+
+
+async def test_a_real_agent_reaches_a_websocket_client_through_a_daemon_on_postgresql(
+    settings: Settings, daemons: DaemonStarter, nursery: trio.Nursery
+) -> None:
+    # Real time throughout: asyncpg runs on trio-asyncio's loop, which a mock clock would not drive.
+    daemon = await daemons(settings)
+    server_id, agent_token = await register_server(daemon, "pg-agent")
+    assert daemon.endpoints.grpc is not None
+    async with feed(daemon, await daemon.login()) as client:
+        first = msgspec.json.decode(await client.get_message())
+        (pending,) = first["servers"]
+        assert (pending["id"], pending["status"], pending["latestMetrics"]) == (server_id, "pending", None)
+
+        async with running_agent(nursery, agent_settings(daemon.endpoints.grpc, agent_token, interval_seconds=0.2)):
+            with trio.fail_after(15):
+                while True:
+                    (server,) = msgspec.json.decode(await client.get_message())["servers"]
+                    if server["latestMetrics"] is not None:
+                        break
+    assert server["status"] == "online"
+    assert server["hostname"] and server["cpuCores"] > 0
+    latest = server["latestMetrics"]
+    assert latest["memoryTotalBytes"] > 0 and latest["processCount"] > 0
+
+    # The sample the client saw is stored in PostgreSQL, read back over a new connection (the
+    # agent has stopped and the daemon's graceful stop flushes whatever is still pending).
+    await daemon.stop()
+    seen_ms = datetime_to_ms(datetime.fromisoformat(latest["time"]))
+    async with open_database(settings.database.url) as storage:
+        (stored,) = await storage.query_samples(server_id, seen_ms, seen_ms + 1)
+    assert stored.memory_total_bytes == latest["memoryTotalBytes"]
+    assert stored.cpu_usage_percent == latest["cpuUsagePercent"]
 
 
 # purerpc's server leaves the memory streams of a finished call to the garbage collector
