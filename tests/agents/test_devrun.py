@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import trio
 
-from tests.processes import DaemonProcess, child_env
+from tests.processes import daemon_process
 
 
 def _free_port() -> int:
@@ -20,25 +19,14 @@ def _free_port() -> int:
 
 
 async def _run_once(tmp_path: Path, config: Path) -> str:
-    process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "monitord.devrun", "--config", str(config)],
-        cwd=tmp_path, env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        output = DaemonProcess(process)
+    devrun = [sys.executable, "-m", "monitord.devrun"]
+    async with daemon_process("--config", str(config), cwd=tmp_path, command=devrun) as output:
         await output.wait_for_line("Dashboard: http://")
         await output.wait_for_line("connected to")
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        output.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
         with trio.fail_after(20):
-            assert await process.wait() == 0
+            assert await output.process.wait() == 0
         return await output.read_rest()
-    finally:
-        if process.returncode is None:
-            process.kill()
-        with trio.CancelScope(shield=True):
-            await process.wait()
-        if process.stderr is not None:
-            await process.stderr.aclose()
 
 
 async def test_make_run_starts_daemon_and_local_agent_and_ctrl_c_stops_both(tmp_path: Path) -> None:

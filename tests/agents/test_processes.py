@@ -6,8 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
@@ -92,22 +91,9 @@ async def test_the_agent_stops_on_a_signal_with_status_0(
     assert log.splitlines()[-1].endswith("monitord agent stopped")
 
 
-@asynccontextmanager
-async def agent_process(*args: str, cwd: Path) -> AsyncIterator[DaemonProcess]:
+def agent_process(*args: str, cwd: Path) -> AbstractAsyncContextManager[DaemonProcess]:
     """`python -m monitord.agent ARGS` with its stderr read line by line; killed if left running."""
-    process = await trio.lowlevel.open_process(
-        [*AGENT, *args], cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        yield DaemonProcess(process)
-    finally:
-        if process.returncode is None:
-            process.kill()
-        with trio.CancelScope(shield=True):
-            await process.wait()
-        if process.stderr is not None:
-            await process.stderr.aclose()
+    return daemon_process(*args, cwd=cwd, command=AGENT)
 
 
 async def test_a_taken_grpc_port_is_one_clear_line_and_status_1(tmp_path: Path) -> None:
