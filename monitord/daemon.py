@@ -165,6 +165,8 @@ async def run(
             observe_write_seconds=telemetry.db_write_duration.observe,
         )
         telemetry.register_ingest(ingest_stats, agent_sessions, writer)
+        maintenance = maintenance if maintenance is not None else MaintenanceStatus()
+        telemetry.register_maintenance(maintenance)
         agent_calls = AgentCalls(settings, storage, cache, agent_sessions, writer, ingest_stats)
         state = AppState(
             settings=settings,

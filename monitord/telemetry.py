@@ -15,6 +15,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from monitord.cache import LiveCache
+from monitord.history.maintenance import MaintenanceStatus
 from monitord.ingest.sessions import AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.writer import SampleWriter
@@ -132,6 +133,27 @@ class _IngestCollector(Collector):
                                   value=stats.failed_writes)
 
 
+class _MaintenanceCollector(Collector):
+    """What history maintenance has done since start, read at scrape time."""
+
+    def __init__(self, status: MaintenanceStatus) -> None:
+        self._status = status
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        status = self._status
+        yield CounterMetricFamily("monitord_history_passes", "History maintenance passes completed",
+                                  value=status.passes)
+        yield CounterMetricFamily("monitord_history_passes_failed", "History maintenance passes that failed",
+                                  value=status.failed_passes)
+        yield CounterMetricFamily("monitord_history_rolled_up_samples", "Raw samples rolled up into minute buckets",
+                                  value=status.rolled_up_samples)
+        yield CounterMetricFamily("monitord_history_deleted_rows", "Rows deleted as past their retention",
+                                  value=status.deleted_rows)
+        longest = status.last.longest_batch_seconds if status.last is not None else 0.0
+        yield GaugeMetricFamily("monitord_history_longest_batch_seconds",
+                                "Longest single transaction of the last maintenance pass", value=longest)
+
+
 class Telemetry:
     """Counters, gauges and histograms the daemon's parts update, and their exposition."""
 
@@ -155,6 +177,10 @@ class Telemetry:
     def register_ingest(self, stats: IngestStats, sessions: AgentSessions, writer: SampleWriter) -> None:
         """Export the agent side's own counters, read at scrape time."""
         self.registry.register(_IngestCollector(stats, sessions, writer))
+
+    def register_maintenance(self, status: MaintenanceStatus) -> None:
+        """Export history maintenance's totals, read at scrape time."""
+        self.registry.register(_MaintenanceCollector(status))
 
     def exposition(self) -> bytes:
         """Everything in Prometheus text format 0.0.4."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitord.history.maintenance import MaintenanceStatus, PassReport
 from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.live_feed_helpers import feed
 
@@ -53,7 +54,8 @@ async def test_metrics_expose_self_metrics_and_servers(metrics_daemon: RunningDa
     families = {family.name: family for family in text_string_to_metric_families(await _scrape(metrics_daemon))}
     for name in ("monitord_agents_connected", "monitord_websocket_clients", "monitord_push_duration_seconds",
                  "monitord_snapshots_dropped", "monitord_samples_accepted", "monitord_samples_rejected",
-                 "monitord_db_write_duration_seconds", "monitord_ingest_buffer_samples", "monitord_server_up"):
+                 "monitord_db_write_duration_seconds", "monitord_ingest_buffer_samples", "monitord_server_up",
+                 "monitord_history_passes", "monitord_history_deleted_rows"):
         assert name in families, name
     (up,) = families["monitord_server_up"].samples
     assert up.labels == {"server_id": "1", "name": 'web "one"\\'} and up.value == 0.0  # pending
@@ -79,3 +81,22 @@ async def test_live_feed_figures_follow_the_websocket_clients(metrics_daemon: Ru
         scraped = await _scrape(metrics_daemon)
     assert value(scraped, "monitord_websocket_clients") == 1
     assert value(scraped, "monitord_push_duration_seconds") >= 1
+
+
+async def test_history_maintenance_totals_are_exported(tmp_path: Path, daemons: DaemonStarter) -> None:
+    status = MaintenanceStatus()
+    settings = make_settings(tmp_path / "data", metrics={"bearer_token": METRICS_TOKEN})
+    running = await daemons(settings, maintenance=status)
+    await status.wait_for_passes(1)
+    status.record(PassReport(rolled_up_samples=7, deleted_rows=3, longest_batch_seconds=0.25))
+    status.record_failure()
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(await _scrape(running))
+        for sample in family.samples
+    }
+    assert samples["monitord_history_passes_total"] == status.passes >= 2
+    assert samples["monitord_history_passes_failed_total"] == 1
+    assert samples["monitord_history_rolled_up_samples_total"] == status.rolled_up_samples >= 7
+    assert samples["monitord_history_deleted_rows_total"] == status.deleted_rows >= 3
+    assert samples["monitord_history_longest_batch_seconds"] == 0.25

@@ -72,18 +72,26 @@ def retention_cutoffs(retention: RetentionSettings, moment_ms: int) -> Retention
 
 
 class MaintenanceStatus:
-    """What the maintenance task has done so far; tests wait on it, others may read it."""
+    """What the maintenance task has done so far: tests wait on it, /metrics reads its totals."""
 
     def __init__(self) -> None:
         self.passes = 0
+        self.failed_passes = 0
+        self.rolled_up_samples = 0
+        self.deleted_rows = 0
         self.last: PassReport | None = None
         self._changed = trio.Event()
 
     def record(self, report: PassReport) -> None:
         self.passes += 1
+        self.rolled_up_samples += report.rolled_up_samples
+        self.deleted_rows += report.deleted_rows
         self.last = report
         self._changed.set()
         self._changed = trio.Event()
+
+    def record_failure(self) -> None:
+        self.failed_passes += 1
 
     async def wait_for_passes(self, count: int) -> PassReport:
         """Wait until at least `count` passes have finished in all; returns the newest report."""
@@ -167,10 +175,12 @@ async def maintain_history(
         try:
             report = await run_pass(storage, retention, clock())
         except StorageError as exc:
+            status.record_failure()
             # The next pass retries; ingest reports a failing database loudly enough.
             log.warning("history maintenance failed, retrying in %g s: %s", interval_seconds, exc)
             failing = True
         except Exception:
+            status.record_failure()
             # A bug: the traceback once, then one line per failed pass, never a dead daemon.
             if failing:
                 log.error("history maintenance failed again; retrying in %g s", interval_seconds)
