@@ -100,6 +100,9 @@ class GrpcSettings(_Section):
     max_message_bytes: Annotated[int, msgspec.Meta(ge=4096, le=32 * 1024 * 1024)] = 1024 * 1024
     # Agent calls open at once, authenticated or not; one more gets RESOURCE_EXHAUSTED.
     max_concurrent_streams: PositiveInt = 10_000
+    # Agent connections open at once; one more is closed as soon as it is accepted. With the
+    # handshake timeout this bounds what unauthenticated sockets can cost.
+    max_connections: PositiveInt = 10_000
     # A new connection must finish its TLS handshake and open its first call within this time,
     # or it is dropped (idle sockets cost the daemon without ever authenticating).
     handshake_timeout_seconds: PositiveSeconds = 10.0

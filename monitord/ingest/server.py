@@ -19,6 +19,8 @@ from monitord.ingest.calls import AgentCalls
 
 log = logging.getLogger("monitord.agents")
 
+REFUSAL_LOG_INTERVAL_SECONDS = 60.0
+
 
 def tls_context(settings: GrpcSettings) -> ssl.SSLContext | None:
     """The server TLS context when a certificate and key are configured; raises StartupError
@@ -63,6 +65,16 @@ async def serve_agents(
         raise StartupError(f"agents (gRPC): {exc}") from None
     address = bound_address(sock)
     listener = await anyio.abc.SocketListener.from_socket(sock)
+    open_connections = 0
+    next_refusal_log = -math.inf
+
+    async def serve_counted(stream: anyio.abc.SocketStream) -> None:
+        nonlocal open_connections
+        try:
+            await _serve_connection(stream, settings, context, calls)
+        finally:
+            open_connections -= 1
+
     async with listener, trio.open_nursery() as connections:
         log.info("agents (gRPC%s) on %s", ", TLS" if context else "", address)
         task_status.started(address)
@@ -75,7 +87,15 @@ async def serve_agents(
                 log.warning("agents (gRPC): accept failed: %s", exc.strerror or exc)
                 await trio.sleep(0.1)
                 continue
-            connections.start_soon(_serve_connection, stream, settings, context, calls)
+            if open_connections >= settings.max_connections:
+                await stream.aclose()
+                if trio.current_time() >= next_refusal_log:  # a flood gives a line a minute, not one each
+                    log.warning("agents (gRPC): %d connections open (grpc.max_connections); refusing more",
+                                open_connections)
+                    next_refusal_log = trio.current_time() + REFUSAL_LOG_INTERVAL_SECONDS
+                continue
+            open_connections += 1
+            connections.start_soon(serve_counted, stream)
 
 
 async def _serve_connection(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 from purerpc.grpclib.status import StatusCode
 from trio.testing import MockClock
 
@@ -209,6 +210,27 @@ async def test_calls_beyond_the_cap_get_resource_exhausted(tmp_path: Path, nurse
         await a.send(metrics(sample(1)))
         assert (await a.receive()).ack.seq == 1
     assert daemon.endpoints.ingest_stats.ended_calls["too_many_streams"] == 1
+
+
+async def test_connections_beyond_the_cap_are_closed_at_once(tmp_path: Path, nursery: trio.Nursery) -> None:
+    settings = make_settings(tmp_path / "data", grpc={"max_connections": 2, "handshake_timeout_seconds": 3600})
+    daemon = await start_daemon(nursery, settings)
+    _, token = await register_server(daemon)
+    address = grpc_of(daemon)
+    # Two idle sockets that never speak hold both places.
+    idle = [await trio.open_tcp_stream(address.host, address.port) for _ in range(2)]
+    extra = await trio.open_tcp_stream(address.host, address.port)
+    with trio.fail_after(5):
+        assert await extra.receive_some(1) == b""  # closed by the daemon, unread
+    await extra.aclose()
+    # A place freed is a place an agent can take, once the daemon has seen the socket close.
+    await idle.pop().aclose()
+    await trio.testing.wait_all_tasks_blocked()
+    with trio.fail_after(5):
+        async with agent_call(address, token) as call:
+            await _welcomed(call)
+    for stream in idle:
+        await stream.aclose()
 
 
 async def test_protocol_errors_get_a_clear_status_never_a_python_repr(daemon: RunningDaemon) -> None:
