@@ -1,8 +1,12 @@
-"""HTTP/1.1 connection handling on hypercorn + quart-trio (STACK trap 1)."""
+"""HTTP/1.1 connection handling on hypercorn + quart-trio (STACK trap 1), and one connection's
+failure staying in that connection."""
 
 from __future__ import annotations
 
+import pytest
 import trio
+from hypercorn.events import RawData
+from hypercorn.protocol.h11 import H11Protocol
 
 from tests.conftest import RunningDaemon
 
@@ -56,3 +60,31 @@ async def test_a_refused_request_with_a_body_keeps_the_connection_usable(running
         with trio.fail_after(5):
             rest = await _read_until_eof(stream)
     assert b"HTTP/1.1 200" in first + rest
+
+
+async def test_an_internal_error_in_one_connection_leaves_the_server_serving(
+    running: RunningDaemon, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Stands in for any protocol-layer bug a client's bytes might trip inside hypercorn (one did:
+    # an oversize WebSocket message followed by another frame). Unpatched, hypercorn lets the
+    # exception out of the connection and its server, and so the daemon, stops.
+    handle = H11Protocol.handle
+
+    async def handle_or_fail(self: H11Protocol, event: object) -> None:
+        if isinstance(event, RawData) and b"X-Trip: wire" in event.data:
+            raise TypeError("tripped inside the protocol layer")
+        await handle(self, event)
+
+    monkeypatch.setattr(H11Protocol, "handle", handle_or_fail)
+    address = running.endpoints.http
+    async with await trio.open_tcp_stream(address.host, address.port) as tripping:
+        await tripping.send_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Trip: wire\r\n\r\n")
+        with trio.fail_after(5):
+            assert await _read_until_eof(tripping) == b""  # that connection ends, answered by nothing
+
+    async with await trio.open_tcp_stream(address.host, address.port) as other:
+        await other.send_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        with trio.fail_after(5):
+            assert (await _read_until_eof(other)).startswith(b"HTTP/1.1 200")
+    assert not running.stopped.is_set()
+    assert "dropped a connection after an internal error (TypeError)" in caplog.text

@@ -9,6 +9,10 @@
   also get an abort handle and lose permessage-deflate (STACK trap 4): see hypercorn_ws.py.
 - The listening socket is bound here, before serving, so "address in use" is a clear startup
   error naming the address instead of a traceback from inside hypercorn.
+- One connection's failure stays in that connection. hypercorn runs each connection in the
+  server's own nursery and lets anything but OSError out of it, so a protocol-layer exception
+  tripped by one client's bytes would stop the HTTP server, and with it the daemon. Its
+  connection handler is replaced by `ContainedTCPServer` (see `_contain_connection_failures`).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
+import hypercorn.trio.run
 from hypercorn.config import Config, Sockets
 from hypercorn.trio.run import worker_serve
+from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.utils import wrap_app
 
 from monitord.config import HttpSettings, ListenAddress
@@ -55,6 +61,37 @@ class ShieldFinalBodySend:
                 await send(message)
 
         await self.app(scope, receive, send_final_shielded)
+
+
+class ContainedTCPServer(TCPServer):
+    """hypercorn's per-connection handler, whose exceptions end that connection only.
+
+    hypercorn's own `run` already closes the socket on the way out; this logs one line (the
+    traceback at DEBUG) instead of letting the error cancel every other connection.
+    """
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        except* Exception as group:
+            log.warning("http: dropped a connection after an internal error (%s)",
+                        ", ".join(sorted({type(exc).__name__ for exc in group.exceptions})))
+            log.debug("details", exc_info=group)
+
+
+def _contain_connection_failures() -> None:
+    """Make hypercorn's trio server use `ContainedTCPServer` for every connection.
+
+    `worker_serve` looks the class up in its module's globals and takes no parameter for it.
+    If a hypercorn release moves it, this fails at import, loudly, rather than silently
+    serving without containment.
+    """
+    if not issubclass(hypercorn.trio.run.TCPServer, TCPServer):
+        raise RuntimeError("hypercorn.trio.run no longer serves connections with TCPServer; re-check serve.py")
+    hypercorn.trio.run.TCPServer = ContainedTCPServer  # type: ignore[misc]
+
+
+_contain_connection_failures()
 
 
 def bind_listener(address: ListenAddress, tcp_user_timeout_seconds: float) -> socket.socket:
