@@ -179,7 +179,13 @@ class SampleWriter:
         newest = max(samples, key=lambda sample: sample.time)
         if self._cache.apply_sample(server_id, newest) is not None:
             self._presence.reported(server_id)
-        while self._waiting_samples >= self._capacity and self.state is DatabaseState.OK:
+        # Drop only while the database fails; while it works, wait for room (a batch bigger
+        # than the whole buffer goes in alone).
+        while (
+            self._waiting
+            and self._waiting_samples + len(samples) > self._capacity
+            and self.state is DatabaseState.OK
+        ):
             self._room = self._room if not self._room.is_set() else trio.Event()
             await self._room.wait()
         self._waiting.append(_Batch(server_id, samples, seq, acks))
@@ -277,6 +283,7 @@ class SampleWriter:
             self._writing_samples = 0
             self._put_back(taken, facts)
             raise
+        self._writing_samples = 0
         if rows:
             self._observe_write_seconds(time.perf_counter() - started)
         self._stats.stored_samples += inserted
