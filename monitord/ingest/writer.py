@@ -180,7 +180,7 @@ class SampleWriter:
         if self._cache.apply_sample(server_id, newest) is not None:
             self._presence.reported(server_id)
         # Drop only while the database fails; while it works, wait for room (a batch bigger
-        # than the whole buffer goes in alone).
+        # than the whole buffer goes in alone, so the buffer may hold one batch more).
         while (
             self._waiting
             and self._waiting_samples + len(samples) > self._capacity
@@ -204,9 +204,10 @@ class SampleWriter:
         await self._healthy.wait()
 
     def _drop_overflow(self) -> None:
-        """Drop the oldest waiting samples beyond capacity; their calls can no longer be acked."""
+        """While writes fail, drop the oldest waiting samples beyond capacity; their calls can no
+        longer be acked. (While writes work, `submit` waits for room instead.)"""
         excess = self._waiting_samples - self._capacity
-        if excess <= 0:
+        if excess <= 0 or self.state is DatabaseState.OK:
             return
         self._stats.overflowed_samples += excess
         self._waiting_samples -= excess
@@ -276,6 +277,7 @@ class SampleWriter:
             self._writing_samples = 0  # before _put_back counts them as waiting again
             self._put_back(taken, facts)
             self._failed(exc)
+            self._drop_overflow()
             return False
         except trio.Cancelled:
             # Cancelled mid-write (the daemon stops): maybe committed, maybe not; the final
@@ -295,10 +297,9 @@ class SampleWriter:
         return True
 
     def _put_back(self, taken: list[_Batch], facts: dict[int, HostFacts]) -> None:
-        # Older than anything that arrived meanwhile: back to the front, then trim to capacity.
+        # Older than anything that arrived meanwhile: back to the front.
         self._waiting.extendleft(reversed(taken))
         self._waiting_samples += sum(len(batch.samples) for batch in taken)
-        self._drop_overflow()
         for server_id, server_facts in facts.items():
             self._facts.setdefault(server_id, server_facts)  # a newer hello wins
 

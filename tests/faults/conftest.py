@@ -16,7 +16,6 @@ from purerpc.grpclib.status import Status
 
 from monitord.config import ListenAddress
 from monitord.models import now_ms
-from monitord.proto import monitord_pb2 as pb
 from tests.agents.conftest import HELLO, RawCall, agent_call, metrics, sample
 
 
@@ -92,5 +91,3 @@ async def poll(check: Callable[[], Awaitable[bool]], *, timeout: float, step: fl
             await trio.sleep(step)
     return trio.current_time() - started
 
-
-__all__ = ["HELLO", "RecordingAgent", "health", "poll", "pb", "recording_agent"]
