@@ -127,6 +127,14 @@ class DatabaseSettings(_Section):
     # and the most connections the daemon keeps open.
     connect_timeout_seconds: PositiveSeconds = 30.0
     pool_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
+    # Accepted agent samples waiting for the database (it is slow, locked or down). Beyond this
+    # the oldest waiting samples are dropped, counted and not acked, so their agents re-send them.
+    # About 1 KB each in memory.
+    buffer_samples: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
+    # A failed write is retried after 0.1 s, then twice as long each time, up to this.
+    retry_max_seconds: Annotated[float, msgspec.Meta(ge=0.1, le=300)] = 5.0
+    # On a graceful stop, how long the buffered samples may take to reach the database.
+    stop_flush_seconds: Annotated[float, msgspec.Meta(ge=0, le=300)] = 5.0
 
     def __post_init__(self) -> None:
         if self.url and not self.url.startswith(("sqlite:///", "postgresql://", "postgres://")):

@@ -5,7 +5,8 @@
       └ nursery                    the only long-lived nursery
         ├ watch_signals            first signal → shutdown event
         ├ serve_watchdog           systemd WATCHDOG=1 while the loop makes progress
-        ├ SampleWriter.run         the one task that stores agent samples (then acks go out)
+        ├ SampleWriter.run         the one task that stores agent samples (then acks go out);
+                                   what is still buffered at the stop is flushed after the nursery
         ├ watch_offline            online → offline after agents.offline_after_seconds
         ├ serve_agents             gRPC servicer for agents
         ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
@@ -162,6 +163,8 @@ async def run(
             ingest_stats,
             batch_samples=settings.agents.write_batch_samples,
             delay_seconds=settings.agents.write_delay_seconds,
+            buffer_samples=settings.database.buffer_samples,
+            retry_max_seconds=settings.database.retry_max_seconds,
             observe_write_seconds=telemetry.db_write_duration.observe,
         )
         telemetry.register_ingest(ingest_stats, agent_sessions, writer)
@@ -179,6 +182,7 @@ async def run(
             telemetry=telemetry,
             hub=hub,
             agent_sessions=agent_sessions,
+            writer=writer,
         )
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:
@@ -206,4 +210,22 @@ async def run(
             task_status.started(Endpoints(http=http, grpc=grpc, cache=cache, ingest_stats=ingest_stats))
             await shutdown.wait()
             notify("STOPPING=1", "STATUS=stopping")
+        # Every listener is closed and every task has ended: nothing adds to the buffer now.
+        await _flush_on_stop(writer, settings.database.stop_flush_seconds)
     log.info("monitord stopped")
+
+
+async def _flush_on_stop(writer: SampleWriter, timeout_seconds: float) -> None:
+    """Store what is still buffered, for at most `timeout_seconds`. Those samples were never
+    acked, so whatever does not make it is re-sent by the agents after the restart."""
+    if not writer.buffered_samples:
+        return
+    buffered = writer.buffered_samples
+    with trio.move_on_after(timeout_seconds):
+        if await writer.flush():
+            log.info("stored the %d buffered samples before stopping", buffered)
+            return
+    log.warning(
+        "stopping with %d buffered samples not stored (%s); agents re-send them when the daemon is back",
+        writer.buffered_samples, writer.reason or f"no room within {timeout_seconds:g} s",
+    )

@@ -18,7 +18,7 @@ from monitord.cache import LiveCache
 from monitord.history.maintenance import MaintenanceStatus
 from monitord.ingest.sessions import AgentSessions
 from monitord.ingest.stats import IngestStats
-from monitord.ingest.writer import SampleWriter
+from monitord.ingest.writer import DatabaseState, SampleWriter
 from monitord.models import METRIC_FIELDS
 from monitord.push.hub import SnapshotHub
 from monitord.wire import ServerStatus
@@ -113,7 +113,17 @@ class _IngestCollector(Collector):
         stats = self._stats
         yield GaugeMetricFamily("monitord_agents_connected", "Agent streams open now", value=len(self._sessions))
         yield GaugeMetricFamily(
-            "monitord_ingest_buffer_samples", "Accepted samples waiting to be stored", value=self._writer.queued_samples
+            "monitord_ingest_buffer_samples", "Accepted samples waiting to be stored",
+            value=self._writer.buffered_samples,
+        )
+        yield CounterMetricFamily(
+            "monitord_ingest_buffer_overflowed_samples",
+            "Accepted samples dropped from the full buffer while the database failed (not acked: agents re-send)",
+            value=stats.overflowed_samples,
+        )
+        yield GaugeMetricFamily(
+            "monitord_database_writable", "1 while the last database write succeeded, 0 while writes fail",
+            value=1.0 if self._writer.state is DatabaseState.OK else 0.0,
         )
         yield CounterMetricFamily("monitord_samples_accepted", "Agent samples that passed validation",
                                   value=stats.accepted_samples)
@@ -129,7 +139,7 @@ class _IngestCollector(Collector):
         for reason, count in sorted(stats.ended_calls.items()):
             ended.add_metric([reason], count)
         yield ended
-        yield CounterMetricFamily("monitord_sample_writes_failed", "Sample batches the database refused",
+        yield CounterMetricFamily("monitord_sample_writes_failed", "Sample writes the database refused (then retried)",
                                   value=stats.failed_writes)
 
 

@@ -122,12 +122,17 @@ class ErrorResponse(_Wire):
     error: ErrorBody
 
 
-class Health(_Wire):
+class Health(_Wire, omit_defaults=True):
     status: str  # "ok" | "degraded"
     version: str
-    database: str  # "ok" or the reason it is not
+    database: str  # "ok" | "unavailable" | "full" (no space left)
     uptime_seconds: float
     servers: int
+    # Accepted agent samples not stored yet, and those dropped from the full buffer so far.
+    buffered_samples: int
+    overflowed_samples: int
+    # Why the database is not ok, in words (absent while it is).
+    reason: str = ""
 
 
 encoder = msgspec.json.Encoder()

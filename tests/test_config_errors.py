@@ -23,6 +23,8 @@ CASES = {
     "bad_database_url": ("[database]\nurl = 'mysql://root@db/x'\n", "database.url: expected"),
     "bad_postgres_port": ("[database]\nurl = 'postgresql://u:hunter2@db:port/x'\n", "database.url: the port of the"),
     "zero_connect_timeout": ("[database]\nconnect_timeout_seconds = 0\n", "database.connect_timeout_seconds: expected"),
+    "tiny_buffer": ("[database]\nbuffer_samples = 10\n", "database.buffer_samples: expected an integer >= 100"),
+    "zero_retry_cap": ("[database]\nretry_max_seconds = 0\n", "database.retry_max_seconds: expected a number >= 0.1"),
     "not_toml": ("[http\nlisten = \n", "not valid TOML"),
     "raw_hours_too_short": ("[retention]\nraw_hours = 1\n", "retention.raw_hours: expected an integer >= 2"),
     "fractional_days": ("[retention]\nminute_days = 1.5\n", "retention.minute_days: expected an integer, got a number"),

@@ -15,6 +15,7 @@ from monitord.cache import LiveCache
 from monitord.config import Settings
 from monitord.push.hub import SnapshotHub
 from monitord.ingest.sessions import AgentSessions
+from monitord.ingest.writer import SampleWriter
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
 
@@ -30,6 +31,8 @@ class AppState:
     hub: SnapshotHub  # the live WebSocket feeds; routes revoke sessions through it
     # Live agent calls, so deleting a server or rotating its token can end its call at once.
     agent_sessions: AgentSessions = field(default_factory=AgentSessions)
+    # The agent sample writer, whose state /api/health reports; None when the app runs alone.
+    writer: SampleWriter | None = None
     started_at: float = field(default_factory=time.monotonic)
 
 

@@ -10,6 +10,7 @@ from quart import Blueprint, Response
 from monitord import __version__
 from monitord.http.context import app_state
 from monitord.http.responses import json_response
+from monitord.ingest.writer import DatabaseState
 from monitord.storage import StorageError
 from monitord.wire import Health
 
@@ -20,23 +21,34 @@ DATABASE_PING_TIMEOUT_SECONDS = 2.0
 
 @blueprint.get("/health")
 async def health() -> Response:
+    """`ok`, or `degraded` with the database's state and the reason in words.
+
+    The sample writer knows first when writes fail (it writes every fraction of a second while
+    agents report), so its state wins; a ping covers a database nobody has written to lately.
+    """
     state = app_state()
-    database = "ok"
-    with trio.move_on_after(DATABASE_PING_TIMEOUT_SECONDS) as timeout:
-        try:
-            await state.storage.ping()
-        except StorageError as exc:
-            database = str(exc)
-    if timeout.cancelled_caught:
-        database = f"no answer within {DATABASE_PING_TIMEOUT_SECONDS:g} s"
-    status = "ok" if database == "ok" else "degraded"
+    writer = state.writer
+    database, reason = DatabaseState.OK, ""
+    if writer is not None and writer.state is not DatabaseState.OK:
+        database, reason = writer.state, writer.reason
+    else:
+        with trio.move_on_after(DATABASE_PING_TIMEOUT_SECONDS) as timeout:
+            try:
+                await state.storage.ping()
+            except StorageError as exc:
+                database, reason = DatabaseState.UNAVAILABLE, str(exc)
+        if timeout.cancelled_caught:
+            database, reason = DatabaseState.UNAVAILABLE, f"no answer within {DATABASE_PING_TIMEOUT_SECONDS:g} s"
     return json_response(
         Health(
-            status=status,
+            status="ok" if database is DatabaseState.OK else "degraded",
             version=__version__,
-            database=database,
+            database=database.value,
             uptime_seconds=round(time.monotonic() - state.started_at, 3),
             servers=len(state.cache),
+            buffered_samples=writer.buffered_samples if writer is not None else 0,
+            overflowed_samples=writer.overflowed_samples if writer is not None else 0,
+            reason=reason,
         ),
         status=200,
     )

@@ -1,8 +1,9 @@
 """One agent call (`AgentService.Connect`): authenticate, take the hello, ingest batches, ack.
 
     headers ─ token check (constant time, before any message) ─ session (one per server)
-      └ hello → host facts (storage + cache) → welcome
-      └ metrics → validate → writer → (durable) → ack {seq}      replies go out in order
+      └ hello → host facts (cache; stored by the writer) → welcome
+      └ metrics → validate → writer (live cache at once; buffer → database) → ack {seq}
+                                       acks are cumulative: sent once every sample up to seq is committed
 
 Every way a call can end is a status this module chose: nothing raised in here reaches the
 agent as a Python repr (STACK trap 6).
@@ -26,7 +27,7 @@ from monitord.grpc_transport import TRANSPORT_ERRORS, CallStream, MalformedMessa
 from monitord.ingest.sessions import AgentSession, AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.validation import check_samples, host_facts
-from monitord.ingest.writer import SampleWriter, WriteTicket, settled_ticket
+from monitord.ingest.writer import AckTracker, SampleWriter
 from monitord.models import now_ms
 from monitord.proto import monitord_grpc
 from monitord.proto import monitord_pb2 as pb
@@ -37,8 +38,6 @@ log = logging.getLogger("monitord.agents")
 # The service and method the generated stubs define; anything else is UNIMPLEMENTED.
 _SERVICE = monitord_grpc.AgentServiceServicer().service
 _CONNECT = "Connect"
-# Replies (welcome, acks) waiting to be sent on one call; a full queue pauses reading.
-_REPLY_QUEUE = 64
 _DROP_WARNING_PERIOD_SECONDS = 60.0
 
 
@@ -221,52 +220,52 @@ class AgentCalls:
             return Status(StatusCode.OK)
         if first.WhichOneof("payload") != "hello":
             raise _EndCall("protocol", Status(StatusCode.FAILED_PRECONDITION, "the first message must be hello"))
-        await self._hello(server_id, first.hello)
-        welcome = pb.ServerMessage(
-            welcome=pb.Welcome(
-                server_id=server_id,
-                daemon_version=__version__,
-                max_message_bytes=self._settings.grpc.max_message_bytes,
+        self._hello(server_id, first.hello)
+        await stream.send_message(
+            pb.ServerMessage(
+                welcome=pb.Welcome(
+                    server_id=server_id,
+                    daemon_version=__version__,
+                    max_message_bytes=self._settings.grpc.max_message_bytes,
+                )
             )
         )
         throttle = _Throttle(self._settings.agents.max_samples_per_second, self._burst)
         last_seq: int | None = None
-        send_reply, replies = trio.open_memory_channel[pb.ServerMessage | tuple[WriteTicket, int]](_REPLY_QUEUE)
+        acks = AckTracker()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._send_replies, stream, replies)
-            async with send_reply:
-                await send_reply.send(welcome)
+            nursery.start_soon(self._send_acks, stream, acks)
+            try:
                 while (message := await self._receive(stream)) is not None:
                     kind = message.WhichOneof("payload")
                     if kind == "hello":
-                        await self._hello(server_id, message.hello)
+                        self._hello(server_id, message.hello)
                     elif kind == "metrics":
                         samples = message.metrics.samples
                         if not samples:
                             continue
-                        ticket, last_seq = await self._metrics(server_id, samples, last_seq)
-                        if last_seq is not None:
-                            await send_reply.send((ticket, last_seq))
+                        last_seq = await self._metrics(server_id, samples, last_seq, acks)
                         # The per-agent cap: reading pauses, gRPC flow control holds the agent.
                         if (pause := throttle.spend(len(samples))) > 0:
                             await trio.sleep(pause)
                     else:
                         raise _EndCall("protocol", Status(StatusCode.INVALID_ARGUMENT, "empty message"))
-            # The agent ended its side: the sender drains the pending acks, then the call ends OK.
+            finally:
+                # The agent ended its side: the sender acks what gets stored, then the call ends OK.
+                acks.close()
         return Status(StatusCode.OK)
 
-    async def _hello(self, server_id: int, hello: pb.Hello) -> None:
+    def _hello(self, server_id: int, hello: pb.Hello) -> None:
+        # The cache at once, the database with the writer's next write: a hello never waits on
+        # (or fails with) the database.
         facts = host_facts(hello)
-        try:
-            await self._storage.update_host_facts(server_id, facts)
-        except StorageError as exc:
-            log.error("cannot store the host facts of server %d: %s", server_id, exc)
-            raise _EndCall("storage", Status(StatusCode.UNAVAILABLE, "storage unavailable; retry later")) from None
         self._cache.set_facts(server_id, facts)
+        self._writer.note_facts(server_id, facts)
 
     async def _metrics(
-        self, server_id: int, samples: Sequence[pb.Sample], last_seq: int | None
-    ) -> tuple[WriteTicket, int | None]:
+        self, server_id: int, samples: Sequence[pb.Sample], last_seq: int | None, acks: AckTracker
+    ) -> int | None:
+        """Validate one batch and hand what passes to the writer; returns the call's last seq."""
         checked = check_samples(
             samples, last_seq=last_seq, now_ms=now_ms(), max_future_ms=self._max_future_ms, max_age_ms=self._max_age_ms
         )
@@ -281,27 +280,39 @@ class AgentCalls:
                     sum(checked.dropped.values()),
                     ", ".join(f"{reason}: {count}" for reason, count in sorted(checked.dropped.items())),
                 )
-        if not checked.accepted:
-            return settled_ticket(), checked.last_seq
-        self._stats.accepted_samples += len(checked.accepted)
-        return await self._writer.submit(server_id, checked.accepted), checked.last_seq
+        if checked.last_seq is None:
+            return None
+        if checked.accepted:
+            self._stats.accepted_samples += len(checked.accepted)
+            await self._writer.submit(server_id, checked.accepted, checked.last_seq, acks)
+        else:
+            acks.nothing_to_store(checked.last_seq)
+        return checked.last_seq
 
-    async def _send_replies(
-        self, stream: CallStream, replies: trio.MemoryReceiveChannel[pb.ServerMessage | tuple[WriteTicket, int]]
-    ) -> None:
-        """Send replies in order; an ack only once its batch is stored. Ends when the reader
-        closes its side and every reply has gone out."""
-        async with replies:
-            async for reply in replies:
-                if isinstance(reply, tuple):
-                    ticket, seq = reply
-                    if not ticket.done.is_set():
-                        await ticket.done.wait()
-                    if not ticket.stored:
-                        raise _EndCall("storage", Status(StatusCode.UNAVAILABLE, "storage unavailable; retry later"))
-                    reply = pb.ServerMessage(ack=pb.Ack(seq=seq))
-                await stream.send_message(reply)
+    async def _send_acks(self, stream: CallStream, acks: AckTracker) -> None:
+        """Ack the highest seq whose samples are all committed, whenever it grows (acks are
+        cumulative, so one ack covers every batch stored meanwhile). Ends once the reader has
+        stopped and nothing of the call waits for the database.
 
+        If samples of the call were dropped on overflow, no later ack can be truthful: the call
+        is ended (UNAVAILABLE) once the database works again, and the agent re-sends everything
+        unacked on its next call. Ending it earlier would only make it re-send into a full buffer.
+        """
+        sent: int | None = None
+        while True:
+            if acks.lost:
+                await self._writer.wait_until_healthy()
+                raise _EndCall(
+                    "overflow",
+                    Status(StatusCode.UNAVAILABLE, "samples dropped while the database was unavailable; re-send"),
+                )
+            if acks.stored_seq is not None and acks.stored_seq != sent:
+                sent = acks.stored_seq
+                await stream.send_message(pb.ServerMessage(ack=pb.Ack(seq=sent)))
+                continue  # more may have been stored while sending
+            if acks.closed and acks.settled:
+                return
+            await acks.wait_changed()
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -1,4 +1,4 @@
-"""Online/offline status: when each server last had samples stored, on trio's clock."""
+"""Online/offline status: when each server last had samples accepted, on trio's clock."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ log = logging.getLogger("monitord.agents")
 
 
 class AgentPresence:
-    """The trio time at which each server last had samples stored.
+    """The trio time at which each server last had samples accepted.
 
     Updated by the sample writer in the same step that makes the server `online` in the cache,
-    so the offline watcher never misses a server it should watch.
+    so the offline watcher never misses a server it should watch. Acceptance, not storage: a
+    database outage must not make servers look offline.
     """
 
     def __init__(self) -> None:
@@ -42,8 +43,7 @@ async def watch_offline(
     """Mark a server `offline` once it has been silent for `offline_after_seconds`.
 
     Sleeps until the earliest deadline, so a server goes offline at exactly its timeout (trio's
-    clock: tests use a mock clock). A server comes back `online` when the writer stores its next
-    sample. Runs until cancelled.
+    clock: tests use a mock clock). A server comes back `online` when its next sample is accepted. Runs until cancelled.
     """
     task_status.started()
     while True:

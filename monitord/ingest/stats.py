@@ -20,5 +20,8 @@ class IngestStats:
     # Calls ended by the daemon, per reason ("unauthenticated", "too_many_streams",
     # "message_too_large", "replaced", "revoked", "malformed", "protocol", "storage", "internal").
     ended_calls: Counter[str] = field(default_factory=Counter)
-    # Writer flushes that failed (the samples were not acked; the agents re-send them).
+    # Writes the database refused; their samples stayed buffered and were retried.
     failed_writes: int = 0
+    # Accepted samples dropped from the full buffer while the database failed (never acked:
+    # their agents re-send them).
+    overflowed_samples: int = 0

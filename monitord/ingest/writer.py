@@ -1,61 +1,127 @@
-"""The one task that stores agent samples: every agent's batches go through it, grouped."""
+"""The one task that stores agent samples: every agent's batches wait in one bounded buffer.
+
+    agent call ── submit ──► live cache + presence (at once: the dashboard never waits on the DB)
+                         └─► buffer (bounded, oldest first) ── run ──► insert_samples ──► acks
+
+An ack still means "committed": each call's `AckTracker` learns which of its batches the
+database holds, and which were dropped on overflow (the call is then ended, so its agent
+re-sends from its own buffer). While the database fails, the writer keeps the samples and
+retries with capped exponential backoff; `/api/health` and `/metrics` read its `WriterState`.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import trio
 
 from monitord.cache import LiveCache
 from monitord.ingest.presence import AgentPresence
 from monitord.ingest.stats import IngestStats
-from monitord.models import MetricsSample
-from monitord.storage import Storage, StorageError
+from monitord.models import HostFacts, MetricsSample
+from monitord.storage import Storage, StorageError, StorageFull
 
 log = logging.getLogger("monitord.agents")
 
-# Batches waiting for the writer; a full queue makes agents' calls wait (backpressure), and
-# their gRPC flow control then slows the agents down.
-QUEUE_BATCHES = 1024
+FIRST_RETRY_SECONDS = 0.1
 
 
-@dataclass(eq=False)
-class WriteTicket:
-    """Completion of one submitted batch: `done` is set once the writer's flush returned."""
+class DatabaseState(enum.StrEnum):
+    """How the last write went: the `database` field of /api/health."""
 
-    done: trio.Event = field(default_factory=trio.Event)
-    stored: bool = False
-
-    def settle(self, stored: bool) -> None:
-        self.stored = stored
-        self.done.set()
+    OK = "ok"
+    UNAVAILABLE = "unavailable"  # locked, unreachable, refusing connections...
+    FULL = "full"  # no disk space (or size limit) left: needs an operator
 
 
-def settled_ticket() -> WriteTicket:
-    """A ticket for a batch with nothing to store (every sample was dropped)."""
-    ticket = WriteTicket()
-    ticket.settle(True)
-    return ticket
+class AckTracker:
+    """What one agent call may acknowledge, fed by the writer as the call's batches settle.
+
+    The buffer is first in, first out, and drops only from its front, so a call's batches are
+    stored (or dropped) in the order they were submitted: when a batch is stored, every earlier
+    one of the call is stored too, unless one was dropped, which makes `lost` true for good.
+    """
+
+    def __init__(self) -> None:
+        # The highest seq the agent may be acked for (every sample up to it is committed).
+        self.stored_seq: int | None = None
+        # Samples of this call were dropped on overflow: no further ack can be truthful.
+        self.lost = False
+        self._waiting = 0  # this call's batches in the buffer or being written
+        self._trailing_seq: int | None = None  # nothing to store up to it, once the rest is
+        self._changed = trio.Event()
+        # The call submits nothing more (its agent ended its side, or the call ended).
+        self.closed = False
+
+    @property
+    def settled(self) -> bool:
+        """True when none of this call's batches waits for the database."""
+        return self._waiting == 0
+
+    def nothing_to_store(self, seq: int) -> None:
+        """Every sample up to `seq` was invalid (dropped and counted): ackable once the earlier
+        batches are stored."""
+        if self._waiting:
+            self._trailing_seq = seq
+        else:
+            self._advance(seq)
+
+    def close(self) -> None:
+        """The call will submit nothing more."""
+        self.closed = True
+        self._notify()
+
+    def _queued(self) -> None:
+        self._waiting += 1
+
+    def _stored(self, seq: int) -> None:
+        self._waiting -= 1
+        self._advance(seq)
+
+    def _dropped(self, *, whole_batch: bool) -> None:
+        if whole_batch:
+            self._waiting -= 1
+        self.lost = True
+        self._notify()
+
+    def _advance(self, seq: int) -> None:
+        if not self._waiting and self._trailing_seq is not None:
+            seq = max(seq, self._trailing_seq)
+            self._trailing_seq = None
+        self.stored_seq = seq if self.stored_seq is None else max(self.stored_seq, seq)
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_changed(self) -> None:
+        """Return at the next change of `stored_seq`, `lost`, `settled` or `closed`."""
+        await self._changed.wait()
 
 
 @dataclass(eq=False)
 class _Batch:
     server_id: int
     samples: Sequence[MetricsSample]
-    ticket: WriteTicket
+    seq: int
+    acks: AckTracker
 
 
 class SampleWriter:
-    """Groups the samples of all agents into few `insert_samples` calls.
+    """Buffers the samples of all agents and stores them in few `insert_samples` calls.
 
-    `submit` queues one agent batch and returns its ticket; `run` (started in the daemon's
-    nursery) flushes when `batch_samples` are waiting or `delay_seconds` after the first one
-    arrived. Only once `insert_samples` has returned (durable) does the ticket settle, so an ack
-    never promises more than the database holds. After a flush the cache gets each server's
-    newest sample and the presence tracker its report time.
+    `submit` puts a validated batch into the live cache at once and into the buffer; `run`
+    (started in the daemon's nursery) writes when `batch_samples` are waiting or `delay_seconds`
+    after the first arrived. While the database works, a full buffer makes `submit` wait
+    (backpressure through gRPC flow control); while it fails, the oldest waiting samples are
+    dropped instead, so the live view never stalls. Host facts from agents' hellos are stored
+    by the same task, so a hello never waits on the database either.
     """
 
     def __init__(
@@ -67,6 +133,8 @@ class SampleWriter:
         *,
         batch_samples: int,
         delay_seconds: float,
+        buffer_samples: int,
+        retry_max_seconds: float,
         observe_write_seconds: Callable[[float], object] = lambda _seconds: None,
     ) -> None:
         self._storage = storage
@@ -75,70 +143,200 @@ class SampleWriter:
         self._stats = stats
         self._batch_samples = batch_samples
         self._delay_seconds = delay_seconds
+        self._capacity = buffer_samples
+        self._retry_max_seconds = retry_max_seconds
         self._observe_write_seconds = observe_write_seconds
-        # Samples submitted and not yet stored or failed (telemetry).
-        self.queued_samples = 0
-        self._send, self._receive = trio.open_memory_channel[_Batch](QUEUE_BATCHES)
+        self._waiting: deque[_Batch] = deque()
+        self._facts: dict[int, HostFacts] = {}
+        # Samples in `_waiting`, and in the batches being written right now.
+        self._waiting_samples = 0
+        self._writing_samples = 0
+        self._arrived = trio.Event()
+        self._room = trio.Event()
+        self.state = DatabaseState.OK
+        # Why the last write failed ("" while they work), safe to show (no SQL, no secrets).
+        self.reason = ""
+        self._healthy = trio.Event()
+        self._healthy.set()
+        self._failing_since: float | None = None
 
-    async def submit(self, server_id: int, samples: Sequence[MetricsSample]) -> WriteTicket:
-        """Queue `samples` of `server_id`; waits while the queue is full."""
-        ticket = WriteTicket()
-        await self._send.send(_Batch(server_id, samples, ticket))
-        self.queued_samples += len(samples)
-        return ticket
+    @property
+    def buffered_samples(self) -> int:
+        """Accepted samples not stored yet: waiting, or in the write under way."""
+        return self._waiting_samples + self._writing_samples
+
+    @property
+    def overflowed_samples(self) -> int:
+        """Accepted samples dropped from the full buffer since the daemon started."""
+        return self._stats.overflowed_samples
+
+    async def submit(
+        self, server_id: int, samples: Sequence[MetricsSample], seq: int, acks: AckTracker
+    ) -> None:
+        """Show `samples` (validated, not empty) of `server_id` live, and queue them for the
+        database; `acks` learns when they are stored through `seq`. Waits while the buffer is
+        full and the database works."""
+        newest = max(samples, key=lambda sample: sample.time)
+        if self._cache.apply_sample(server_id, newest) is not None:
+            self._presence.reported(server_id)
+        # Drop only while the database fails; while it works, wait for room (a batch bigger
+        # than the whole buffer goes in alone, so the buffer may hold one batch more).
+        while (
+            self._waiting
+            and self._waiting_samples + len(samples) > self._capacity
+            and self.state is DatabaseState.OK
+        ):
+            self._room = self._room if not self._room.is_set() else trio.Event()
+            await self._room.wait()
+        self._waiting.append(_Batch(server_id, samples, seq, acks))
+        self._waiting_samples += len(samples)
+        acks._queued()
+        self._drop_overflow()
+        self._arrived.set()
+
+    def note_facts(self, server_id: int, facts: HostFacts) -> None:
+        """Store `facts` (from a hello; already in the cache) with the next write."""
+        self._facts[server_id] = facts
+        self._arrived.set()
+
+    async def wait_until_healthy(self) -> None:
+        """Return once the last write succeeded (at once if it did)."""
+        await self._healthy.wait()
+
+    def _drop_overflow(self) -> None:
+        """While writes fail, drop the oldest waiting samples beyond capacity; their calls can no
+        longer be acked. (While writes work, `submit` waits for room instead.)"""
+        excess = self._waiting_samples - self._capacity
+        if excess <= 0 or self.state is DatabaseState.OK:
+            return
+        self._stats.overflowed_samples += excess
+        self._waiting_samples -= excess
+        while excess:
+            oldest = self._waiting[0]
+            if len(oldest.samples) <= excess:
+                self._waiting.popleft()
+                excess -= len(oldest.samples)
+                oldest.acks._dropped(whole_batch=True)
+            else:  # keep its newest samples: still worth storing, though never acked
+                oldest.samples = oldest.samples[excess:]
+                excess = 0
+                oldest.acks._dropped(whole_batch=False)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Flush queued batches until cancelled. A failed flush is logged and counted, its
-        tickets settle as not stored (the agents re-send), and the writer carries on."""
+        """Write buffered samples and facts until cancelled. A failed write keeps them buffered
+        and is retried with capped exponential backoff; state changes are logged once each."""
         task_status.started()
+        failures = 0
         while True:
-            first = await self._receive.receive()
-            pending = [first]
-            count = len(first.samples)
-            with trio.move_on_after(self._delay_seconds):
-                while count < self._batch_samples:
-                    batch = await self._receive.receive()
-                    pending.append(batch)
-                    count += len(batch.samples)
-            while count < self._batch_samples:  # whatever is already queued goes along
-                try:
-                    batch = self._receive.receive_nowait()
-                except trio.WouldBlock:
-                    break
-                pending.append(batch)
-                count += len(batch.samples)
-            await self._flush(pending)
+            await self._wait_for_work()
+            if await self._write_some():
+                failures = 0
+            else:
+                await trio.sleep(min(self._retry_max_seconds, FIRST_RETRY_SECONDS * 2 ** min(failures, 30)))
+                failures += 1
 
-    async def _flush(self, pending: list[_Batch]) -> None:
-        rows = [(batch.server_id, sample) for batch in pending for sample in batch.samples]
-        self.queued_samples -= len(rows)
+    async def flush(self) -> bool:
+        """Write everything buffered now, without waiting between batches; stops at the first
+        failure. Returns True when the buffer is empty (the daemon calls this when stopping)."""
+        while self._waiting or self._facts:
+            if not await self._write_some():
+                return False
+        return True
+
+    async def _wait_for_work(self) -> None:
+        while not self._waiting and not self._facts:
+            await self._next_arrival()
+        with trio.move_on_after(self._delay_seconds):
+            while self._waiting_samples < self._batch_samples:
+                await self._next_arrival()
+
+    async def _next_arrival(self) -> None:
+        # The writer is the only waiter: a fresh event per wait cannot miss a set.
+        self._arrived = trio.Event()
+        await self._arrived.wait()
+
+    async def _write_some(self) -> bool:
+        """One write: pending facts, then up to `batch_samples` from the front of the buffer.
+        Returns False (everything taken is back in the buffer) when the database failed."""
+        facts, self._facts = self._facts, {}
+        taken: list[_Batch] = []
+        count = 0
+        while self._waiting and (not taken or count + len(self._waiting[0].samples) <= self._batch_samples):
+            batch = self._waiting.popleft()
+            taken.append(batch)
+            count += len(batch.samples)
+        self._waiting_samples -= count
+        self._writing_samples = count
+        rows = [(batch.server_id, sample) for batch in taken for sample in batch.samples]
         started = time.perf_counter()
         try:
-            inserted = await self._storage.insert_samples(rows)
-            self._observe_write_seconds(time.perf_counter() - started)
+            for server_id, server_facts in facts.items():
+                await self._storage.update_host_facts(server_id, server_facts)
+            inserted = await self._storage.insert_samples(rows) if rows else 0
         except StorageError as exc:
-            self._fail(pending, f"cannot store {len(rows)} agent samples: {exc}")
-            return
-        except Exception:
-            log.exception("storing %d agent samples failed", len(rows))
-            self._fail(pending, None)
-            return
+            self._writing_samples = 0  # before _put_back counts them as waiting again
+            self._put_back(taken, facts)
+            self._failed(exc)
+            self._drop_overflow()
+            return False
+        except trio.Cancelled:
+            # Cancelled mid-write (the daemon stops): maybe committed, maybe not; the final
+            # flush writes them again, and re-written samples are stored once.
+            self._writing_samples = 0
+            self._put_back(taken, facts)
+            raise
+        self._writing_samples = 0
+        if rows:
+            self._observe_write_seconds(time.perf_counter() - started)
         self._stats.stored_samples += inserted
         self._stats.duplicate_samples += len(rows) - inserted
-        newest: dict[int, MetricsSample] = {}
-        for server_id, sample in rows:
-            current = newest.get(server_id)
-            if current is None or sample.time > current.time:
-                newest[server_id] = sample
-        for server_id, sample in newest.items():
-            if self._cache.apply_sample(server_id, sample) is not None:
-                self._presence.reported(server_id)
-        for batch in pending:
-            batch.ticket.settle(True)
+        for batch in taken:
+            batch.acks._stored(batch.seq)
+        self._room.set()
+        self._recovered()
+        return True
 
-    def _fail(self, pending: list[_Batch], message: str | None) -> None:
-        if message is not None:
-            log.error("%s", message)
+    def _put_back(self, taken: list[_Batch], facts: dict[int, HostFacts]) -> None:
+        # Older than anything that arrived meanwhile: back to the front.
+        self._waiting.extendleft(reversed(taken))
+        self._waiting_samples += sum(len(batch.samples) for batch in taken)
+        for server_id, server_facts in facts.items():
+            self._facts.setdefault(server_id, server_facts)  # a newer hello wins
+
+    def _failed(self, exc: StorageError) -> None:
         self._stats.failed_writes += 1
-        for batch in pending:
-            batch.ticket.settle(False)
+        state = DatabaseState.FULL if isinstance(exc, StorageFull) else DatabaseState.UNAVAILABLE
+        self.reason = str(exc)
+        if state is self.state:
+            return  # one line per state change, not per retry
+        if self.state is DatabaseState.OK:
+            self._failing_since = trio.current_time()
+            self._healthy = trio.Event()
+            self._room.set()  # submitters waiting for room drop the oldest samples instead
+        self.state = state
+        if state is DatabaseState.FULL:
+            log.error(
+                "the database is full (%s): free disk space; meanwhile agent samples wait in memory "
+                "(%d of %d), retried every %g s at most, the oldest dropped beyond that",
+                exc, self.buffered_samples, self._capacity, self._retry_max_seconds,
+            )
+        else:
+            log.error(
+                "cannot store agent samples (%s); they wait in memory (%d of %d), retried every %g s at "
+                "most, the oldest dropped beyond that",
+                exc, self.buffered_samples, self._capacity, self._retry_max_seconds,
+            )
+
+    def _recovered(self) -> None:
+        if self.state is DatabaseState.OK:
+            return
+        assert self._failing_since is not None
+        log.info(
+            "the database accepts writes again after %.1f s; %d samples dropped on overflow so far, "
+            "%d still buffered",
+            trio.current_time() - self._failing_since, self._stats.overflowed_samples, self.buffered_samples,
+        )
+        self.state = DatabaseState.OK
+        self.reason = ""
+        self._failing_since = None
+        self._healthy.set()

@@ -22,6 +22,10 @@ class StorageError(Exception):
     """The database failed; the message is safe to show (no SQL, no credentials)."""
 
 
+class StorageFull(StorageError):
+    """The disk (or a configured size limit) is full: writes fail until space is freed."""
+
+
 class AlreadyExists(StorageError):
     """A unique name is taken."""
 

@@ -57,6 +57,7 @@ from monitord.storage.base import (
     RetentionCutoffs,
     RollupProgress,
     StorageError,
+    StorageFull,
     Tier,
 )
 from monitord.storage.rollup import (
@@ -258,7 +259,9 @@ class PostgresStorage:
         except asyncpg.UniqueViolationError:
             raise
         except _DATABASE_ERRORS as exc:
-            raise StorageError(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from exc
+            # SQLSTATE 53100 (disk_full): no room until an operator frees some.
+            error = StorageFull if isinstance(exc, asyncpg.DiskFullError) else StorageError
+            raise error(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from exc
 
     async def _write(self, work: Work[T]) -> T:
         """Run `work` in one transaction, committed (durably) before this returns."""

@@ -42,6 +42,7 @@ from monitord.storage.base import (
     RetentionCutoffs,
     RollupProgress,
     StorageError,
+    StorageFull,
     Tier,
 )
 from monitord.storage.rollup import (
@@ -109,7 +110,7 @@ class SqliteStorage:
             except sqlite3.IntegrityError:
                 raise
             except sqlite3.Error as exc:
-                raise StorageError(f"SQLite: {exc}") from exc
+                raise _storage_error(exc) from exc
 
         return await trio.to_thread.run_sync(call, limiter=self._limiter)
 
@@ -124,7 +125,7 @@ class SqliteStorage:
                 finally:
                     self._reader.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise StorageError(f"SQLite: {exc}") from exc
+                raise _storage_error(exc) from exc
 
         return await trio.to_thread.run_sync(call, limiter=self._reader_limiter)
 
@@ -641,6 +642,12 @@ def _note_late_samples(connection: sqlite3.Connection, rows: Sequence[tuple[Any,
     }
     if late:
         connection.executemany("INSERT OR IGNORE INTO rollup_late (server_id, bucket_ms) VALUES (?, ?)", sorted(late))
+
+
+def _storage_error(exc: sqlite3.Error) -> StorageError:
+    # SQLITE_FULL: the disk, or PRAGMA max_page_count, leaves no room; retrying soon won't help.
+    full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return (StorageFull if full else StorageError)(f"SQLite: {exc}")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
