@@ -105,6 +105,26 @@ function tooltipPlugin(format: () => TooltipFormat | undefined): uPlot.Plugin {
 }
 
 /**
+ * The value axis' width: its longest label plus tick and gap, so "39.1 KiB/s" is never clipped
+ * (uPlot's fixed default fits only short labels). Measured once per layout cycle, as uPlot's
+ * own docs do it.
+ */
+function valueAxisSize(self: uPlot, values: string[] | null, axisIndex: number, cycle: number): number {
+  const axis = self.axes[axisIndex]!;
+  const previous = (axis as { _size?: number })._size;
+  if (cycle > 1 && previous !== undefined) return previous;
+  const longest = (values ?? []).reduce((widest, value) => (value.length > widest.length ? value : widest), "");
+  let size = (axis.ticks?.size ?? 10) + (axis.gap ?? 5);
+  if (longest !== "" && typeof self.ctx?.measureText === "function") {
+    self.ctx.font = axis.font?.[0] ?? "12px system-ui";
+    size += self.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
+  } else {
+    size += longest.length * 7;
+  }
+  return Math.max(40, Math.ceil(size));
+}
+
+/**
  * A uPlot line chart. The chart object is created once per series layout, theme and fixed
  * ranges; new data only calls setData, which is cheap.
  */
@@ -168,7 +188,7 @@ export function TimeSeriesChart({
           stroke: axisColor,
           grid: { stroke: gridColor, width: 1 },
           ticks: { stroke: gridColor },
-          size: 70,
+          size: valueAxisSize,
           values: (_u, splits) => splits.map((value) => formatRef.current(value)),
         },
       ],
