@@ -2,12 +2,13 @@
  * The dashboard in real headless Chromium against a real daemon and a real agent reporting
  * this host: login, the live list, the detail page, hostile names, a revoked session, the CSP.
  */
-import { statSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { hostname, machine, release } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { formatPercent } from "../src/lib/format";
 import { connectionStatus, logIn, recordSocketCloses, serverRow, socketCloseCodes } from "./support/browser";
+import { startAgent } from "./support/agent";
 import { ApiClient } from "./support/daemon";
 import { RESULTS_DIR } from "./support/paths";
 import { changes, PushLog } from "./support/pushes";
@@ -172,6 +173,58 @@ describe("the dashboard against a real daemon and agent", () => {
     const requested = await page.evaluate(() => performance.getEntriesByType("resource").map((entry) => entry.name));
     expect(requested.filter((url) => new URL(url).pathname.endsWith("/x"))).toEqual([]);
     expect(watch.dialogs).toEqual([]);
+  });
+
+  test("a hostname like <img onerror> reported by an agent renders as text, never as markup", async () => {
+    // A real agent whose host calls itself by a hostile name; its hello goes through the
+    // daemon's cleaning, the store, the push and the page like any other.
+    const created = await admin.request<{ server: { id: number }; agentToken: string }>(
+      "POST",
+      "/api/servers",
+      { name: "e2e-hostile-host" },
+      201,
+    );
+    const server = { id: created.server.id, name: "e2e-hostile-host", tokenFile: join(suite.daemon.dir, "hostile.token") };
+    writeFileSync(server.tokenFile, created.agentToken, { mode: 0o600 });
+    const agent = startAgent(suite.daemon, server, { hostname: HOSTILE_NAME });
+    try {
+      const { page, watch } = await suite.newPage();
+      await logIn(page, suite.daemon.baseUrl, "admin", suite.daemon.adminPassword());
+      await serverRow(page, server.id).locator('td[data-label="Name"] a').click();
+      const detail = page.locator(`[data-testid="server-detail"][data-server-id="${server.id}"]`);
+      const hostnameFact = detail
+        .locator(".facts__item", { has: page.locator("dt", { hasText: /^Hostname$/ }) })
+        .locator("dd");
+      await expect.poll(() => hostnameFact.innerText(), { timeout: 15_000 }).toBe(HOSTILE_NAME);
+      expect(await page.locator("img").count()).toBe(0);
+      const requested = await page.evaluate(() => performance.getEntriesByType("resource").map((entry) => entry.name));
+      expect(requested.filter((url) => new URL(url).pathname.endsWith("/x"))).toEqual([]);
+      expect(watch.dialogs).toEqual([]);
+    } finally {
+      await agent.stop();
+    }
+    expect(agent.errorLines()).toEqual([]);
+  });
+
+  test("the session token travels in no URL: not in any request, page address or WebSocket", async () => {
+    const { page } = await suite.newPage();
+    const urls: string[] = [];
+    page.on("request", (request) => urls.push(request.url()));
+    page.on("websocket", (socket) => urls.push(socket.url()));
+    page.on("framenavigated", (frame) => urls.push(frame.url()));
+    await logIn(page, suite.daemon.baseUrl, "admin", suite.daemon.adminPassword());
+    await serverRow(page, suite.local.id).locator('td[data-label="Name"] a').click();
+    const detail = page.locator(`[data-testid="server-detail"][data-server-id="${suite.local.id}"]`);
+    for (const range of ["1h", "30d", "live"]) {
+      await detail.getByTestId(`range-${range}`).click();
+      await detail.locator(`[data-testid="history-chart"][data-range="${range}"]`).first().waitFor();
+    }
+    const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem("monitord.session") ?? "{}").token as string);
+    expect(token.split(".")).toHaveLength(3); // really the JWT
+    expect(urls.some((url) => url.includes("/api/servers/") && url.includes("/metrics?"))).toBe(true);
+    expect(urls.some((url) => url.startsWith("ws://"))).toBe(true);
+    const signature = token.split(".")[2]!;
+    expect(urls.filter((url) => url.includes(signature) || /[?&](token|jwt|access_token|auth)=/i.test(url))).toEqual([]);
   });
 
   test("a revoked session ends at the login page", async () => {

@@ -22,11 +22,19 @@ export async function registerServer(daemon: Daemon, name: string): Promise<Regi
   return { id: Number(match[1]), name, tokenFile };
 }
 
+export interface AgentOptions {
+  /**
+   * The hostname the agent reports instead of this host's (for hostile-input tests): the real
+   * agent runs with `socket.gethostname` replaced, so everything else it sends stays real.
+   */
+  hostname?: string;
+}
+
 /**
  * Starts `python -m monitord.agent` for `server`, sampling every 0.5 s and retrying a lost
  * daemon within a second (the reconnect test restarts the daemon).
  */
-export function startAgent(daemon: Daemon, server: RegisteredServer): ManagedProcess {
+export function startAgent(daemon: Daemon, server: RegisteredServer, options: AgentOptions = {}): ManagedProcess {
   const configPath = join(daemon.dir, `${server.name}.agent.toml`);
   writeFileSync(
     configPath,
@@ -38,5 +46,14 @@ export function startAgent(daemon: Daemon, server: RegisteredServer): ManagedPro
       "",
     ].join("\n"),
   );
-  return new ManagedProcess(`agent ${server.name}`, PYTHON, ["-m", "monitord.agent", "--config", configPath]);
+  const agentArgs = ["--config", configPath];
+  if (options.hostname === undefined) {
+    return new ManagedProcess(`agent ${server.name}`, PYTHON, ["-m", "monitord.agent", ...agentArgs]);
+  }
+  const launcher = [
+    "import runpy, socket, sys",
+    `socket.gethostname = lambda: ${JSON.stringify(options.hostname)}`,
+    'runpy.run_module("monitord.agent", run_name="__main__", alter_sys=True)',
+  ].join("\n");
+  return new ManagedProcess(`agent ${server.name}`, PYTHON, ["-c", launcher, ...agentArgs]);
 }

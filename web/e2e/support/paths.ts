@@ -7,6 +7,8 @@ export const WEB_DIR = here("../../");
 export const REPO_DIR = here("../../../");
 /** The interpreter `make install` sets up, with monitord installed in editable mode. */
 export const PYTHON = here("../../../.venv/bin/python");
+/** This folder: helper scripts the tests run with {@link PYTHON}. */
+export const SUPPORT_DIR = here("./");
 /** The built dashboard the daemon serves (`make dashboard` / `npm run build`). */
 export const DASHBOARD_INDEX = here("../../../monitord/static/dashboard/index.html");
 /** Debian's chromium (`.ci/run` installs it); CHROMIUM= points elsewhere. */

@@ -18,6 +18,8 @@ export interface SuiteOptions {
   daemon?: DaemonOptions;
   /** Register a server with this name and run an agent for it (this host's figures). */
   agentServer?: string;
+  /** Runs once the server is registered, before the daemon starts (e.g. to seed its database). */
+  beforeStart?: (daemon: Daemon, local: RegisteredServer | undefined) => Promise<void>;
 }
 
 export interface Suite {
@@ -45,6 +47,7 @@ export function useE2ESuite(options: SuiteOptions = {}): Suite {
     daemon = await Daemon.create(options.daemon);
     cleanup.defer(() => daemon!.dispose());
     if (options.agentServer !== undefined) local = await registerServer(daemon, options.agentServer);
+    await options.beforeStart?.(daemon, local);
     await daemon.start();
     if (local !== undefined) {
       agent = startAgent(daemon, local);
