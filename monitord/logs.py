@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -12,11 +13,24 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET_LOGGERS = ("purerpc", "hpack", "hpack.hpack", "h2", "monitord.hypercorn")
 
 
+# Characters that end a line or drive a terminal, other than \n (handled below) and \t: a
+# carriage return would let a value overwrite the start of its own line on a console.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 class OneLineFormatter(logging.Formatter):
-    """Keeps every record on one line, so a value with a newline cannot forge log entries."""
+    """Keeps every record on one line, so a value with a newline cannot forge log entries.
+
+    Newlines become a literal backslash-n (except between the lines of a traceback) and other
+    control characters are escaped the same way (\\r, \\x1b).
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = _CONTROL.sub(_escaped, super().format(record))
         first, *rest = text.split("\n")
         if record.exc_info and rest:
             return text  # tracebacks stay readable; they never carry client input verbatim

@@ -27,7 +27,7 @@ from monitord.ingest.sessions import AgentSession, AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.validation import check_samples, host_facts
 from monitord.ingest.writer import SampleWriter, WriteTicket, settled_ticket
-from monitord.models import now_ms
+from monitord.models import HostFacts, now_ms
 from monitord.proto import monitord_grpc
 from monitord.proto import monitord_pb2 as pb
 from monitord.storage import Storage, StorageError
@@ -221,7 +221,9 @@ class AgentCalls:
             return Status(StatusCode.OK)
         if first.WhichOneof("payload") != "hello":
             raise _EndCall("protocol", Status(StatusCode.FAILED_PRECONDITION, "the first message must be hello"))
-        await self._hello(server_id, first.hello)
+        facts = await self._hello(server_id, first.hello)
+        # Agent-supplied text, cleaned by host_facts (no control characters, bounded).
+        log.info("server %d: agent %s connected from host %s", server_id, facts.agent_version, facts.hostname)
         welcome = pb.ServerMessage(
             welcome=pb.Welcome(
                 server_id=server_id,
@@ -255,7 +257,8 @@ class AgentCalls:
             # The agent ended its side: the sender drains the pending acks, then the call ends OK.
         return Status(StatusCode.OK)
 
-    async def _hello(self, server_id: int, hello: pb.Hello) -> None:
+    async def _hello(self, server_id: int, hello: pb.Hello) -> HostFacts:
+        """Store and cache the facts `hello` states, cleaned; returns them."""
         facts = host_facts(hello)
         try:
             await self._storage.update_host_facts(server_id, facts)
@@ -263,6 +266,7 @@ class AgentCalls:
             log.error("cannot store the host facts of server %d: %s", server_id, exc)
             raise _EndCall("storage", Status(StatusCode.UNAVAILABLE, "storage unavailable; retry later")) from None
         self._cache.set_facts(server_id, facts)
+        return facts
 
     async def _metrics(
         self, server_id: int, samples: Sequence[pb.Sample], last_seq: int | None
