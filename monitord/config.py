@@ -42,7 +42,7 @@ def parse_listen(value: str) -> ListenAddress:
     """Parse `host:port`; raises ValueError with what was expected."""
     expected = 'expected "host:port" such as "127.0.0.1:8080" or "[::1]:8080"'
     host, sep, port_text = value.rpartition(":")
-    if not sep or not host or not port_text.isdigit():
+    if not sep or not host or not (port_text.isascii() and port_text.isdigit()):
         raise ValueError(f"{expected}, got {value!r}")
     port = int(port_text)
     if port > 65535:

@@ -18,6 +18,7 @@ CASES = {
     "listen_without_port": ("[http]\nlisten = 'localhost'\n", 'http.listen: expected "host:port"'),
     "listen_port_too_big": ("[grpc]\nlisten = '127.0.0.1:70000'\n", "grpc.listen: port must be 0-65535"),
     "listen_bad_host": ("[http]\nlisten = 'bad host!:80'\n", 'http.listen: expected "host:port"'),
+    "listen_non_ascii_port": ("[http]\nlisten = '127.0.0.1:８０'\n", 'http.listen: expected "host:port"'),
     "half_tls": ("[grpc]\ntls_cert_file = '/etc/cert.pem'\n", "grpc.tls_key_file: set tls_cert_file and tls_key_file together"),
     "wildcard_origin": ("[http]\nallowed_origins = ['*']\n", "http.allowed_origins: expected origins like"),
     "bad_database_url": ("[database]\nurl = 'mysql://root@db/x'\n", "database.url: expected"),

@@ -28,7 +28,10 @@ def hash_secret(secret: str) -> str:
 def split_agent_token(token: str) -> tuple[int, str] | None:
     """(server id, secret) from a well-formed token, else None."""
     server_id, dot, secret = token.partition(".")
-    if not dot or not server_id.isdigit() or len(server_id) > 18 or not secret or len(secret) > 128:
+    # isdigit() alone admits digits int() refuses, such as "²".
+    if not dot or not (server_id.isascii() and server_id.isdigit()) or len(server_id) > 18:
+        return None
+    if not secret or len(secret) > 128:
         return None
     return int(server_id), secret
 

@@ -18,6 +18,12 @@ fail if they move):
   (STACK trap 5 needs it to return in milliseconds). The stream's worker context, used for
   nothing but that sleep, is swapped for one whose sleep also ends when the app is done.
 
+- Frames after an oversize message. hypercorn answers a message over its limit with close 1009
+  but keeps the full buffer, so the next frame the client already had in flight raises inside
+  hypercorn (TypeError for text after binary, or a second close frame), and an exception there
+  ends hypercorn's whole server: any logged-in client could stop the daemon. The stream's
+  buffer is swapped for one that drops everything after an oversize message.
+
 The middleware finds the socket through the bound methods hypercorn hands the app:
 ASGI send = WSStream.app_send → WSStream.send = H11Protocol.stream_send → H11Protocol.send =
 TCPServer.protocol_send → TCPServer.stream (a trio.SocketStream).
@@ -33,7 +39,8 @@ from typing import Any
 
 import trio
 from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.protocol.ws_stream import WSStream
+from hypercorn.protocol.ws_stream import FrameTooLargeError, WebsocketBuffer, WSStream
+from wsproto.events import Message
 from hypercorn.trio.tcp_server import TCPServer
 
 log = logging.getLogger("monitord.http")
@@ -91,9 +98,33 @@ class _PingContext:
             await self._app_done.wait()
 
 
+class _OverflowSafeBuffer(WebsocketBuffer):
+    """hypercorn's message buffer, inert once a message was too big (the connection is closing
+    with 1009 then): later frames are dropped and reach the app as empty messages."""
+
+    def __init__(self, max_length: int) -> None:
+        super().__init__(max_length)
+        self._overflowed = False
+
+    def extend(self, event: Message) -> None:
+        if self._overflowed:
+            return
+        try:
+            super().extend(event)
+        except FrameTooLargeError:
+            self._overflowed = True
+            super().clear()
+            raise
+
+    def to_message(self) -> dict[str, Any]:
+        if self.value is None:
+            return {"type": "websocket.receive", "bytes": b"", "text": None}
+        return super().to_message()
+
+
 class HypercornWebSockets:
     """ASGI middleware for WebSocket scopes: no permessage-deflate, an abort handle in the scope,
-    and hypercorn's ping task ending with the app."""
+    hypercorn's ping task ending with the app, and a buffer that survives oversize messages."""
 
     def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self.app = app
@@ -107,6 +138,7 @@ class HypercornWebSockets:
             if isinstance(stream, WSStream):
                 stream.handshake.extensions = None
                 stream.context = _PingContext(stream.context, app_done)
+                stream.buffer = _OverflowSafeBuffer(stream.buffer.max_length)
                 abort = _abort_for(stream)
             elif not self._warned:
                 self._warned = True

@@ -28,7 +28,7 @@ from monitord.ingest.sessions import AgentSession, AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.validation import check_samples, host_facts
 from monitord.ingest.writer import AckTracker, SampleWriter
-from monitord.models import now_ms
+from monitord.models import HostFacts, now_ms
 from monitord.proto import monitord_grpc
 from monitord.proto import monitord_pb2 as pb
 from monitord.storage import Storage, StorageError
@@ -220,7 +220,9 @@ class AgentCalls:
             return Status(StatusCode.OK)
         if first.WhichOneof("payload") != "hello":
             raise _EndCall("protocol", Status(StatusCode.FAILED_PRECONDITION, "the first message must be hello"))
-        self._hello(server_id, first.hello)
+        facts = self._hello(server_id, first.hello)
+        # Agent-supplied text, cleaned by host_facts (no control characters, bounded).
+        log.info("server %d: agent %s connected from host %s", server_id, facts.agent_version, facts.hostname)
         await stream.send_message(
             pb.ServerMessage(
                 welcome=pb.Welcome(
@@ -255,12 +257,16 @@ class AgentCalls:
                 acks.close()
         return Status(StatusCode.OK)
 
-    def _hello(self, server_id: int, hello: pb.Hello) -> None:
-        # The cache at once, the database with the writer's next write: a hello never waits on
-        # (or fails with) the database.
+    def _hello(self, server_id: int, hello: pb.Hello) -> HostFacts:
+        """Cache the facts `hello` states, cleaned, and queue them for storage; returns them.
+
+        The cache at once, the database with the writer's next write: a hello never waits on
+        (or fails with) the database.
+        """
         facts = host_facts(hello)
         self._cache.set_facts(server_id, facts)
         self._writer.note_facts(server_id, facts)
+        return facts
 
     async def _metrics(
         self, server_id: int, samples: Sequence[pb.Sample], last_seq: int | None, acks: AckTracker

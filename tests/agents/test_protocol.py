@@ -46,8 +46,8 @@ async def test_hello_gets_welcome_and_a_stored_batch_gets_ack(daemon: RunningDae
 
 @pytest.mark.parametrize(
     "token",
-    [None, "Basic abc", "not-a-token", "1.wrong-secret", "999.wrong-secret", "1." + "x" * 500],
-    ids=["missing", "other-scheme", "malformed", "wrong-secret", "unknown-server", "oversize"],
+    [None, "Basic abc", "not-a-token", "1.wrong-secret", "999.wrong-secret", "1." + "x" * 500, "².secret"],
+    ids=["missing", "other-scheme", "malformed", "wrong-secret", "unknown-server", "oversize", "non-ascii-digit-id"],
 )
 async def test_a_missing_or_wrong_token_is_unauthenticated_and_nothing_is_stored(
     daemon: RunningDaemon, token: str | None

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 
+from monitord.config import ListenAddress, parse_listen
 from tests.processes import child_env, monitord_command
 
 settings.register_profile(
@@ -36,6 +37,9 @@ class FuzzTarget:
     admin: httpx.Client
     viewer: httpx.Client
     server_id: int
+    admin_token: str
+    grpc: ListenAddress
+    agent_token: str
 
 
 # hypercorn closes a keep-alive connection idle for 5 s. A client that reuses one at that very
@@ -85,12 +89,16 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
                             json={"username": "viewer", "password": "viewer-password", "role": "viewer"})
                 viewer = client.post("/api/auth/login",
                                      json={"username": "viewer", "password": "viewer-password"}).json()["token"]
-                server_id = client.post("/api/servers", headers=auth, json={"name": "fuzzed"}).json()["server"]["id"]
+                created = client.post("/api/servers", headers=auth, json={"name": "fuzzed"}).json()
+            grpc = re.search(r"agents \(gRPC\) on (\S+)", stderr_path.read_text())
+            assert grpc is not None
             with (
                 _client(url[1], admin) as as_admin,
                 _client(url[1], viewer) as as_viewer,
             ):
-                yield FuzzTarget(url[1], as_admin, as_viewer, server_id)
+                yield FuzzTarget(
+                    url[1], as_admin, as_viewer, created["server"]["id"], admin, parse_listen(grpc[1]), created["agentToken"]
+                )
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=10) == 0

@@ -31,6 +31,7 @@ WRITE_ROUTES = st.sampled_from(
         ("POST", "/api/users"),
         ("POST", "/api/servers"),
         ("PATCH", "/api/servers/{id}"),
+        ("POST", "/api/servers/{id}/token"),  # takes no body: whatever is sent must not matter
     ]
 )
 
@@ -70,8 +71,16 @@ def test_query_parameters_never_break_a_route(fuzz_target: FuzzTarget, params: d
 
 
 # Plausible history requests: times as epoch ms or RFC 3339 (valid or not), steps of any size.
+# Numbers as a careless or hostile client writes them: huge, negative, fractional, exponent,
+# non-ASCII digits (int() accepts "１２３"), infinities.
+ODD_NUMBERS = st.one_of(
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.floats().map(str),
+    st.sampled_from(["1e309", "-0", "0x10", "1_000", "١٧٦٩٨٦٠٨٠٠٠٠٠", "１７６９８６０８００", "²", "+5", " 5", "5 "]),
+)
 MOMENTS = st.one_of(
     st.integers(min_value=-(10**14), max_value=10**17).map(str),
+    ODD_NUMBERS,
     st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
     st.datetimes().map(lambda moment: moment.isoformat() + "Z"),
     st.text(alphabet="0123456789-:TZ.+ ", max_size=30),
@@ -81,7 +90,7 @@ HISTORY_PARAMS = st.fixed_dictionaries(
     optional={
         "from": MOMENTS,
         "to": MOMENTS,
-        "step": st.integers(min_value=-10, max_value=10**13).map(str) | st.text(max_size=12),
+        "step": st.integers(min_value=-10, max_value=10**13).map(str) | st.text(max_size=12) | ODD_NUMBERS,
         "agg": st.sampled_from(["avg", "max", "min", ""]),
     },
 )
