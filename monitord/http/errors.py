@@ -7,6 +7,7 @@ import logging
 from quart import Quart, Response
 from werkzeug.exceptions import HTTPException
 
+from monitord.storage import StorageError
 from monitord.wire import ErrorBody, ErrorResponse, encoder
 
 log = logging.getLogger("monitord.http")
@@ -33,7 +34,8 @@ def _code_for(exc: HTTPException) -> str:
 
 
 def install_error_handlers(app: Quart) -> None:
-    """Map ApiError, HTTP errors (404, 405, 413…) and anything unexpected to the one format."""
+    """Map ApiError, HTTP errors (404, 405, 413…), database outages (503) and anything unexpected
+    to the one format."""
 
     @app.errorhandler(ApiError)
     async def api_error(exc: ApiError) -> Response:
@@ -44,6 +46,15 @@ def install_error_handlers(app: Quart) -> None:
         status = exc.code or 500
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
         return error_response(status, _code_for(exc), exc.description or exc.name, headers)
+
+    @app.errorhandler(StorageError)
+    async def database_unavailable(exc: StorageError) -> Response:
+        # An outage, not a bug: one line for the operator (health and /metrics say more), no
+        # traceback, and a status a client knows to retry. The reason stays in the log.
+        log.warning("request failed: the database is unavailable: %s", exc)
+        return error_response(
+            503, "database_unavailable", "the database is unavailable; try again shortly", {"Retry-After": "5"}
+        )
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:

@@ -13,7 +13,6 @@ from monitord.http.errors import ApiError
 from monitord.http.guards import check_id, requires
 from monitord.http.responses import json_response
 from monitord.models import Role, now_ms
-from monitord.storage import StorageError
 from monitord.wire import MetricsHistory
 
 blueprint = Blueprint("history", __name__, url_prefix="/api/servers")
@@ -30,12 +29,10 @@ async def server_metrics(server_id: int) -> Response:
         query = parse_history_query(request.args, state.settings.retention, now_ms())
     except HistoryRequestError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from None
-    try:
-        buckets = await state.storage.history(
-            server_id, query.tier, query.from_ms, query.to_ms, query.step_ms, maximum=query.maximum
-        )
-    except StorageError as exc:
-        raise ApiError(503, "database_unavailable", f"cannot read the history: {exc}") from None
+    # A StorageError becomes the one 503 answer of every route (errors.py).
+    buckets = await state.storage.history(
+        server_id, query.tier, query.from_ms, query.to_ms, query.step_ms, maximum=query.maximum
+    )
     return json_response(
         MetricsHistory(
             points=[to_point(bucket) for bucket in buckets],

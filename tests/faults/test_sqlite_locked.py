@@ -154,3 +154,26 @@ async def test_overflow_drops_the_oldest_counts_them_and_never_acks_them(
     assert (stats.stored_samples, stats.duplicate_samples) == (total, capacity)
     print(f"\nFAULT overflow: buffer {capacity}, {total} sent while locked, {total - capacity} oldest dropped "
           f"(counted, not acked), re-sent on the next call: {total} stored, 0 lost")
+
+
+async def test_a_route_that_needs_the_locked_database_answers_503_in_the_one_format(
+    tmp_path: Path, daemons: DaemonStarter, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = await daemons(make_settings(tmp_path / "data"))
+    admin = await running.login()
+    async with running.client(admin) as client:
+        with exclusive_lock(Path(running.settings.data_dir) / "monitord.db"):
+            # Waits out SQLite's busy timeout (5 s), then gives up.
+            response = await client.post("/api/servers", json={"name": "while-locked"})
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json() == {
+            "error": {"code": "database_unavailable", "message": "the database is unavailable; try again shortly"}
+        }
+        # Nothing half-done: once the lock is gone the same request works, and is the only one.
+        assert (await client.post("/api/servers", json={"name": "while-locked"})).status_code == 201
+        names = [server["name"] for server in (await client.get("/api/servers")).json()["servers"]]
+    assert names == ["while-locked"]
+    (line,) = [record for record in caplog.records if "database is unavailable" in record.getMessage()]
+    assert line.levelno == logging.WARNING and line.exc_info is None
+    assert "database is locked" in line.getMessage()
