@@ -5,12 +5,14 @@ database is back. Real clock, real databases."""
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,8 +23,9 @@ from monitord.cache import LiveCache
 from monitord.models import datetime_to_ms
 from monitord.wire import ServerStatus
 from tests.agents.conftest import register_server
-from tests.conftest import DaemonStarter, make_settings
+from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.faults.conftest import RecordingAgent, health, poll, recording_agent
+from tests.live_feed_helpers import feed
 from tests.postgres import sql_session
 
 
@@ -55,6 +58,7 @@ async def test_postgresql_refusing_connections_keeps_the_daemon_serving_and_lose
     assert cache is not None and stats is not None and grpc is not None
     database = urlsplit(postgres_url).path.lstrip("/")
 
+    web_token = await running.login()
     async with sql_session(postgres_server) as admin, recording_agent(grpc, token) as agent:
         await agent.send(1, 5)
         await agent.wait_until(lambda: agent.acked == 5, timeout=10)
@@ -78,6 +82,7 @@ async def test_postgresql_refusing_connections_keeps_the_daemon_serving_and_lose
             assert reason.startswith("PostgreSQL at ") and "password" not in reason
             assert agent.acked == 5
             failed_writes = stats.failed_writes
+            await _signed_in_users_keep_the_live_data(running, web_token, server_id, agent.time_of(last))
         finally:
             await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
         back_at = trio.current_time()
@@ -93,6 +98,21 @@ async def test_postgresql_refusing_connections_keeps_the_daemon_serving_and_lose
     print(f"\nFAULT postgresql down: {last - 5} samples buffered over {back_at - down_at:.1f} s "
           f"({failed_writes} failed writes, backoff capped at 0.5 s), stored and acked {recovered_in:.2f} s "
           f"after connections were allowed again, 0 lost; reason shown: {reason!r}")
+
+
+async def _signed_in_users_keep_the_live_data(running: RunningDaemon, token: str, server_id: int, newest_ms: int) -> None:
+    """During the outage: a signed-in user still gets the list and the live feed from memory; a
+    new login, which needs the database, gets the one 503 answer."""
+    async with running.client(token) as client:
+        listed = await client.get("/api/servers")
+        login = await client.post("/api/auth/login", json={"username": "admin", "password": running.admin_password})
+    assert listed.status_code == 200
+    (server,) = listed.json()["servers"]
+    assert datetime_to_ms(datetime.fromisoformat(server["latestMetrics"]["time"])) == newest_ms
+    assert (login.status_code, login.json()["error"]["code"]) == (503, "database_unavailable")
+    async with feed(running, token) as connection:
+        (pushed,) = json.loads(await connection.get_message())["servers"]
+    assert pushed["latestMetrics"] == server["latestMetrics"]
 
 
 @contextmanager
