@@ -63,11 +63,16 @@ class Fleet:
             self.process.wait()
 
 
-def measure_window(fleets: Iterable[Fleet], pids: Iterable[int], *, settle: float, seconds: float) -> CpuWindow:
+def measure_window(
+    fleets: Iterable[Fleet], pids: Iterable[int], *, settle: float, seconds: float, rss_cap_bytes: int = 0
+) -> CpuWindow:
     """Start `fleets`, wait until all are connected plus `settle` seconds, then read the CPU and
     peak RSS of `pids` and of the fleets over `seconds`; each fleet's `report` covers the same window.
+
+    With `rss_cap_bytes`, the window ends early once one of `pids` grows past it (the machine is
+    shared; `window.rss_capped` says so), and the caller is expected to stop that process.
     """
-    fleets = list(fleets)
+    fleets, pids = list(fleets), list(pids)
     with ExitStack() as cleanup:
         for fleet in fleets:
             cleanup.callback(fleet.kill)
@@ -81,6 +86,9 @@ def measure_window(fleets: Iterable[Fleet], pids: Iterable[int], *, settle: floa
         while time.monotonic() < deadline:
             time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
             window.sample_rss()
+            if rss_cap_bytes and any(window.peak_rss[pid] > rss_cap_bytes for pid in pids):
+                window.rss_capped = True
+                break
         t1 = time.time()
         window.stop()
         for fleet in fleets:

@@ -43,6 +43,7 @@ class CpuWindow:
         self.cpu: dict[int, float] = {}
         self.peak_rss: dict[int, int] = {pid: 0 for pid in self.pids}
         self.wall = 0.0
+        self.rss_capped = False
         self._started = 0.0
 
     def start(self) -> CpuWindow:
