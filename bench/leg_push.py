@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import profiling
 from bench.daemon import MONITORD, PER_CLIENT_ENCODE, Daemon
 from bench.fixtures import copy_fixture, write_config
 from bench.fleets import Fleet, measure_window
@@ -85,11 +86,23 @@ class PushCell:
     rss_capped: bool
 
 
-def push_cell(workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float) -> PushCell:
+def push_cell(
+    workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float,
+    profile_to: Path | None = None,
+) -> PushCell:
+    """Run the daemon on a copy of `fixture` with `clients` subscribers. With `profile_to`, py-spy
+    records the daemon from the clients' arrival to the end of the window, into that file."""
     data = copy_fixture(fixture, workdir / f"push-{servers}x{clients}")
     with Daemon(write_config(data, interval_seconds=INTERVAL_SECONDS)) as daemon:
         fleets = ws_fleets(daemon, daemon.login(), clients)
-        window = measure_window(fleets, [daemon.pid], settle=settle, seconds=seconds, rss_cap_bytes=RSS_CAP_BYTES)
+        recording = profiling.Recording(daemon.pid, profile_to).start() if profile_to else None
+        try:
+            window = measure_window(
+                fleets, [daemon.pid], settle=settle, seconds=seconds, rss_cap_bytes=RSS_CAP_BYTES
+            )
+        finally:
+            if recording is not None:
+                recording.stop()
     return PushCell(
         servers=servers,
         clients=clients,
@@ -117,7 +130,9 @@ class SideBySide:
         return self.cpu[design] / max(1, self.delivery[design].messages)
 
     def ratio(self, slower: str, faster: str = "push") -> float:
-        return self.cpu_per_update(slower) / self.cpu_per_update(faster)
+        """How many times `faster` is cheaper per update (nan when it used no measurable CPU)."""
+        baseline = self.cpu_per_update(faster)
+        return self.cpu_per_update(slower) / baseline if baseline else math.nan
 
 
 DESIGNS: dict[str, tuple[list[str], str]] = {
