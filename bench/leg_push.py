@@ -47,6 +47,7 @@ class Delivery:
     bytes_per_message: float
     deflate_offered: int
     deflate_accepted: int
+    cut_off: int  # clients whose connection the daemon reset
 
     @classmethod
     def of(cls, fleets: list[Fleet], wall: float) -> Delivery:
@@ -64,6 +65,7 @@ class Delivery:
             bytes_per_message=sum(r["bytes_per_message"] * w for r, w in zip(reports, weights)) / sum(weights),
             deflate_offered=sum(report["deflate_offered"] for report in reports),
             deflate_accepted=sum(report["deflate_accepted"] for report in reports),
+            cut_off=sum(report["cut_off"] for report in reports),
         )
 
     @property
@@ -174,6 +176,6 @@ def as_row(cell: PushCell) -> dict[str, Any]:
         "S": cell.servers, "C": cell.clients, "snapshot KB": round(d.bytes_per_message / 1000),
         "ms CPU/tick": round(cell.cpu_per_tick * 1000), "core": f"{cell.core_share:.0%}",
         "delivered": f"{d.delivered_share:.0%}", "all ticks": f"{d.complete_clients}/{d.clients}",
-        "gap p50/p99 s": f"{d.gap_p50:.2f}/{d.gap_p99:.2f}", "RSS MB": round(cell.daemon_peak_rss / 1e6),
+        "cut off": d.cut_off, "gap p50/p99 s": f"{d.gap_p50:.2f}/{d.gap_p99:.2f}", "RSS MB": round(cell.daemon_peak_rss / 1e6),
         "clients' CPU": f"{cell.fleet_core_share:.0%}" + (" (RSS cap hit)" if cell.rss_capped else ""),
     }

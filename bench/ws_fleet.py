@@ -42,6 +42,7 @@ class FrameCounter:
         self.text_frames = 0
         self.bytes = 0
         self.arrivals: list[float] = []
+        self.cut_off = False  # the daemon reset the connection (it gave up on this client)
         self._on_text = on_text
         self._payload = bytearray()
         self._header = bytearray()
@@ -145,7 +146,7 @@ async def push_client(
     host: str, port: int, token: str, counter: FrameCounter, offer_deflate: bool, stats: HandshakeStats,
     connected: trio.Semaphore, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """One WebSocket subscriber: handshake, then count frames until cancelled."""
+    """One WebSocket subscriber: handshake, then count frames until cancelled or cut off."""
     async with connected:
         stream = await trio.open_tcp_stream(host, port)
         key = base64.b64encode(os.urandom(16)).decode()
@@ -167,8 +168,11 @@ async def push_client(
     task_status.started()
     async with stream:
         counter.feed(rest)
-        while data := await stream.receive_some(1 << 20):
-            counter.feed(data)
+        try:
+            while data := await stream.receive_some(1 << 20):
+                counter.feed(data)
+        except trio.BrokenResourceError:
+            counter.cut_off = True
 
 
 async def poll_client(
@@ -226,6 +230,7 @@ def summarize(counters: list[FrameCounter], probes: list[LatencyProbe], t0: floa
         "gap_p50": percentile(gaps, 0.5), "gap_p99": percentile(gaps, 0.99),
         "latency_p50": percentile(latencies, 0.5), "latency_p99": percentile(latencies, 0.99),
         "latency_count": len(latencies),
+        "cut_off": sum(c.cut_off for c in counters),
     }
 
 
