@@ -39,6 +39,7 @@ class Delivery:
     """What a group of clients received in the window."""
 
     clients: int
+    connected: int  # clients the daemon accepted within the fleet's connect time
     messages: int
     expected_per_client: float
     complete_clients: int  # clients that got every tick of the window
@@ -57,6 +58,7 @@ class Delivery:
         weights = [len(report["messages"]) for report in reports]
         return cls(
             clients=len(per_client),
+            connected=sum(report["connected"] for report in reports),
             messages=sum(per_client),
             expected_per_client=ticks,
             complete_clients=sum(count >= math.floor(ticks) for count in per_client),
@@ -175,7 +177,7 @@ def as_row(cell: PushCell) -> dict[str, Any]:
     return {
         "S": cell.servers, "C": cell.clients, "snapshot KB": round(d.bytes_per_message / 1000),
         "ms CPU/tick": round(cell.cpu_per_tick * 1000), "core": f"{cell.core_share:.0%}",
-        "delivered": f"{d.delivered_share:.0%}", "all ticks": f"{d.complete_clients}/{d.clients}",
-        "cut off": d.cut_off, "gap p50/p99 s": f"{d.gap_p50:.2f}/{d.gap_p99:.2f}", "RSS MB": round(cell.daemon_peak_rss / 1e6),
+        "delivered": f"{d.delivered_share:.0%}", "connected": f"{d.connected}/{d.clients}",
+        "all ticks": f"{d.complete_clients}/{d.clients}", "cut off": d.cut_off, "gap p50/p99 s": f"{d.gap_p50:.2f}/{d.gap_p99:.2f}", "RSS MB": round(cell.daemon_peak_rss / 1e6),
         "clients' CPU": f"{cell.fleet_core_share:.0%}" + (" (RSS cap hit)" if cell.rss_capped else ""),
     }

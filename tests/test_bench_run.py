@@ -24,7 +24,7 @@ def test_the_bench_harness_writes_every_figure(tmp_path: Path) -> None:
     assert "monitord bench summary" in run.stdout
     text = results.read_text()
     # Figure 1: one matrix row, every client got a message and the daemon declined deflate.
-    row = re.search(r"^\| 20 \| 3 \| (\d+) \| \d+ \| \d+% \| \d+% \| (\d+)/3 \| 0 \|", text, re.M)
+    row = re.search(r"^\| 20 \| 3 \| (\d+) \| \d+ \| \d+% \| \d+% \| 3/3 \| (\d+)/3 \| 0 \|", text, re.M)
     assert row is not None, text
     assert int(row[1]) > 0
     assert re.search(r"permessage-deflate: offered by [1-9]\d* clients, accepted by the daemon for 0", text)
