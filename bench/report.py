@@ -135,8 +135,14 @@ def markdown(results: Results, found: list[Check]) -> str:
             "one core or stops keeping up (acked < 97% of sent). A sample counts once acked, i.e. durably "
             "stored. *ack* = agent send → ack; *e2e* = sample timestamp at the agent → a WebSocket client "
             "receiving a snapshot that shows it (includes waiting for the next 2 s tick). *generator* = "
-            "CPU of all agent processes (max of one process in brackets): it stays below one core, so the "
-            "load generator is not what limits the figures.", ""]
+            "CPU of all agent processes (max of one process in brackets), read from /proc like the daemon's.", ""]
+    steps = [step for run in results.ingest for step in run.steps]
+    if steps:
+        busiest = max(step.generator_core_share for step in steps)
+        verdict = ("below one core, with the rest of the machine left to the daemon: the generator is not "
+                   "what limits these figures" if busiest < 1 else "a core or more: the generator may limit these figures")
+        out += [f"Load generator check: at most {busiest:.0%} of a core for all agent processes together "
+                f"({max(step.generator_max_process_share for step in steps):.0%} for the busiest one), {verdict}.", ""]
     for run in results.ingest:
         sustained = run.sustained
         out += [f"**{run.backend}**, {run.agents} agents: sustained **{sustained.acked_per_second:,.0f} samples/s** "
