@@ -41,7 +41,7 @@ class Delivery:
     clients: int
     connected: int  # clients the daemon accepted within the fleet's connect time
     messages: int
-    expected_per_client: float
+    expected_per_client: int
     complete_clients: int  # clients that got every tick of the window
     gap_p50: float
     gap_p99: float
@@ -54,7 +54,9 @@ class Delivery:
     def of(cls, fleets: list[Fleet], wall: float) -> Delivery:
         reports = [fleet.report for fleet in fleets]
         per_client = [count for report in reports for count in report["messages"]]
-        ticks = wall / INTERVAL_SECONDS
+        # The ticks inside the window: what the best-served client saw, at least the whole ticks
+        # the window spans (a window of exactly 5 intervals can hold 5 or 6 ticks).
+        ticks = max([math.floor(wall / INTERVAL_SECONDS), *per_client])
         weights = [len(report["messages"]) for report in reports]
         return cls(
             clients=len(per_client),

@@ -44,6 +44,7 @@ class Sizes:
     agents: int
     agent_processes: int
     batches: tuple[int, ...]
+    ingest_settle: float  # agents' hellos (one database write each) must be through first
     ingest_seconds: float
     footprint_seconds: float
     footprint_warm_up: float
@@ -52,13 +53,13 @@ class Sizes:
 FULL = Sizes(
     servers=(100, 1000, 10_000), clients=(1, 100, 1000), settle=4.0, push_seconds=10.0,
     side_servers=1000, side_clients=100, side_seconds=20.0,
-    agents=1000, agent_processes=2, batches=(1, 2, 4, 8, 16, 32), ingest_seconds=8.0,
+    agents=1000, agent_processes=2, batches=(1, 2, 4, 8, 16, 32), ingest_settle=8.0, ingest_seconds=8.0,
     footprint_seconds=60.0, footprint_warm_up=5.0,
 )
 SMOKE = Sizes(
     servers=(20,), clients=(3,), settle=1.0, push_seconds=4.5,
     side_servers=20, side_clients=2, side_seconds=4.5,
-    agents=6, agent_processes=2, batches=(1,), ingest_seconds=3.0,
+    agents=6, agent_processes=2, batches=(1,), ingest_settle=1.0, ingest_seconds=3.0,
     footprint_seconds=2.0, footprint_warm_up=2.0,
 )
 
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results)
     log(f"figures 2 and 3: push / poll / per-client encode, {sizes.side_servers} servers x {sizes.side_clients} clients")
     results.side = leg_push.side_by_side(workdir, fixtures[sizes.side_servers], sizes.side_servers,
                                          sizes.side_clients, settle=sizes.settle, seconds=sizes.side_seconds)
-    ramp = dict(processes=sizes.agent_processes, batches=list(sizes.batches), settle=sizes.settle,
+    ramp = dict(processes=sizes.agent_processes, batches=list(sizes.batches), settle=sizes.ingest_settle,
                 seconds=sizes.ingest_seconds)
     log(f"figure 4: ingest into SQLite, {sizes.agents} agents")
     results.ingest.append(leg_ingest.sqlite_ingest(workdir, fixtures[sizes.agents], sizes.agents, **ramp))
