@@ -1,4 +1,5 @@
-# monitord: `make run` runs the daemon on the embedded defaults with a local agent; `make test` runs every test.
+# monitord: `make run` runs the daemon on the embedded defaults with a local agent; `make test` runs every test;
+# `make bench` measures it (bench/RESULTS.md).
 # Both work on a fresh machine (Python 3.11+): they create .venv and install what they need.
 
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-python test-web test-e2e fuzz install dashboard clean
+.PHONY: run test test-python test-web test-e2e fuzz bench install dashboard clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "monitord needs Python 3.11 or newer")'
@@ -54,6 +55,32 @@ test-e2e: install $(DASHBOARD)
 # Longer fuzzing than `make test` runs: thousands of examples per target, random seeds.
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz
+
+# Figures 1-6 of issue 9 against the real daemon, ~12 minutes on two cores; writes bench/RESULTS.md
+# and exits non-zero when a target of bench/targets.toml is missed. It installs what it compares
+# with: py-spy into .venv, Glances into its own venv under bench/.cache, and Debian's
+# prometheus-node-exporter (only the binary is run, on a free port; no service is left running).
+BENCH_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/postgres
+GLANCES := bench/.cache/glances/bin/glances
+
+$(GLANCES):
+	$(PYTHON) -m venv bench/.cache/glances
+	bench/.cache/glances/bin/pip install --quiet glances
+
+$(BIN)/py-spy: $(INSTALLED)
+	$(BIN)/pip install --quiet py-spy
+
+/usr/bin/prometheus-node-exporter:
+	apt-get install -y prometheus-node-exporter || { apt-get update && apt-get install -y prometheus-node-exporter; }
+	-systemctl disable --now prometheus-node-exporter 2>/dev/null
+
+bench: install $(BIN)/py-spy $(GLANCES) /usr/bin/prometheus-node-exporter
+	@if pg_isready -q -d '$(BENCH_POSTGRES)' 2>/dev/null; then \
+		$(BIN)/python -m bench.run --postgres '$(BENCH_POSTGRES)'; \
+	else \
+		echo "bench: no PostgreSQL at $(BENCH_POSTGRES) (set BENCH_POSTGRES=...): measuring SQLite only"; \
+		$(BIN)/python -m bench.run; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis web/node_modules monitord/static/dashboard

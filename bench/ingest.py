@@ -26,10 +26,11 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.agent_fleet import sample  # noqa: E402
 from monitord.auth.agent_tokens import new_agent_token  # noqa: E402
 from monitord.config import load_settings  # noqa: E402
 from monitord.grpc_transport import open_channel  # noqa: E402
-from monitord.models import METRIC_FIELDS, now_ms  # noqa: E402
+from monitord.models import now_ms  # noqa: E402
 from monitord.proto import monitord_grpc  # noqa: E402
 from monitord.proto import monitord_pb2 as pb  # noqa: E402
 from monitord.storage import open_storage  # noqa: E402
@@ -51,23 +52,6 @@ async def _register(config: Path, count: int) -> list[str]:
             await storage.set_agent_token_hash(record.id, token_hash)
             tokens.append(token)
     return tokens
-
-
-_TEMPLATE = pb.Sample(
-    **{
-        **{name: 1 for name in METRIC_FIELDS},
-        "cpu_usage_percent": 42.5, "memory_total_bytes": 8 << 30, "memory_usage_bytes": 3 << 30,
-        "disk_total_bytes": 500 << 30, "disk_used_bytes": 100 << 30, "swap_total_bytes": 1 << 30,
-    }
-)
-
-
-def _sample(seq: int, timestamp_ms: int) -> pb.Sample:
-    sample = pb.Sample()
-    sample.CopyFrom(_TEMPLATE)
-    sample.seq = seq
-    sample.timestamp_ms = timestamp_ms
-    return sample
 
 
 async def _agent(port: int, token: str, batch: int, window: int, until: float, acked: list[int], base_ms: int) -> None:
@@ -94,7 +78,7 @@ async def _agent(port: int, token: str, batch: int, window: int, until: float, a
                 seq = 0
                 while trio.current_time() < until:
                     await in_flight.acquire()
-                    samples = [_sample(seq + i + 1, base_ms + seq + i) for i in range(batch)]
+                    samples = [sample(seq + i + 1, base_ms + seq + i) for i in range(batch)]
                     seq += batch
                     await stream.send_message(pb.AgentMessage(metrics=pb.MetricsBatch(samples=samples)))
                 done.set()
@@ -139,7 +123,7 @@ def _run(args: argparse.Namespace) -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        base_ms = now_ms() - 3 * 86_400_000
+        base_ms = now_ms() - 12 * 3_600_000  # within agents.max_sample_age_seconds (a day)
         started = time.perf_counter()
         cpu_before = _cpu_seconds(daemon.pid)
         clients = [

@@ -3,8 +3,9 @@
     .venv/bin/python bench/push_cost.py                      # 1000 servers, 100 clients, 15 ticks
     .venv/bin/python bench/push_cost.py --servers 1000 --clients 100 --ticks 15 --malloc-tuned
 
-It runs the real daemon (`python -m monitord`) as a child process on a temporary data dir filled
-with N servers (host facts and one sample each, ~0.9 KB of snapshot per server), opens M real
+The cells of `make bench` (bench/run.py) measure the same at fixed sizes; this script is for one
+configuration at a time. It runs the real daemon (`python -m monitord`) as a child process on a
+temporary data dir filled with N servers (host facts and one sample each, ~0.9 KB of snapshot per server), opens M real
 WebSocket clients against /ws/servers (the real handshake with a session token; then they read
 every byte and count frames by their headers, so this process stays cheap and keeps up), and
 reads the daemon's CPU time (user + system) before and after the measured ticks. The daemon's
@@ -33,73 +34,9 @@ import trio
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.fixtures import ADMIN, ADMIN_PASSWORD, fill  # noqa: E402
+from bench.ws_fleet import FrameCounter  # noqa: E402
 from monitord.config import Settings  # noqa: E402
-from monitord.models import HostFacts, MetricsSample, ms_to_datetime, now_ms  # noqa: E402
-from monitord.storage import open_storage  # noqa: E402
-
-
-def _sample(at_ms: int, index: int) -> MetricsSample:
-    return MetricsSample(
-        time=ms_to_datetime(at_ms), cpu_usage_percent=12.5 + index % 50, memory_usage_bytes=3_221_225_472,
-        memory_total_bytes=8_589_934_592, swap_usage_bytes=0, swap_total_bytes=2_147_483_648,
-        disk_used_bytes=42_949_672_960, disk_total_bytes=107_374_182_400, disk_read_bps=1024.5,
-        disk_write_bps=20480.25, network_rx_instant_bps=125_000.75, network_tx_instant_bps=64_000.5,
-        network_rx_total_bytes=987_654_321, network_tx_total_bytes=123_456_789, load1=0.42, load5=0.37,
-        load15=0.30, process_count=187, tcp_connections=42, udp_connections=7, uptime_seconds=1_234_567,
-    )
-
-
-async def fill(settings: Settings, servers: int) -> None:
-    now = now_ms()
-    async with open_storage(settings) as storage:
-        samples = []
-        for index in range(servers):
-            record = await storage.create_server(f"web-{index:04d}.prod", "!", now_ms=now)
-            await storage.update_host_facts(record.id, HostFacts(
-                hostname=f"web-{index:04d}.prod.example.internal", os_type="linux", os_version="Debian 12",
-                kernel_version="6.1.0-18-amd64", arch="x86_64", cpu_model="AMD EPYC 7763 64-Core Processor",
-                cpu_cores=8, agent_version="0.1.0", ip_address=f"10.0.{index // 250}.{index % 250 + 1}",
-            ))
-            samples.append((record.id, _sample(now - 1000, index)))
-        await storage.insert_samples(samples)
-
-
-class FrameCounter:
-    """Counts the server's text frames from the byte stream, reading only frame headers."""
-
-    def __init__(self) -> None:
-        self.text_frames = 0
-        self.bytes = 0
-        self._header = bytearray()
-        self._remaining = 0
-
-    def feed(self, data: bytes) -> None:
-        self.bytes += len(data)
-        position, end = 0, len(data)
-        while position < end:
-            if self._remaining:
-                step = min(self._remaining, end - position)
-                self._remaining -= step
-                position += step
-                continue
-            self._header.append(data[position])
-            position += 1
-            length = self._payload_length()
-            if length is not None:
-                if self._header[0] & 0x0F == 0x1:
-                    self.text_frames += 1
-                self._remaining = length
-                self._header.clear()
-
-    def _payload_length(self) -> int | None:
-        header = self._header
-        if len(header) < 2:
-            return None
-        short = header[1] & 0x7F
-        extra = 2 if short == 126 else 8 if short == 127 else 0
-        if len(header) < 2 + extra:
-            return None
-        return short if not extra else int.from_bytes(header[2 : 2 + extra], "big")
 
 
 async def client(host: str, port: int, token: str, counter: FrameCounter, ready: trio.Event) -> None:
@@ -199,9 +136,9 @@ async def main(args: argparse.Namespace) -> None:
             address = re.search(rb"dashboard and API on http://([\d.]+):(\d+)", log)
             assert address is not None
             host, port = address[1].decode(), int(address[2])
-            password = (data / "initial-admin-password").read_text().strip()
             async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as http:
-                token = (await http.post("/api/auth/login", json={"username": "admin", "password": password})).json()["token"]
+                login = {"username": ADMIN, "password": ADMIN_PASSWORD}
+                token = (await http.post("/api/auth/login", json=login)).json()["token"]
             process = psutil.Process(daemon.pid)
             span = args.ticks * args.interval
             async with trio.open_nursery() as nursery:

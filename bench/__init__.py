@@ -1,0 +1,1 @@
+"""monitord's benchmarks: `make bench` runs `python -m bench.run` (see bench/RESULTS.md)."""

@@ -1,0 +1,41 @@
+"""`make bench`'s harness (bench/run.py) still runs end to end: tiny sizes, no external tools.
+
+The figures at these sizes mean nothing; the point is that every leg starts the real daemon,
+drives it and lands in RESULTS.md, so the harness cannot rot between full runs.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.processes import REPO, child_env
+
+
+def test_the_bench_harness_writes_every_figure(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--output", str(results)],
+        capture_output=True, text=True, cwd=REPO, env=child_env(), timeout=120, check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "monitord bench summary" in run.stdout
+    text = results.read_text()
+    # Figure 1: one matrix row, every client got a message and the daemon declined deflate.
+    row = re.search(r"^\| 20 \| 3 \| (\d+) \| \d+ \| \d+% \| \d+% \| 3/3 \| (\d+)/3 \| 0 \|", text, re.M)
+    assert row is not None, text
+    assert int(row[1]) > 0
+    assert re.search(r"permessage-deflate: offered by [1-9]\d* clients, accepted by the daemon for 0", text)
+    # Figures 2 and 3: the three designs each delivered updates.
+    for design in ("push", "poll", "per-client-encode"):
+        assert re.search(rf"^\| {design} \| [\d.]+ \| [1-9]\d* \|", text, re.M), design
+    # Figure 4: samples went through gRPC into SQLite and reached a WebSocket client.
+    assert re.search(r"\*\*SQLite\*\*, 6 agents: sustained \*\*[1-9]\d* samples/s\*\*", text)
+    assert re.search(r"^\| 1 \| \d+ \| \d+ \| \d+% \| yes \| \d+/\d+ \| \d+/\d+ \|", text, re.M), text
+    # Figure 5 without the external tools, and the skipped legs named.
+    assert re.search(r"^\| monitord agent \| [\d.]+ \| [1-9][\d.]* \|$", text, re.M)
+    assert "Glances / node_exporter: --no-tools" in text
+    # Figure 6.
+    assert re.search(r"cold start to ready with 20 servers .*: \*\*[\d.]+ s\*\*", text)
