@@ -12,8 +12,11 @@ import re
 import weakref
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
+import wsproto
+from wsproto.events import Event
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from monitord.push.hub import SnapshotHub
@@ -121,6 +124,32 @@ async def test_each_tick_is_encoded_once_whatever_the_number_of_clients(
                 for client in clients:
                     assert await client.get_message() == encode.outputs[tick]
                 assert encode.calls == tick + 1
+
+
+async def test_each_tick_is_framed_once_not_per_client(
+    tmp_path: Path, daemons: DaemonStarter, mock_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # hypercorn frames what an app sends through wsproto, per client and with full-size copies;
+    # snapshots go out as one frame built per tick instead, so wsproto frames no text message.
+    framed_by_wsproto: list[str] = []
+    send = wsproto.Connection.send
+
+    def recording_send(self: wsproto.Connection, event: Event) -> bytes:
+        framed_by_wsproto.append(type(event).__name__)
+        return send(self, event)
+
+    monkeypatch.setattr(wsproto.Connection, "send", recording_send)
+    running, encode = await _daemon(daemons, tmp_path, servers=2)
+    token = await running.login()
+    with real_time_limit(60):
+        async with feeds(running, token, 5) as clients:
+            for tick in range(3):
+                if tick:
+                    mock_clock.jump(INTERVAL)
+                for client in clients:
+                    assert await client.get_message() == encode.outputs[tick]
+    assert "TextMessage" not in framed_by_wsproto
+    assert "Ping" in framed_by_wsproto  # the recorder did see these connections' frames
 
 
 async def test_nothing_is_encoded_while_nobody_listens(

@@ -24,6 +24,14 @@ fail if they move):
   ends hypercorn's whole server: any logged-in client could stop the daemon. The stream's
   buffer is swapped for one that drops everything after an oversize message.
 
+- One frame for every client. A message sent through ASGI is framed by wsproto per client,
+  with several full-size copies each (STACK trap 11): at 1000 clients that, not encoding, was
+  most of a tick's CPU and gigabytes of transient memory. The scope also carries `send_frame`,
+  which hands a frame built once per tick (push/snapshot.py) to the same `WSStream.send` path
+  wsproto's output takes, under the same guards as `WSStream.app_send` (nothing once the
+  connection is closing). Frames are only ever whole messages, so wsproto's own state stays
+  right for the pings and the close frame it still sends.
+
 The middleware finds the socket through the bound methods hypercorn hands the app:
 ASGI send = WSStream.app_send → WSStream.send = H11Protocol.stream_send → H11Protocol.send =
 TCPServer.protocol_send → TCPServer.stream (a trio.SocketStream).
@@ -38,17 +46,21 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
+from hypercorn.protocol.events import Data
 from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.protocol.ws_stream import FrameTooLargeError, WebsocketBuffer, WSStream
-from wsproto.events import Message
+from hypercorn.protocol.ws_stream import ASGIWebsocketState, FrameTooLargeError, WebsocketBuffer, WSStream
 from hypercorn.trio.tcp_server import TCPServer
+from wsproto.connection import ConnectionState
+from wsproto.events import Message
 
 log = logging.getLogger("monitord.http")
 
-# The ASGI scope extension the route reads: {"abort": Callable[[], None] | None}.
+# The ASGI scope extension the route reads:
+# {"abort": Callable[[], None] | None, "send_frame": Callable[[bytes], Awaitable[None]] | None}.
 TRANSPORT_EXTENSION = "monitord.transport"
 
 Abort = Callable[[], None]
+SendFrame = Callable[[bytes], Awaitable[None]]
 
 
 def transport_abort(scope: dict[str, Any]) -> Abort | None:
@@ -56,6 +68,27 @@ def transport_abort(scope: dict[str, Any]) -> Abort | None:
     extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
     abort: Abort | None = extension.get("abort")
     return abort
+
+
+def transport_send_frame(scope: dict[str, Any]) -> SendFrame | None:
+    """The pre-built-frame sender the middleware put in a WebSocket scope, if any."""
+    extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
+    send_frame: SendFrame | None = extension.get("send_frame")
+    return send_frame
+
+
+def _frame_sender_for(stream: WSStream) -> SendFrame:
+    async def send_frame(frame: bytes) -> None:
+        # WSStream.app_send sends nothing once the stream is closed or was never accepted, and
+        # wsproto nothing once a close frame went either way: the same here.
+        connection = getattr(stream, "connection", None)
+        if stream.closed or stream.state != ASGIWebsocketState.CONNECTED or connection is None:
+            return
+        if connection.state is not ConnectionState.OPEN:
+            return
+        await stream.send(Data(stream_id=stream.stream_id, data=frame))
+
+    return send_frame
 
 
 def _abort_for(stream: WSStream) -> Abort | None:
@@ -123,8 +156,9 @@ class _OverflowSafeBuffer(WebsocketBuffer):
 
 
 class HypercornWebSockets:
-    """ASGI middleware for WebSocket scopes: no permessage-deflate, an abort handle in the scope,
-    hypercorn's ping task ending with the app, and a buffer that survives oversize messages."""
+    """ASGI middleware for WebSocket scopes: no permessage-deflate, an abort handle and a
+    pre-built-frame sender in the scope, hypercorn's ping task ending with the app, and a
+    buffer that survives oversize messages."""
 
     def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self.app = app
@@ -134,16 +168,20 @@ class HypercornWebSockets:
         if scope["type"] == "websocket":
             stream = getattr(send, "__self__", None)
             abort = None
+            send_frame = None
             app_done = trio.Event()
             if isinstance(stream, WSStream):
                 stream.handshake.extensions = None
                 stream.context = _PingContext(stream.context, app_done)
                 stream.buffer = _OverflowSafeBuffer(stream.buffer.max_length)
                 abort = _abort_for(stream)
+                send_frame = _frame_sender_for(stream)  # only with deflate declined, as just done
             elif not self._warned:
                 self._warned = True
-                log.warning("hypercorn internals changed: WebSocket deflate stays on and stuck clients wait for TCP timeouts")
-            scope = {**scope, "extensions": {**(scope.get("extensions") or {}), TRANSPORT_EXTENSION: {"abort": abort}}}
+                log.warning("hypercorn internals changed: WebSocket deflate stays on, snapshots are framed per "
+                            "client and stuck clients wait for TCP timeouts")
+            transport = {"abort": abort, "send_frame": send_frame}
+            scope = {**scope, "extensions": {**(scope.get("extensions") or {}), TRANSPORT_EXTENSION: transport}}
             try:
                 await self.app(scope, receive, send)
             finally:

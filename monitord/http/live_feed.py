@@ -24,7 +24,7 @@ from typing import Protocol
 
 import trio
 
-from monitord.http.hypercorn_ws import Abort
+from monitord.http.hypercorn_ws import Abort, SendFrame
 from monitord.push.hub import CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED, CloseRequest, Subscription
 from monitord.storage import StorageError
 
@@ -106,11 +106,13 @@ class LiveFeed:
         subscription: Subscription,
         *,
         abort: Abort | None,
+        send_frame: SendFrame | None,
         send_timeout_seconds: float,
     ) -> None:
         self._socket = socket
         self._subscription = subscription
         self._abort = abort
+        self._send_frame = send_frame
         self._send_timeout_seconds = send_timeout_seconds
         self._watchdog = SendWatchdog()
         self._sender_stopped = trio.Event()
@@ -169,7 +171,10 @@ class LiveFeed:
                 while True:
                     snapshot = await self._subscription.slot.take()
                     with self._watchdog.guard(self._send_timeout_seconds):
-                        await self._socket.send(snapshot.text)
+                        if self._send_frame is not None:
+                            await self._send_frame(snapshot.frame)  # the tick's shared frame
+                        else:
+                            await self._socket.send(snapshot.payload.decode())
         finally:
             self._sender_stopped.set()
 

@@ -17,7 +17,7 @@ from quart import Blueprint, websocket
 from monitord.auth.jwt_tokens import InvalidToken
 from monitord.http.context import app_state
 from monitord.http.errors import ApiError
-from monitord.http.hypercorn_ws import transport_abort
+from monitord.http.hypercorn_ws import transport_abort, transport_send_frame
 from monitord.http.live_feed import LiveFeed
 from monitord.http.origins import OriginPolicy
 from monitord.push.hub import HubClosed
@@ -73,6 +73,7 @@ async def live_servers() -> None:
             websocket._get_current_object(),  # the proxy only works in this task's context
             subscription,
             abort=transport_abort(websocket.scope),
+            send_frame=transport_send_frame(websocket.scope),
             send_timeout_seconds=state.settings.push.send_timeout_seconds,
         )
         request = await feed.run(

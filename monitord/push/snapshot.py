@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import trio
+from wsproto.frame_protocol import FrameProtocol
 
 from monitord.cache import LiveCache
 from monitord.wire import FullServerList, encoder
@@ -16,23 +17,33 @@ Encode = Callable[[FullServerList], bytes]
 
 @dataclass(frozen=True, slots=True, weakref_slot=True)
 class Snapshot:
-    """The push message as the text of one WebSocket frame (CONTRACT §5)."""
+    """The push message (CONTRACT §5), as JSON and as the WebSocket text frame that carries it.
 
-    text: str
-    size_bytes: int
+    `frame` is the whole frame as a server sends it (unmasked, final, uncompressed: the daemon
+    declines permessage-deflate), built once per tick so every client's socket gets the same
+    bytes: no per-client framing or copying, which is what a send costs otherwise.
+    """
+
+    payload: bytes
+    frame: bytes
     servers: int
     cache_version: int
     built_at: float  # trio clock
+
+
+def text_frame(payload: bytes) -> bytes:
+    """`payload` (UTF-8 JSON) as one final, unmasked WebSocket text frame, framed by wsproto,
+    the library hypercorn frames every other message with."""
+    return bytes(FrameProtocol(client=False, extensions=[]).send_data(payload.decode(), fin=True))
 
 
 def build_snapshot(cache: LiveCache, encode: Encode = encoder.encode) -> Snapshot:
     """Encode every server of `cache` into one push message. Raises whatever `encode` raises."""
     servers = cache.servers()
     payload = encode(FullServerList(generated_at=datetime.now(UTC), servers=servers))
-    # Text frames carry str; decoding once here spares every client its own decode.
     return Snapshot(
-        text=payload.decode(),
-        size_bytes=len(payload),
+        payload=payload,
+        frame=text_frame(payload),
         servers=len(servers),
         cache_version=cache.version,
         built_at=trio.current_time(),

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import trio
+from wsproto.frame_protocol import FrameProtocol, Opcode
 import trio.testing
 
 from monitord.cache import LiveCache
@@ -31,14 +32,28 @@ class _Counting:
         return encoder.encode(message)
 
 
-async def test_a_snapshot_is_one_fullserverlist_text(autojump_clock: trio.testing.MockClock) -> None:
+async def test_a_snapshot_is_one_fullserverlist_text_frame(autojump_clock: trio.testing.MockClock) -> None:
     hub = SnapshotHub()
     snapshot = hub.build(_cache(3))
-    message = json.loads(snapshot.text)
+    message = json.loads(snapshot.payload)
     assert message["type"] == "fullServerList"
     assert [server["name"] for server in message["servers"]] == ["s1", "s2", "s3"]
-    assert snapshot.size_bytes == len(snapshot.text.encode()) and snapshot.servers == 3
+    assert snapshot.servers == 3
     assert hub.latest is snapshot
+    # The frame, read as a client reads it: one final, unmasked text frame holding the payload.
+    reader = FrameProtocol(client=True, extensions=[])
+    reader.receive_bytes(snapshot.frame)
+    (frame,) = list(reader.received_frames())
+    assert (frame.opcode, frame.frame_finished, frame.message_finished) == (Opcode.TEXT, True, True)
+    assert frame.payload == snapshot.payload.decode()
+    assert snapshot.frame[1] & 0x80 == 0  # not masked
+
+
+async def test_a_large_snapshot_uses_the_64_bit_length(autojump_clock: trio.testing.MockClock) -> None:
+    snapshot = SnapshotHub().build(_cache(2000))
+    assert len(snapshot.payload) > 65535
+    assert snapshot.frame[1] == 127 and int.from_bytes(snapshot.frame[2:10], "big") == len(snapshot.payload)
+    assert snapshot.frame[10:] == snapshot.payload
 
 
 async def test_new_clients_share_a_current_snapshot(autojump_clock: trio.testing.MockClock) -> None:
@@ -50,7 +65,7 @@ async def test_new_clients_share_a_current_snapshot(autojump_clock: trio.testing
     assert encode.calls == 1
     cache.rename(1, "renamed")  # the cache moved on: a new snapshot
     second = hub.snapshot_for_new_client(cache, max_age_seconds=2)
-    assert second is not first and "renamed" in second.text
+    assert second is not first and b"renamed" in second.payload
     await trio.sleep(2)  # too old, even though nothing changed
     assert hub.snapshot_for_new_client(cache, max_age_seconds=2) is not second
     assert encode.calls == 3
