@@ -2,7 +2,7 @@
 
 All three run at once over the same window, so machine load hits them alike:
 - the monitord agent (`python -m monitord.agent`) reporting to a real daemon every second;
-- Glances from PyPI (`glances --stdout cpu,mem,load -t 1`, its venv under bench/.cache/);
+- Glances from PyPI (`glances --stdout` with the agent's set of stats, `-t 1`, its venv under bench/.cache/);
 - prometheus-node-exporter (Debian) on a free port, its /metrics scraped once a second.
 The daemon and the scraper are the server side and are not counted.
 """
@@ -24,6 +24,9 @@ from bench.fixtures import TOKENS_FILE, copy_fixture, write_config
 from bench.procfs import CpuWindow
 
 GLANCES = REPO / "bench" / ".cache" / "glances" / "bin" / "glances"
+# What the agent collects, so both do the same work: CPU, memory, swap, load, filesystems, disk
+# IO, network, process count and uptime (the agent's Sample, CONTRACT §6).
+GLANCES_STATS = "cpu,mem,memswap,load,fs,diskio,network,processcount,uptime"
 NODE_EXPORTER = Path("/usr/bin/prometheus-node-exporter")
 WARM_UP_SECONDS = 5.0
 
@@ -67,7 +70,7 @@ def footprints(
         processes = {"monitord agent": [sys.executable, "-m", "monitord.agent", "--config", str(agent_config)]}
         port = _free_port()
         if with_tools:
-            processes["Glances (--stdout, -t 1)"] = [str(GLANCES), "--stdout", "cpu,mem,load", "-t", "1"]
+            processes["Glances (--stdout, -t 1)"] = [str(GLANCES), "--stdout", GLANCES_STATS, "-t", "1"]
             processes["node_exporter (scraped 1/s)"] = [str(NODE_EXPORTER), f"--web.listen-address=127.0.0.1:{port}"]
         running = {}
         for name, argv in processes.items():
