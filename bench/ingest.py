@@ -63,13 +63,18 @@ async def _agent(port: int, token: str, batch: int, window: int, until: float, a
             done = trio.Event()
 
             async def receive() -> None:
+                # One ack covers every sample up to its seq, so it may settle several batches.
+                acked_seq = 0
                 while True:
                     event = await stream.receive_event()
                     if isinstance(event, ResponseEnded):
                         raise RuntimeError(f"call ended: {event.status}")
                     if isinstance(event, MessageReceived) and event.data.WhichOneof("payload") == "ack":
-                        acked[0] += batch
-                        in_flight.release()
+                        seq = event.data.ack.seq
+                        acked[0] += seq - acked_seq
+                        for _ in range(seq // batch - acked_seq // batch):
+                            in_flight.release()
+                        acked_seq = seq
                         if done.is_set() and in_flight.value == window:
                             return
 
