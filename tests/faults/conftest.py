@@ -14,8 +14,10 @@ import httpx
 import trio
 from purerpc.grpclib.status import Status
 
+from monitord.cache import LiveCache
 from monitord.config import ListenAddress
-from monitord.models import now_ms
+from monitord.models import datetime_to_ms, now_ms
+from monitord.wire import ServerStatus
 from tests.agents.conftest import HELLO, RawCall, agent_call, metrics, sample
 
 
@@ -91,3 +93,20 @@ async def poll(check: Callable[[], Awaitable[bool]], *, timeout: float, step: fl
             await trio.sleep(step)
     return trio.current_time() - started
 
+
+async def report_while_down(agent: RecordingAgent, cache: LiveCache, server_id: int, seconds: float) -> int:
+    """Send two samples every 0.25 s for `seconds`; each must reach the live view (the server
+    staying online) while the database is down. Returns the last seq sent."""
+    started = trio.current_time()
+    while trio.current_time() - started < seconds:
+        await agent.send(agent.sent + 1, agent.sent + 2)
+        newest = agent.time_of(agent.sent)
+
+        async def shows_newest() -> bool:
+            view = cache.get(server_id)
+            assert view is not None and view.status == ServerStatus.ONLINE
+            return view.latest_metrics is not None and datetime_to_ms(view.latest_metrics.time) == newest
+
+        await poll(shows_newest, timeout=2, step=0.01)
+        await trio.sleep(0.25)
+    return agent.sent

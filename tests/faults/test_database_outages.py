@@ -19,32 +19,12 @@ from urllib.parse import urlsplit
 import pytest
 import trio
 
-from monitord.cache import LiveCache
 from monitord.models import datetime_to_ms
-from monitord.wire import ServerStatus
 from tests.agents.conftest import register_server
 from tests.conftest import DaemonStarter, RunningDaemon, make_settings
-from tests.faults.conftest import RecordingAgent, health, poll, recording_agent
+from tests.faults.conftest import health, poll, recording_agent, report_while_down
 from tests.live_feed_helpers import feed
 from tests.postgres import sql_session
-
-
-async def _reports_while_down(agent: RecordingAgent, cache: LiveCache, server_id: int, seconds: float) -> int:
-    """Send two samples every 0.25 s for `seconds`; each must reach the live view. Returns the
-    last seq sent."""
-    started = trio.current_time()
-    while trio.current_time() - started < seconds:
-        await agent.send(agent.sent + 1, agent.sent + 2)
-        newest = agent.time_of(agent.sent)
-
-        async def shows_newest() -> bool:
-            view = cache.get(server_id)
-            assert view is not None and view.status == ServerStatus.ONLINE
-            return view.latest_metrics is not None and datetime_to_ms(view.latest_metrics.time) == newest
-
-        await poll(shows_newest, timeout=2, step=0.01)
-        await trio.sleep(0.25)
-    return agent.sent
 
 
 @pytest.mark.expect_error_logs
@@ -71,7 +51,7 @@ async def test_postgresql_refusing_connections_keeps_the_daemon_serving_and_lose
                 database,
             )
             down_at = trio.current_time()
-            last = await _reports_while_down(agent, cache, server_id, 4)
+            last = await report_while_down(agent, cache, server_id, 4)
 
             async def degraded() -> bool:
                 body = await health(running.base_url)
@@ -167,7 +147,7 @@ async def test_a_full_disk_is_one_clear_error_no_tight_loop_and_recovers(
                 return False
 
             await poll(full, timeout=30, step=0.1)
-            full_at, failed_at_full = trio.current_time(), stats.failed_writes
+            failed_at_full = stats.failed_writes
             acked_at_full = agent.acked
             body = await health(running.base_url)
             assert body["status"] == "degraded" and "database or disk is full" in body["reason"]

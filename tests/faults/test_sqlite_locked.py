@@ -18,10 +18,9 @@ from purerpc.grpclib.status import StatusCode
 from trio_websocket import WebSocketConnection
 
 from monitord.models import datetime_to_ms
-from monitord.wire import ServerStatus
 from tests.agents.conftest import register_server, stored_times
 from tests.conftest import DaemonStarter, make_settings
-from tests.faults.conftest import health, poll, recording_agent
+from tests.faults.conftest import health, poll, recording_agent, report_while_down
 from tests.live_feed_helpers import feed
 
 
@@ -68,19 +67,7 @@ async def test_a_locked_database_keeps_the_live_view_and_its_buffer_is_stored_on
             locked_at = trio.current_time()
             # 8 s of reports, one every 0.25 s: longer than busy_timeout (5 s) and than
             # offline_after_seconds, so a view fed by the database would go offline.
-            seq = 5
-            while trio.current_time() - locked_at < 8:
-                await agent.send(seq + 1, seq + 2)
-                seq += 2
-                newest = agent.time_of(seq)
-
-                async def shows_newest() -> bool:
-                    view = cache.get(server_id)
-                    assert view is not None and view.status == ServerStatus.ONLINE
-                    return view.latest_metrics is not None and datetime_to_ms(view.latest_metrics.time) == newest
-
-                await poll(shows_newest, timeout=2, step=0.01)
-                await trio.sleep(0.25)
+            seq = await report_while_down(agent, cache, server_id, 8 - (trio.current_time() - locked_at))
             # The WebSocket push still carries the newest sample.
             async def pushed_newest() -> bool:
                 return await _latest_pushed_ms(connection, server_id) == agent.time_of(seq)
