@@ -13,7 +13,6 @@ about 12 minutes on two cores.
 from __future__ import annotations
 
 import argparse
-import resource
 import shlex
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from bench import leg_footprint, leg_ingest, leg_push, profiling
 from bench.fixtures import build_sqlite_fixture
 from bench.procfs import machine_info
 from bench.report import Results, checks, markdown, short_table
+from monitord.limits import raise_open_files_limit
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,14 +62,6 @@ SMOKE = Sizes(
     agents=6, agent_processes=2, batches=(1,), ingest_settle=1.0, ingest_seconds=3.0,
     footprint_seconds=2.0, footprint_warm_up=2.0,
 )
-
-
-def raise_open_file_limit() -> None:
-    """1000 WebSocket clients and their daemon need more descriptors than the usual 1024."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 65_536 if hard == resource.RLIM_INFINITY else min(hard, 65_536)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def log(message: str) -> None:
@@ -134,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.tools = args.profile = False
-    raise_open_file_limit()
+    raise_open_files_limit()  # 1000 WebSocket clients need more than the usual 1024
     results = Results(command=shlex.join(["python", "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])]),
                       machine=machine_info())
     started = time.monotonic()

@@ -23,6 +23,7 @@ from monitord.auth.bootstrap import write_secret_file
 from monitord.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from monitord.config import ConfigError, DatabaseSettings, Settings, load_settings
 from monitord.http.serve import StartupError
+from monitord.limits import raise_open_files_limit
 from monitord.logs import setup_logging
 from monitord.models import Role, now_ms
 from monitord.storage import AlreadyExists, StorageError, open_database, open_storage, redact_url
@@ -181,6 +182,10 @@ async def _copy_database(source_url: str, target_url: str, batch_size: int, conn
 
 def _run_daemon(settings: Settings) -> None:
     from monitord import daemon
+
+    before, after = raise_open_files_limit()
+    if after != before:
+        log.info("open files limit raised from %d to %d (every agent and dashboard is a socket)", before, after)
 
     # Each agent connection keeps hundreds of live objects (HTTP/2 state, tasks); with the default
     # thresholds the cyclic GC rescans them all many times a second. Collecting less often cut the

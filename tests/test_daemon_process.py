@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import socket
 from pathlib import Path
@@ -11,7 +12,7 @@ import httpx
 import pytest
 import trio
 
-from tests.processes import daemon_process
+from tests.processes import daemon_process, monitord_command
 
 
 def _config(tmp_path: Path, http_listen: str = "127.0.0.1:0") -> Path:
@@ -49,3 +50,19 @@ async def test_a_taken_port_is_one_clear_line_and_status_1(tmp_path: Path) -> No
     errors = [line for line in log.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in errors[0]
     assert "Traceback" not in log
+
+
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="prlimit (util-linux) is not installed")
+async def test_the_daemon_raises_its_open_files_limit_to_the_hard_limit(tmp_path: Path) -> None:
+    # Started as systemd and shells start services: a soft limit far below the hard one.
+    command = ["prlimit", "--nofile=256:8192", *monitord_command()]
+    async with daemon_process("--config", str(_config(tmp_path)), cwd=tmp_path, command=command) as daemon:
+        await daemon.wait_for_line("ready")
+        limits = Path(f"/proc/{daemon.process.pid}/limits").read_text()
+        daemon.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(5):
+            assert await daemon.process.wait() == 0
+        log = await daemon.read_rest()
+    (line,) = [line for line in limits.splitlines() if line.startswith("Max open files")]
+    assert line.split()[3:5] == ["8192", "8192"]
+    assert "open files limit raised from 256 to 8192" in log
