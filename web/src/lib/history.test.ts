@@ -79,6 +79,17 @@ describe("withGaps", () => {
     ]);
   });
 
+  it("joins an agent that reports less often than the step, and still breaks at its silences", () => {
+    // Every 30 s against 10 s buckets: each sample a step or two from the next would otherwise
+    // be cut off on both sides, and isolated points draw nothing.
+    const samples = [at(0), at(30_000), at(60_000), at(90_000), at(300_000), at(330_000)];
+    const gapped = withGaps(samples, 10_000);
+    expect(gapped.samples.map((s) => (s === null ? null : s.t))).toEqual([
+      0, 30_000, 60_000, 90_000, null, 300_000, 330_000,
+    ]);
+    expect(gapped.times[4]).toBe(120); // the silence begins when the next report was due
+  });
+
   it("draws no gap for an empty or single-sample series", () => {
     expect(withGaps([], 1000)).toEqual({ times: [], samples: [] });
     expect(withGaps([at(5000)], 1000).samples).toHaveLength(1);

@@ -83,18 +83,24 @@ export interface GappedSamples {
 }
 
 /**
- * Marks silences: between two samples more than `maxGapMs` apart a null row is put at the first
+ * Marks silences: between two samples further apart than allowed a null row is put at the first
  * moment one was due, and uPlot (spanGaps off) breaks the line there instead of joining the
- * two across the silence. For history points pass the step: buckets are exactly one step
- * apart, so any wider distance is a bucket the agent left empty.
+ * two across the silence.
+ *
+ * Allowed is `maxGapMs` (for history points the step: buckets are one step apart) or, for an
+ * agent that reports less often than that, one and a half times its usual spacing (the lower
+ * median distance between neighbours). Without the latter, an agent reporting every 30 s would leave
+ * every other 10 s bucket empty and its 1 h chart would be isolated points, which draw nothing.
  */
 export function withGaps(samples: readonly RollingSample[], maxGapMs: number): GappedSamples {
+  const spacingMs = Math.max(maxGapMs, medianSpacingMs(samples));
+  const allowedMs = spacingMs > maxGapMs ? spacingMs * 1.5 : maxGapMs;
   const times: number[] = [];
   const rows: Array<RollingSample | null> = [];
   let previous: RollingSample | undefined;
   for (const sample of samples) {
-    if (previous !== undefined && sample.t - previous.t > maxGapMs) {
-      times.push((previous.t + maxGapMs) / 1000);
+    if (previous !== undefined && sample.t - previous.t > allowedMs) {
+      times.push((previous.t + spacingMs) / 1000);
       rows.push(null);
     }
     times.push(sample.t / 1000);
@@ -102,6 +108,16 @@ export function withGaps(samples: readonly RollingSample[], maxGapMs: number): G
     previous = sample;
   }
   return { times, samples: rows };
+}
+
+/** The lower median distance between neighbouring samples (0 with fewer than two): with few
+ *  samples, a silence among them must not pass for the usual spacing. */
+function medianSpacingMs(samples: readonly RollingSample[]): number {
+  const spacings: number[] = [];
+  for (let index = 1; index < samples.length; index += 1) spacings.push(samples[index]!.t - samples[index - 1]!.t);
+  if (spacings.length === 0) return 0;
+  spacings.sort((a, b) => a - b);
+  return spacings[Math.floor((spacings.length - 1) / 2)]!;
 }
 
 export interface ChartSeriesDef {
