@@ -1,13 +1,15 @@
 # monitord: `make run` runs the daemon on the embedded defaults with a local agent; `make test` runs every test;
 # `make bench` measures it (bench/RESULTS.md).
-# Both work on a fresh machine (Python 3.11+): they create .venv and install what they need.
+# Both work on a fresh machine (Python 3.11+, Node.js 20): they create .venv and install what they need,
+# `make test` also the system packages its tests use (tools/system-deps: as root with apt-get, else it
+# stops before any test and says what to run).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-python test-web test-e2e fuzz bench install dashboard clean
+.PHONY: run test system-deps lint typecheck test-python test-web test-e2e fuzz bench install dashboard clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "monitord needs Python 3.11 or newer")'
@@ -39,17 +41,31 @@ dashboard: $(DASHBOARD)
 run: install dashboard
 	$(BIN)/python -m monitord.devrun
 
-test: test-python test-web test-e2e
+# In this order: system packages, install, lint, types, then pytest, vitest and the browser tests.
+test: system-deps install lint typecheck test-python test-web test-e2e
 
-test-python: install
+# Chromium, promtool and shellcheck from Debian's packages (tools/system-deps says why each).
+system-deps:
+	@tools/system-deps
+
+# ruff (rules in pyproject.toml) over all the Python code; the format check changes nothing.
+lint: install
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet --output-format concise .
+
+# mypy --strict over monitord/ (settings and the untyped libraries in pyproject.toml).
+typecheck: install
+	$(BIN)/mypy
+
+test-python: system-deps install
 	$(BIN)/python -m pytest
 
 test-web: $(WEB_DEPS)
 	cd web && npm run typecheck --silent && npm test --silent
 
-# The built dashboard in headless Chromium (/usr/bin/chromium; .ci/run installs it) against the
-# real daemon and agent from .venv (web/e2e). Fails in one line if Chromium is missing.
-test-e2e: install $(DASHBOARD)
+# The built dashboard in headless Chromium (/usr/bin/chromium, or CHROMIUM=; system-deps installs it)
+# against the real daemon and agent from .venv (web/e2e).
+test-e2e: system-deps install $(DASHBOARD)
 	cd web && npm run test:e2e --silent
 
 # Longer fuzzing than `make test` runs: thousands of examples per target, random seeds.
@@ -83,4 +99,4 @@ bench: install $(BIN)/py-spy $(GLANCES) /usr/bin/prometheus-node-exporter
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis web/node_modules monitord/static/dashboard
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache web/node_modules monitord/static/dashboard
