@@ -3,13 +3,18 @@
 Tests that need a PostgreSQL server take the `postgres_url` fixture: an empty schema of its own
 in a database created for the test run and dropped at its end (or `postgres_server`, the
 server's URL). Without MONITORD_TEST_POSTGRES_URL they are skipped from this one place, and a
-report hook folds every such skip into a single -ra line saying why.
+report hook folds every such skip into a single -ra line saying why, and, when a PostgreSQL
+answers on the default local port, the URL that would run them. Using that server is left to the
+user (it gets a database created and dropped per run), so the variable stays opt-in.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import socket
+import struct
 from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,17 +23,40 @@ import pytest
 import trio
 
 ENVIRONMENT_VARIABLE = "MONITORD_TEST_POSTGRES_URL"
-SKIP_REASON = (
-    f"PostgreSQL tests skipped: {ENVIRONMENT_VARIABLE} is not set (a server URL whose user may "
-    "CREATE DATABASE, e.g. postgresql://postgres@127.0.0.1:5432/postgres; .ci/run sets it)"
-)
+SKIP_PREFIX = f"PostgreSQL tests skipped: {ENVIRONMENT_VARIABLE} is not set"
+LOCAL_SERVER = ("127.0.0.1", 5432)
+LOCAL_URL = f"postgresql://postgres@{LOCAL_SERVER[0]}:{LOCAL_SERVER[1]}/postgres"
+# The first message of PostgreSQL's protocol that a server answers without a user or database:
+# length 8, code 80877103. A server replies with one byte, S or N (whether it speaks TLS).
+SSL_REQUEST = struct.pack("!ii", 8, 80877103)
+
+
+def postgres_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether a PostgreSQL server answers at host:port (not merely something listening)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(SSL_REQUEST)
+            return sock.recv(1) in (b"S", b"N")
+    except OSError:
+        return False
+
+
+@functools.cache
+def skip_reason() -> str:
+    """Why the PostgreSQL tests are skipped, and what would run them (asked once per run)."""
+    host, port = LOCAL_SERVER
+    if postgres_answers(host, port):
+        return f"{SKIP_PREFIX}; a PostgreSQL answers on {host}:{port}: set {ENVIRONMENT_VARIABLE}={LOCAL_URL} to run them"
+    return (
+        f"{SKIP_PREFIX} (a server URL whose user may CREATE DATABASE, e.g. {LOCAL_URL}; .ci/run sets it)"
+    )
 
 
 def postgres_admin_url() -> str:
     """The server the PostgreSQL tests use, as a user that may CREATE DATABASE; else skip."""
     url = os.environ.get(ENVIRONMENT_VARIABLE, "")
     if not url:
-        pytest.skip(SKIP_REASON)
+        pytest.skip(skip_reason())
     return url
 
 
@@ -40,7 +68,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     one line per test; the reason is the same for all of them.
     """
     report = yield
-    if report.skipped and isinstance(report.longrepr, tuple) and report.longrepr[2].endswith(SKIP_REASON):
+    if report.skipped and isinstance(report.longrepr, tuple) and SKIP_PREFIX in report.longrepr[2]:
         report.longrepr = (__file__, postgres_admin_url.__code__.co_firstlineno, report.longrepr[2])
     return report
 
