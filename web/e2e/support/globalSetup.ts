@@ -10,7 +10,7 @@ function missing(): string | null {
   try {
     accessSync(CHROMIUM, constants.X_OK);
   } catch {
-    return `e2e: cannot run the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, as .ci/run does, or set CHROMIUM=)`;
+    return `e2e: cannot run the browser tests: no Chromium at ${CHROMIUM} (make test installs it: tools/system-deps; or set CHROMIUM=)`;
   }
   if (!existsSync(PYTHON)) return `e2e: cannot run the browser tests: no ${PYTHON} (run make install)`;
   if (!existsSync(DASHBOARD_INDEX)) {

@@ -11,7 +11,7 @@ export const PYTHON = here("../../../.venv/bin/python");
 export const SUPPORT_DIR = here("./");
 /** The built dashboard the daemon serves (`make dashboard` / `npm run build`). */
 export const DASHBOARD_INDEX = here("../../../monitord/static/dashboard/index.html");
-/** Debian's chromium (`.ci/run` installs it); CHROMIUM= points elsewhere. */
+/** Debian's chromium (`make test` installs it: tools/system-deps); CHROMIUM= points elsewhere. */
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /** Screenshots and process logs of the run (gitignored). */
 export const RESULTS_DIR = here("../../test-results/e2e/");
