@@ -118,7 +118,7 @@ def test_root_with_apt_installs_what_is_missing(tmp_path: Path, needs_update: bo
     result = system.run()
     assert result.returncode == 0, result.stderr
     assert result.stdout == "make test: installing prometheus (apt-get)\n"
-    install = "noninteractive install -y -qq --no-install-recommends prometheus"
+    install = "noninteractive install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends prometheus"
     # A failed install refreshes the package lists once and tries again.
     assert system.apt_calls() == ([install, "noninteractive update -qq", install] if needs_update else [install])
     assert (system.bin / "promtool").exists()
