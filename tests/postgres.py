@@ -46,10 +46,10 @@ def skip_reason() -> str:
     """Why the PostgreSQL tests are skipped, and what would run them (asked once per run)."""
     host, port = LOCAL_SERVER
     if postgres_answers(host, port):
-        return f"{SKIP_PREFIX}; a PostgreSQL answers on {host}:{port}: set {ENVIRONMENT_VARIABLE}={LOCAL_URL} to run them"
-    return (
-        f"{SKIP_PREFIX} (a server URL whose user may CREATE DATABASE, e.g. {LOCAL_URL}; .ci/run sets it)"
-    )
+        return (
+            f"{SKIP_PREFIX}; a PostgreSQL answers on {host}:{port}: set {ENVIRONMENT_VARIABLE}={LOCAL_URL} to run them"
+        )
+    return f"{SKIP_PREFIX} (a server URL whose user may CREATE DATABASE, e.g. {LOCAL_URL}; .ci/run sets it)"
 
 
 def postgres_admin_url() -> str:

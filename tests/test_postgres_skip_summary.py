@@ -28,8 +28,20 @@ def test_skipped_postgres_tests_are_one_summary_line(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if key != ENVIRONMENT_VARIABLE}
     env["PYTHONPATH"] = str(REPO)
     # The project's pytest settings (-ra, trio mode, warnings as errors) and its PostgreSQL plugin.
-    command = [sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"), "--rootdir", str(tmp_path),
-               "-p", "no:cacheprovider", "-p", "tests.postgres", str(tmp_path / "test_uses_postgres.py")]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        str(REPO / "pyproject.toml"),
+        "--rootdir",
+        str(tmp_path),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "tests.postgres",
+        str(tmp_path / "test_uses_postgres.py"),
+    ]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()

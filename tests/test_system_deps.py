@@ -130,13 +130,30 @@ def test_root_with_apt_installs_what_is_missing(tmp_path: Path, needs_update: bo
 def test_make_test_provides_the_system_and_checks_code_before_any_test() -> None:
     """`make test`: system packages, then lint and types, then pytest, vitest and the browser tests."""
     env = {**os.environ, "MAKEFLAGS": ""}
-    dry_run = subprocess.run(["make", "--dry-run", "--no-print-directory", "test"], cwd=REPO, env=env,
-                             capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", "test"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
 
     def first(fragment: str) -> int:
         return next(index for index, line in enumerate(dry_run) if fragment in line)
 
-    order = [first(step) for step in ("tools/system-deps", "ruff check", "ruff format --check", "mypy",
-                                      "-m pytest", "npm test", "test:e2e")]
+    order = [
+        first(step)
+        for step in (
+            "tools/system-deps",
+            "ruff check",
+            "ruff format --check",
+            "mypy",
+            "-m pytest",
+            "npm test",
+            "test:e2e",
+        )
+    ]
     assert order == sorted(order), dry_run
     assert first("tools/system-deps") == 0, dry_run
