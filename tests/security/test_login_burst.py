@@ -74,3 +74,32 @@ async def test_successful_logins_hold_no_failure_slot(tmp_path: Path, daemons: D
         assert (await _login(client, "admin", "wrong-password")).status_code == 401
         assert (await _login(client, "admin", running.admin_password)).status_code == 429
 
+
+async def test_logins_from_many_addresses_hash_on_a_few_threads(running: RunningDaemon) -> None:
+    # Twelve clients, each within its own throttle: all 60 attempts are evaluated, and the
+    # hashing limiter alone keeps their 19 MiB each from adding up.
+    addresses = [f"127.0.0.{10 + index}" for index in range(12)]
+    per_address = running.settings.auth.login_max_failures
+    statuses: list[int] = []
+    async with _client(running) as warm_up:
+        await _login(warm_up, "nobody", "warms-up-the-threads")
+    rss_before = _rss_bytes()
+
+    async def guesses(address: str) -> None:
+        async with (
+            _client(running, local_address=address, connections=per_address) as client,
+            trio.open_nursery() as nursery,
+        ):
+            for index in range(per_address):
+                nursery.start_soon(guess, client, index)
+
+    async def guess(client: httpx.AsyncClient, index: int) -> None:
+        statuses.append((await _login(client, "admin", f"wrong-password-{index}")).status_code)
+
+    async with trio.open_nursery() as nursery:
+        for address in addresses:
+            nursery.start_soon(guesses, address)
+    rss_growth = _rss_bytes() - rss_before
+    print(f"{len(statuses)} logins from {len(addresses)} addresses: RSS grew {rss_growth / 2**20:.1f} MiB")
+    assert statuses == [401] * len(addresses) * per_address
+    assert rss_growth < 60 * 2**20, f"RSS grew {rss_growth / 2**20:.1f} MiB across the burst"
