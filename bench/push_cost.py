@@ -112,7 +112,10 @@ async def main(args: argparse.Namespace) -> None:
         data.mkdir()
         config = Path(tmp) / "monitord.toml"
         config.write_text(
-            f'data_dir = "{data}"\n[http]\nlisten = "127.0.0.1:0"\n[grpc]\nlisten = "127.0.0.1:0"\n'
+            f'data_dir = "{data}"\n[http]\nlisten = "127.0.0.1:0"\n'
+            # Every client is the same user from the same address.
+            "max_live_feeds_per_user = 100000\nmax_live_feeds_per_address = 100000\n"
+            '[grpc]\nlisten = "127.0.0.1:0"\n'
             f"[push]\ninterval_seconds = {args.interval}\n"
         )
         settings = Settings(data_dir=str(data))

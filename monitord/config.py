@@ -75,6 +75,10 @@ class HttpSettings(_Section):
     # Seconds a response may take to reach a client before the connection is dropped (trap 3).
     tcp_user_timeout_seconds: PositiveSeconds = 25.0
     graceful_timeout_seconds: PositiveSeconds = 5.0
+    # Live feeds (/ws/servers) open at once per signed-in user and per client address; one more
+    # is refused with 429 before the upgrade. Behind a reverse proxy all clients share its address.
+    max_live_feeds_per_user: PositiveInt = 20
+    max_live_feeds_per_address: PositiveInt = 100
 
     def __post_init__(self) -> None:
         _check_listen("listen", self.listen)

@@ -33,6 +33,7 @@ async def feeds(
     origin: str | None = None,
     offered: list[str] | None = None,
     receive_buffer_bytes: int | None = None,
+    local_host: str | None = None,
 ) -> AsyncIterator[list[WebSocketConnection]]:
     """`count` trio-websocket clients on /ws/servers, sharing one nursery.
 
@@ -41,7 +42,8 @@ async def feeds(
     LOCAL_CLOSING") when a server ping crosses its close frame, and hypercorn pings right after
     the upgrade; it would also leave the socket open when the handshake is refused.
     `receive_buffer_bytes` shrinks the receive buffer, so a client that stops reading stalls
-    the server's sends after a few snapshots rather than after megabytes.
+    the server's sends after a few snapshots rather than after megabytes. `local_host` binds the
+    clients to another loopback address (any of 127.0.0.0/8), so they come from another client.
     """
     address = running.endpoints.http
     headers = [(b"origin", origin.encode())] if origin is not None else None
@@ -53,6 +55,8 @@ async def feeds(
             stream = await streams.enter_async_context(trio.SocketStream(sock))
             if receive_buffer_bytes is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
+            if local_host is not None:
+                await sock.bind((local_host, 0))
             await sock.connect((address.host, address.port))
             connections.append(await wrap_client_stream(
                 nursery, stream, f"{address.host}:{address.port}", "/ws/servers",

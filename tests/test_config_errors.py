@@ -21,6 +21,7 @@ CASES = {
     "listen_non_ascii_port": ("[http]\nlisten = '127.0.0.1:８０'\n", 'http.listen: expected "host:port"'),
     "half_tls": ("[grpc]\ntls_cert_file = '/etc/cert.pem'\n", "grpc.tls_key_file: set tls_cert_file and tls_key_file together"),
     "wildcard_origin": ("[http]\nallowed_origins = ['*']\n", "http.allowed_origins: expected origins like"),
+    "no_live_feeds": ("[http]\nmax_live_feeds_per_user = 0\n", "http.max_live_feeds_per_user: expected an integer >= 1"),
     "bad_database_url": ("[database]\nurl = 'mysql://root@db/x'\n", "database.url: expected"),
     "bad_postgres_port": ("[database]\nurl = 'postgresql://u:hunter2@db:port/x'\n", "database.url: the port of the"),
     "zero_connect_timeout": ("[database]\nconnect_timeout_seconds = 0\n", "database.connect_timeout_seconds: expected"),

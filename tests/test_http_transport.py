@@ -1,14 +1,19 @@
-"""HTTP/1.1 connection handling on hypercorn + quart-trio (STACK trap 1), and one connection's
-failure staying in that connection."""
+"""HTTP/1.1 connection handling on hypercorn + quart-trio (STACK trap 1), one connection's
+failure staying in that connection, and half-sent requests timing out."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import trio
+import trio.testing
+from hypercorn.config import Config
 from hypercorn.events import RawData
 from hypercorn.protocol.h11 import H11Protocol
 
-from tests.conftest import RunningDaemon
+from tests.conftest import DaemonStarter, RunningDaemon, make_settings
+from tests.live_feed_helpers import real_time_limit
 
 
 async def _read_until_eof(stream: trio.SocketStream) -> bytes:
@@ -88,3 +93,37 @@ async def test_an_internal_error_in_one_connection_leaves_the_server_serving(
             assert (await _read_until_eof(other)).startswith(b"HTTP/1.1 200")
     assert not running.stopped.is_set()
     assert "dropped a connection after an internal error (TypeError)" in caplog.text
+
+
+async def test_a_half_sent_request_is_closed_after_about_5_seconds(
+    tmp_path: Path, daemons: DaemonStarter, mock_clock: trio.testing.MockClock
+) -> None:
+    # A client that sends part of a request head, then trickles or nothing (slowloris), holds
+    # its connection no longer than hypercorn's keep-alive timeout (the daemon keeps its default),
+    # which runs from the connection's start until a whole request head has arrived.
+    timeout = Config.keep_alive_timeout
+    assert timeout <= 5
+    running = await daemons(make_settings(tmp_path / "data"))
+    address = running.endpoints.http
+    received: list[bytes] = []
+    closed = trio.Event()
+
+    async def read_until_closed(stream: trio.SocketStream) -> None:
+        received.append(await _read_until_eof(stream))
+        closed.set()
+
+    stream = await trio.open_tcp_stream(address.host, address.port)
+    async with stream, trio.open_nursery() as nursery:
+        await stream.send_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        nursery.start_soon(read_until_closed, stream)
+        await trio.testing.wait_all_tasks_blocked()
+        mock_clock.jump(timeout / 2)
+        await stream.send_all(b"X-Trickle: 1\r\n")  # more bytes do not extend the deadline
+        await trio.testing.wait_all_tasks_blocked()
+        mock_clock.jump(timeout / 2 - 0.1)
+        await trio.testing.wait_all_tasks_blocked()
+        assert not closed.is_set()
+        mock_clock.jump(0.2)
+        with real_time_limit(5):
+            await closed.wait()
+    assert received == [b""]  # closed without an answer

@@ -54,7 +54,10 @@ RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 async def _daemon(
     daemons: DaemonStarter, tmp_path: Path, *, servers: int = 0, padding_bytes: int = 0, **push: float
 ) -> tuple[RunningDaemon, CountingEncoder]:
-    settings = make_settings(tmp_path / "data", push={"interval_seconds": INTERVAL, **push})
+    # Up to 51 clients of one user: above the default cap of live feeds per user.
+    settings = make_settings(
+        tmp_path / "data", push={"interval_seconds": INTERVAL, **push}, http={"max_live_feeds_per_user": 100}
+    )
     if servers:
         settings.data_path.mkdir(parents=True)
         await add_servers(settings, servers, padding_bytes=padding_bytes)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
 import trio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,14 +20,22 @@ _DUMMY_HASH = _hasher.hash("monitord timing equaliser")
 MAX_PASSWORD_LENGTH = 1024
 MIN_PASSWORD_LENGTH = 8
 
+# Hashes running at once, per trio run: one per core, and at most 2. Each holds 19 MiB, so
+# trio's default of 40 threads let a flood of unauthenticated logins take ~760 MiB and every
+# core. Two threads still hash ~60 passwords a second; logins and password changes are rare.
+MAX_HASHING_THREADS = 2
+_hashing_threads: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar("monitord_hashing_threads")
+
+T = TypeVar("T")
+
 
 def hash_password_sync(password: str) -> str:
     return _hasher.hash(password)
 
 
 async def hash_password(password: str) -> str:
-    """Argon2id hash of `password`, computed in a worker thread."""
-    return await trio.to_thread.run_sync(_hasher.hash, password)
+    """Argon2id hash of `password`, computed in a worker thread (MAX_HASHING_THREADS at most)."""
+    return await _run_hashing(partial(_hasher.hash, password))
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
@@ -34,4 +47,22 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await trio.to_thread.run_sync(verify)
+    return await _run_hashing(verify)
+
+
+async def _run_hashing(function: Callable[[], T]) -> T:
+    """Run `function` in a thread of the hashing limiter, waiting for one to be free."""
+    try:
+        limiter = _hashing_threads.get()
+    except LookupError:
+        limiter = trio.CapacityLimiter(min(_usable_cores(), MAX_HASHING_THREADS))
+        _hashing_threads.set(limiter)
+    return await trio.to_thread.run_sync(function, limiter=limiter)
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)

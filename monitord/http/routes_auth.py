@@ -6,6 +6,7 @@ import logging
 
 from quart import Blueprint, Response, request
 
+from monitord.auth.login_limiter import LoginAttempt, LoginLimiter, LoginThrottled
 from monitord.auth.passwords import hash_password, verify_password
 from monitord.http.context import app_state
 from monitord.http.errors import ApiError
@@ -31,24 +32,24 @@ async def login() -> Response:
     body = await json_body(LoginRequest)
     state = app_state()
     client = _client_address()
-    retry_after = state.login_limiter.retry_after(client, body.username)
-    if retry_after:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"too many failed logins; try again in {retry_after} s",
-            {"Retry-After": str(retry_after)},
-        )
-    user = await state.storage.get_user_by_name(body.username)
-    if not await verify_password(user.password_hash if user else None, body.password) or user is None:
-        state.login_limiter.record_failure(client, body.username)
-        # The username is attacker-chosen: bound it and keep it on one line.
-        log.warning("failed login for %.64r from %s", body.username, client)
-        raise ApiError(401, "invalid_credentials", "wrong username or password")
-    state.login_limiter.record_success(client, body.username)
+    # Counted before the first await, so concurrent guesses cannot outrun the throttle.
+    with _begin_attempt(state.login_limiter, client, body.username) as attempt:
+        user = await state.storage.get_user_by_name(body.username)
+        if not await verify_password(user.password_hash if user else None, body.password) or user is None:
+            # The username is attacker-chosen: bound it and keep it on one line.
+            log.warning("failed login for %.64r from %s", body.username, client)
+            raise ApiError(401, "invalid_credentials", "wrong username or password")
+        attempt.succeeded()
     token, expires_at = state.sessions.tokens.issue(user)
     log.info("user %s logged in from %s", user.username, client)
     return json_response(LoginResponse(token=token, expires_at=expires_at, user=user_view(user)))
+
+
+def _begin_attempt(limiter: LoginLimiter, client: str, username: str) -> LoginAttempt:
+    try:
+        return limiter.begin(client, username)
+    except LoginThrottled as exc:
+        raise ApiError(429, "too_many_attempts", str(exc), {"Retry-After": str(exc.retry_after)}) from None
 
 
 @blueprint.get("/me")

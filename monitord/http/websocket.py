@@ -3,8 +3,10 @@
 The handshake is refused with a plain HTTP response, in the API's error format, before the
 upgrade: 403 when the Origin is not allowed (origins.py), 401 without a valid, unrevoked and
 unexpired `bearer.<JWT>` subprotocol, 400 when `monitord.v1` is not offered, 503 during
-shutdown. Otherwise the server selects `monitord.v1` (the token is never echoed) and the first
-snapshot goes out at once. Each connection then runs one nursery (live_feed.py).
+shutdown, 429 when the user or the client address already holds its limit of live feeds
+(`http.max_live_feeds_per_user`, `http.max_live_feeds_per_address`). Otherwise the server
+selects `monitord.v1` (the token is never echoed) and the first snapshot goes out at once.
+Each connection then runs one nursery (live_feed.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from monitord.http.errors import ApiError
 from monitord.http.hypercorn_ws import transport_abort, transport_send_frame
 from monitord.http.live_feed import LiveFeed
 from monitord.http.origins import OriginPolicy
-from monitord.push.hub import HubClosed
+from monitord.push.hub import FeedLimits, HubClosed, TooManyFeeds
 
 log = logging.getLogger("monitord.push")
 blueprint = Blueprint("websocket", __name__)
@@ -60,15 +62,22 @@ async def live_servers() -> None:
     hub = state.hub
     if hub.closed:
         raise ApiError(503, "unavailable", "the daemon is shutting down")
+    client = websocket.remote_addr or "unknown"
+    http = state.settings.http
     try:
+        # No await from the check to the subscription, so concurrent handshakes cannot overshoot.
+        hub.check_room(user.id, client, FeedLimits(http.max_live_feeds_per_user, http.max_live_feeds_per_address))
         subscription = hub.subscribe(
-            user.id, hub.snapshot_for_new_client(state.cache, state.settings.push.interval_seconds)
+            user.id, hub.snapshot_for_new_client(state.cache, state.settings.push.interval_seconds), client=client
         )
     except HubClosed:
         raise ApiError(503, "unavailable", "the daemon is shutting down") from None
+    except TooManyFeeds as exc:
+        raise ApiError(429, "too_many_live_feeds", str(exc)) from None
+    # From here every way out (close, abort, error, cancel) unsubscribes, which frees the slot.
     try:
         await websocket.accept(subprotocol=SUBPROTOCOL)
-        log.debug("live feed opened for %s from %s", user.username, websocket.remote_addr)
+        log.debug("live feed opened for %s from %s", user.username, client)
         feed = LiveFeed(
             websocket._get_current_object(),  # the proxy only works in this task's context
             subscription,

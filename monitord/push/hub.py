@@ -7,7 +7,8 @@ go through `request_close`, so they never wait behind data nor get dropped as st
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import Counter
+from typing import NamedTuple, TypeVar
 
 import trio
 
@@ -21,9 +22,22 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_SESSION_ENDED = 4401
 
+T = TypeVar("T")
+
 
 class HubClosed(Exception):
     """The daemon is shutting down; no new subscriptions."""
+
+
+class TooManyFeeds(Exception):
+    """The user, or the client address, already holds as many subscriptions as allowed."""
+
+
+class FeedLimits(NamedTuple):
+    """The most subscriptions one user, and one client address, may hold at once."""
+
+    per_user: int
+    per_client: int
 
 
 class CloseRequest(NamedTuple):
@@ -36,8 +50,9 @@ class CloseRequest(NamedTuple):
 class Subscription:
     """One client's place in the hub: its pending snapshot and, once set, why it must close."""
 
-    def __init__(self, user_id: int, initial: Snapshot) -> None:
+    def __init__(self, user_id: int, initial: Snapshot, client: str = "") -> None:
         self.user_id = user_id
+        self.client = client  # the peer's address
         self.slot: LatestSnapshotSlot[Snapshot] = LatestSnapshotSlot()
         self.slot.put(initial)
         # Snapshots replaced before this client could send them (it was slower than the ticks).
@@ -79,6 +94,9 @@ class SnapshotHub:
     def __init__(self, *, encode: Encode = encoder.encode) -> None:
         self._encode = encode
         self._subscriptions: set[Subscription] = set()
+        # The subscriptions held per user and per client address (FeedLimits).
+        self._per_user: Counter[int] = Counter()
+        self._per_client: Counter[str] = Counter()
         self._someone_listens = trio.Event()
         self._closed: CloseRequest | None = None
         self.latest: Snapshot | None = None
@@ -115,17 +133,37 @@ class SnapshotHub:
             return latest
         return self.build(cache)
 
-    def subscribe(self, user_id: int, initial: Snapshot) -> Subscription:
-        """Register a client whose first message is `initial`. Raises HubClosed at shutdown."""
+    def check_room(self, user_id: int, client: str, limits: FeedLimits) -> None:
+        """Raise TooManyFeeds when `user_id` or `client` already holds its limit of subscriptions.
+
+        Subscribe with no await after this check, so concurrent clients cannot all pass it.
+        """
+        if self._per_user[user_id] >= limits.per_user:
+            raise TooManyFeeds(f"this user already has {limits.per_user} live feeds open; close one first")
+        if self._per_client[client] >= limits.per_client:
+            raise TooManyFeeds(f"this address already has {limits.per_client} live feeds open; close one first")
+
+    def subscribe(self, user_id: int, initial: Snapshot, *, client: str = "") -> Subscription:
+        """Register a client whose first message is `initial`. Raises HubClosed at shutdown.
+
+        The subscription counts against its user and `client` address until `unsubscribe`.
+        """
         if self._closed is not None:
             raise HubClosed(self._closed.reason)
-        subscription = Subscription(user_id, initial)
+        subscription = Subscription(user_id, initial, client)
         self._subscriptions.add(subscription)
+        self._per_user[user_id] += 1
+        self._per_client[client] += 1
         self._someone_listens.set()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.discard(subscription)
+        """Remove `subscription`; removing it again does nothing."""
+        if subscription not in self._subscriptions:
+            return
+        self._subscriptions.remove(subscription)
+        _release(self._per_user, subscription.user_id)
+        _release(self._per_client, subscription.client)
         if not self._subscriptions:
             self._someone_listens = trio.Event()
 
@@ -150,3 +188,9 @@ class SnapshotHub:
         self._closed = CloseRequest(code, reason)
         for subscription in self._subscriptions:
             subscription.request_close(code, reason)
+
+
+def _release(counts: Counter[T], key: T) -> None:
+    counts[key] -= 1
+    if counts[key] <= 0:
+        del counts[key]  # no entry per user or address ever seen, only per one holding a feed
