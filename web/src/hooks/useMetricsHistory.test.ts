@@ -90,6 +90,7 @@ describe("useLiveSeed", () => {
     useServerListStore.getState().onWebSocketMessage(
       makePush([makeServer({ id: 3, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:00Z", cpuUsagePercent: 50 }) })]),
     );
+    useServerListStore.getState().watchServer(3);
     const { client, calls } = deferredClient();
     const { rerender } = renderHook(({ enabled }) => useLiveSeed(3, enabled, client, now), {
       initialProps: { enabled: true },
