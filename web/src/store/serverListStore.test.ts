@@ -281,7 +281,7 @@ describe("with the real service and a fake socket", () => {
     const ended = vi.fn();
     const live = createServerListStore({
       createService: (callbacks) =>
-        new WebSocketService({ callbacks, createWebSocket: fakeWebSocketFactory }),
+        new WebSocketService({ callbacks, createWebSocket: fakeWebSocketFactory, random: () => 0 }),
       onSessionEnded: ended,
     });
     live.getState().initializeWebSocket("tok");
@@ -307,6 +307,28 @@ describe("with the real service and a fake socket", () => {
     expect(live.getState().error).toBe("session_ended");
     expect(ended).toHaveBeenCalledTimes(1);
     vi.advanceTimersByTime(10 * 60_000);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+  });
+
+  it("a socket that goes quiet shows reconnecting, then connects again and keeps the list", () => {
+    vi.useFakeTimers();
+    FakeWebSocket.reset();
+    const live = createServerListStore({
+      createService: (callbacks) =>
+        new WebSocketService({ callbacks, createWebSocket: fakeWebSocketFactory, random: () => 0 }),
+      onSessionEnded: vi.fn(),
+    });
+    live.getState().initializeWebSocket("tok");
+    FakeWebSocket.latest().open();
+    FakeWebSocket.latest().receive(JSON.stringify(makePush([makeServer({ id: 5 })])));
+    vi.advanceTimersByTime(5999);
+    expect(live.getState().connectionStatus).toBe("connected");
+    vi.advanceTimersByTime(1);
+    expect(live.getState()).toMatchObject({ connectionStatus: "reconnecting", nextRetryAt: Date.now() + 1000 });
+    expect(live.getState().servers.map((s) => s.id)).toEqual([5]);
+    vi.advanceTimersByTime(1000);
+    FakeWebSocket.latest().open();
+    expect(live.getState().connectionStatus).toBe("connected");
     expect(FakeWebSocket.instances).toHaveLength(2);
   });
 });
