@@ -2,7 +2,7 @@
  * The live server list and the state of its connection (CONTRACT.md §7).
  *
  * The socket service lives in this module's closure, never in state: state holds only data
- * that renders. The service reports through the `onWebSocket*` actions, which tests also call
+ * (what renders, and which servers' rolling windows are kept). The service reports through the `onWebSocket*` actions, which tests also call
  * directly to drive every transition.
  */
 import { create, type StoreApi, type UseBoundStore } from "zustand";
