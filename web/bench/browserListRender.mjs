@@ -11,6 +11,10 @@
  *   node bench/browserListRender.mjs            (npm run measure:list:browser)
  *   CHROMIUM=/path/to/chromium SCREENSHOT=out.png node bench/browserListRender.mjs
  *
+ * PUSHES (default 30) sets how many pushes are timed; 300 fills the live charts' 10-minute
+ * window at a 2 s push. The JS heap is read over CDP after a forced garbage collection, once
+ * after the first push and once after the last, so the growth is what the pushes left behind.
+ *
  * Prints one JSON object.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -181,6 +185,15 @@ function summary(samples) {
   return { median: round(pick(0.5)), p95: round(pick(0.95)), max: round(sorted.at(-1)), runs: samples.length };
 }
 
+/** The page's JS heap in use after a full garbage collection: what it keeps alive. */
+async function liveHeapBytes(cdp) {
+  await cdp.send("HeapProfiler.collectGarbage");
+  const { usedSize } = await cdp.send("Runtime.getHeapUsage");
+  return usedSize;
+}
+
+const mib = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
 /** Sets a controlled input's value the way typing does; times it until `expectedRows` show. */
 async function timeInput(page, selector, value, expectedRows) {
   return page.evaluate(
@@ -266,12 +279,15 @@ async function main() {
       SERVERS,
     );
     await page.waitForFunction(() => window.__pushTimes.length === 1);
+    const cdp = await context.newCDPSession(page);
+    const heapAfterFirstPush = await liveHeapBytes(cdp);
 
     for (let tick = 1; tick <= PUSHES; tick += 1) {
       socketRoute.send(frames[tick]);
       await page.waitForFunction((n) => window.__pushTimes.length === n, tick + 1);
       await new Promise((r) => setTimeout(r, 100));
     }
+    const heapAfterPushes = await liveHeapBytes(cdp);
     const pushTimes = await page.evaluate(() => window.__pushTimes);
     const parts = await page.evaluate(() => window.__pushParts.slice(1));
     const loaf = await page.evaluate(() => window.__loaf);
@@ -284,7 +300,6 @@ async function main() {
     for (const value of ["node-1", "", "node-00", ""]) {
       filterTimes.push(await timeInput(page, 'input[type="search"]', value, expectedMatches(value)));
     }
-    const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
     if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
 
     const browserVersion = context.browser()?.version() ?? "chromium";
@@ -299,7 +314,8 @@ async function main() {
           pushToPaintMedianPartsMs: partSummary,
           filterToSettledMs: summary(filterTimes),
           frameBytes: frames[1].length,
-          usedJSHeapMiB: heap === null ? null : Math.round(heap / 1024 / 1024),
+          pushes: PUSHES,
+          liveHeapMiB: { afterFirstPush: mib(heapAfterFirstPush), afterPushes: mib(heapAfterPushes) },
         },
         null,
         2,

@@ -1,4 +1,5 @@
 import { memo, useMemo, useState } from "react";
+import { useLiveWindow } from "../hooks/useLiveWindow";
 import { useLiveSeed, useRangedHistory, type HistoryClient } from "../hooks/useMetricsHistory";
 import { useI18n, type I18n } from "../i18n/i18n";
 import {
@@ -16,7 +17,6 @@ import {
 } from "../lib/history";
 import { api } from "../services/api";
 import type { RollingSample } from "../store/rollingWindow";
-import { useServerListStore } from "../store/serverListStore";
 import { TimeSeriesChart, type ChartSeries, type TooltipFormat } from "./TimeSeriesChart";
 
 const NO_SAMPLES: readonly RollingSample[] = [];
@@ -64,14 +64,15 @@ const HistoryChart = memo(function HistoryChart({ chart, gapped, range, xRange, 
 });
 
 /**
- * The detail page's charts over a chosen range: live (the store's rolling window, seeded from
- * the API on opening) or 1 h to 30 d from the history API. Gaps are drawn as gaps.
+ * The detail page's charts over a chosen range: live (the store's rolling window, kept while
+ * this is mounted and seeded from the API on opening) or 1 h to 30 d from the history API. Gaps are drawn as gaps.
  */
 export function HistoryCharts({ serverId, client = api }: { serverId: number; client?: HistoryClient }) {
   const i18n = useI18n();
   const { t } = i18n;
   const [range, setRange] = useState<HistoryRange>("live");
-  const live = useServerListStore((state) => state.history.get(serverId)) ?? NO_SAMPLES;
+  // Watched first, so the window exists when the seed arrives.
+  const live = useLiveWindow(serverId);
   useLiveSeed(serverId, range === "live", client);
   const ranged = useRangedHistory(serverId, range, client);
 

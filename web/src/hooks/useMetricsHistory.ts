@@ -39,8 +39,11 @@ function describe(error: unknown): string {
 
 /**
  * Points of `range` (not live) for one server: loading, then ready, then asked again every
- * `refreshMs` (keeping the current points meanwhile). A response for a range or server no
- * longer shown is dropped. Idle for live.
+ * `refreshMs` (keeping the current points meanwhile). Requests never overlap: a refresh due
+ * while the previous request still runs is skipped, so a slow daemon gets one request at a
+ * time instead of a pile; a request still running at the refresh after that is taken as hung,
+ * aborted and replaced. Leaving the range or the page aborts the request in flight, and a
+ * response for a range or server no longer shown is dropped. Idle for live.
  */
 export function useRangedHistory(
   serverId: number,
@@ -54,12 +57,13 @@ export function useRangedHistory(
 
   useEffect(() => {
     if (range === "live") return;
-    let current = true;
-    const load = async () => {
+    let inFlight: AbortController | null = null;
+    let skipped = false;
+    const load = async (controller: AbortController) => {
       const query = rangeQuery(range, now());
       try {
-        const response = await client.getMetrics(serverId, query);
-        if (!current) return;
+        const response = await client.getMetrics(serverId, query, controller.signal);
+        if (controller.signal.aborted) return;
         const history: RangedHistory = {
           status: "ready",
           samples: pointsToSamples(response.points),
@@ -69,20 +73,35 @@ export function useRangedHistory(
         };
         setState({ key, history });
       } catch (error) {
-        if (!current) return;
+        if (controller.signal.aborted) return;
         // A failed refresh keeps showing the points it has; only a first load reports it.
         setState((previous) =>
           previous.key === key && previous.history.status === "ready"
             ? previous
             : { key, history: { status: "error", message: describe(error) } },
         );
+      } finally {
+        if (inFlight === controller) inFlight = null;
       }
     };
-    void load();
-    const timer = setInterval(() => void load(), RANGE_SPECS[range].refreshMs);
+    const refresh = () => {
+      if (inFlight !== null) {
+        if (!skipped) {
+          skipped = true;
+          return;
+        }
+        inFlight.abort();
+      }
+      skipped = false;
+      const controller = new AbortController();
+      inFlight = controller;
+      void load(controller);
+    };
+    refresh();
+    const timer = setInterval(refresh, RANGE_SPECS[range].refreshMs);
     return () => {
-      current = false;
       clearInterval(timer);
+      inFlight?.abort();
     };
   }, [key, serverId, range, client, now]);
 
@@ -104,16 +123,17 @@ export function useLiveSeed(
   const seedHistory = useServerListStore((state) => state.seedHistory);
   useEffect(() => {
     if (!enabled) return;
-    let current = true;
+    const controller = new AbortController();
     const query = rangeQuery("live", now());
     client
-      .getMetrics(serverId, query)
+      .getMetrics(serverId, query, controller.signal)
       .then((response) => {
-        if (current) seedHistory(serverId, pointsToSamples(response.points));
+        if (!controller.signal.aborted) seedHistory(serverId, pointsToSamples(response.points));
       })
-      .catch((error: unknown) => console.warn(`monitord: could not seed the live charts (${describe(error)})`));
-    return () => {
-      current = false;
-    };
+      .catch((error: unknown) => {
+        if (!controller.signal.aborted) console.warn(`monitord: could not seed the live charts (${describe(error)})`);
+      });
+    // Leaving the page (or the live range) while the seed loads cancels it.
+    return () => controller.abort();
   }, [serverId, enabled, client, now, seedHistory]);
 }

@@ -207,6 +207,21 @@ describe("VpsDetailPage", () => {
     expect(charts.created).toHaveLength(0);
   });
 
+  it("keeps a rolling window only for the server it shows, and drops it when left", async () => {
+    const list = (second: number) => [1, 2, 3].map((id) => makeServer({ id, latestMetrics: makeMetrics({ time: at(second) }) }));
+    push(list(0));
+    expect(useServerListStore.getState().history.size).toBe(0);
+    const page = render(<VpsDetailPage id={2} />);
+    await act(async () => {});
+    push(list(2));
+    expect([...useServerListStore.getState().history.keys()]).toEqual([2]);
+    expect(useServerListStore.getState().history.get(2)).toHaveLength(2);
+    page.unmount();
+    expect(useServerListStore.getState().history.size).toBe(0);
+    push(list(4));
+    expect(useServerListStore.getState().history.size).toBe(0);
+  });
+
   it("puts the charts in the history panel", () => {
     render(<VpsDetailPage id={1} />);
     push([makeServer({ id: 1 })]);

@@ -103,3 +103,22 @@ describe("login", () => {
     expect((await caught(client.login({ username: "a", password: "b" }))).retryAfterSeconds).toBe(30);
   });
 });
+
+describe("aborting", () => {
+  it("hands the signal to fetch; an aborted call rejects with the abort, not a network error", async () => {
+    const controller = new AbortController();
+    const fetchMock = vi.fn(
+      (_input: RequestInfo | URL, init?: RequestInit) =>
+        new Promise<Response>((_resolve, reject) => {
+          init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+        }),
+    );
+    const client = createApiClient({ fetch: fetchMock as typeof fetch, getToken: () => "tok", onUnauthorized: vi.fn() });
+    const call = client.getMetrics(3, { from: "a", to: "b", step: 2 }, controller.signal);
+    expect(fetchMock.mock.calls[0]![1]!.signal).toBe(controller.signal);
+    controller.abort();
+    const error: unknown = await call.catch((reason: unknown) => reason);
+    expect(error).not.toBeInstanceOf(ApiError);
+    expect((error as DOMException).name).toBe("AbortError");
+  });
+});

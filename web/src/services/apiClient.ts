@@ -80,6 +80,8 @@ interface RequestOptions {
   body?: unknown;
   /** Send the bearer token (everything but login and health). */
   authenticated?: boolean;
+  /** Aborts the request; the call then rejects with the signal's reason, not an ApiError. */
+  signal?: AbortSignal;
 }
 
 export function createApiClient(options: ApiClientOptions) {
@@ -102,8 +104,11 @@ export function createApiClient(options: ApiClientOptions) {
         headers,
         body: requestOptions.body === undefined ? null : JSON.stringify(requestOptions.body),
         credentials: "omit",
+        signal: requestOptions.signal ?? null,
       });
     } catch (cause) {
+      // The caller gave up on purpose: not a network failure to report.
+      if (requestOptions.signal?.aborted === true) throw requestOptions.signal.reason;
       const message = cause instanceof Error ? cause.message : String(cause);
       throw new ApiError(0, "network_error", message);
     }
@@ -122,9 +127,11 @@ export function createApiClient(options: ApiClientOptions) {
     me: () => request<User>("GET", "/api/auth/me"),
     listServers: () => request<ServerListResponse>("GET", "/api/servers"),
     getServer: (id: number) => request<VpsListItemResponse>("GET", `/api/servers/${id}`),
-    getMetrics: (id: number, query: { from: string; to: string; step: number }) => {
+    getMetrics: (id: number, query: { from: string; to: string; step: number }, signal?: AbortSignal) => {
       const params = new URLSearchParams({ from: query.from, to: query.to, step: String(query.step) });
-      return request<MetricsResponse>("GET", `/api/servers/${id}/metrics?${params.toString()}`);
+      return request<MetricsResponse>("GET", `/api/servers/${id}/metrics?${params.toString()}`, {
+        ...(signal === undefined ? {} : { signal }),
+      });
     },
   };
 }

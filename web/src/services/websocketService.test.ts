@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeWebSocket, fakeWebSocketFactory } from "../test/fakeWebSocket";
 import { makePush, makeServer } from "../test/fixtures";
+import { PushIntervalEstimate } from "./pushInterval";
 import {
   CLOSE_SESSION_ENDED,
+  CLOSE_STALLED,
   defaultWebSocketUrl,
   parsePushMessage,
+  reconnectDelayCapMs,
   reconnectDelayMs,
   WebSocketService,
   type WebSocketServiceCallbacks,
@@ -22,11 +25,13 @@ function recordingCallbacks() {
   };
 }
 
-function makeService(maxReconnectAttempts?: number) {
+/** A service whose jitter is fixed at `random` (0: every delay is the contract's cap). */
+function makeService(maxReconnectAttempts?: number, random: () => number = () => 0) {
   const callbacks = recordingCallbacks();
   const service = new WebSocketService({
     callbacks,
     createWebSocket: fakeWebSocketFactory,
+    random,
     ...(maxReconnectAttempts === undefined ? {} : { maxReconnectAttempts }),
   });
   return { service, callbacks };
@@ -103,10 +108,42 @@ describe("connect", () => {
 });
 
 describe("reconnect backoff", () => {
-  it("computes min(30000, 2 ** attempts * 1000)", () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 20].map(reconnectDelayMs)).toEqual([
+  it("caps at min(30000, 2 ** attempts * 1000)", () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map((attempts) => reconnectDelayCapMs(attempts))).toEqual([
       1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
     ]);
+  });
+
+  it("jitters each delay within (cap / 2, cap]", () => {
+    expect([0, 0.25, 0.5, 0.999999].map((r) => reconnectDelayMs(0, () => r))).toEqual([1000, 875, 750, 501]);
+    expect(reconnectDelayMs(6, () => 0.5)).toBe(22_500);
+    for (let attempts = 0; attempts <= 8; attempts += 1) {
+      const cap = reconnectDelayCapMs(attempts);
+      const delays = Array.from({ length: 500 }, () => reconnectDelayMs(attempts));
+      expect(Math.min(...delays)).toBeGreaterThan(cap / 2);
+      expect(Math.max(...delays)).toBeLessThanOrEqual(cap);
+      // Spread out, not one value: 500 draws over a window of cap / 2 ms.
+      expect(new Set(delays).size).toBeGreaterThan(100);
+    }
+  });
+
+  it("spreads dashboards dropped together over the window, each retrying when it said it would", () => {
+    const draws = [0.1, 0.9, 0.5];
+    const services = draws.map((r) => makeService(undefined, () => r).service);
+    services.forEach((service) => service.connect("t"));
+    const sockets = [...FakeWebSocket.instances];
+    sockets.forEach((socket) => socket.open());
+    const droppedAt = Date.now();
+    sockets.forEach((socket) => socket.closeWith(1001, "going away"));
+    const promised = services.map((service) => service.nextRetryAt! - droppedAt);
+    expect(promised).toEqual([950, 550, 750]);
+    const openedAfter: number[] = [];
+    for (let waited = 0; waited < 1000; waited += 10) {
+      vi.advanceTimersByTime(10);
+      while (openedAfter.length < FakeWebSocket.instances.length - sockets.length) openedAfter.push(Date.now() - droppedAt);
+    }
+    // Each retry opens at the very time its close reported (the retry time shown is honest).
+    expect(openedAfter).toEqual([550, 750, 950]);
   });
 
   it("waits 1 s, 2 s, 4 s, 8 s, 16 s, then 30 s between attempts", () => {
@@ -328,6 +365,7 @@ describe("injected scheduler", () => {
     const service = new WebSocketService({
       callbacks,
       createWebSocket: fakeWebSocketFactory,
+      random: () => 0,
       scheduler: {
         setTimeout: (callback, delayMs) => scheduled.push({ callback, delayMs }),
         clearTimeout: (handle) => cleared.push(handle),
@@ -346,5 +384,171 @@ describe("injected scheduler", () => {
     service.disconnect();
     expect(scheduled.map((s) => s.delayMs)).toEqual([1000, 2000]);
     expect(cleared).toEqual([2]);
+  });
+});
+
+describe("a silent open socket (dead path)", () => {
+  const push = () => JSON.stringify(makePush([makeServer({ id: 1 })]));
+
+  /** Opens a connection and delivers the route's first list. */
+  function openWithFirstPush(service: WebSocketService) {
+    service.connect("t");
+    const socket = FakeWebSocket.latest();
+    socket.open();
+    socket.receive(push());
+    return socket;
+  }
+
+  it("is given up after 3 default intervals (3 × 2 s) without a frame, then retried", () => {
+    const { service, callbacks } = makeService();
+    const socket = openWithFirstPush(service);
+    vi.advanceTimersByTime(5999);
+    expect(socket.closeCalls).toEqual([]);
+    expect(callbacks.onClose).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(socket.closeCalls).toEqual([{ code: CLOSE_STALLED, reason: "no push for 6 s" }]);
+    expect(callbacks.onClose).toHaveBeenCalledWith(false, {
+      code: CLOSE_STALLED,
+      reason: "no push for 6 s",
+      nextRetryAt: Date.now() + 1000,
+    });
+    expect(callbacks.onError).not.toHaveBeenCalled();
+    // Its close event, whenever the browser delivers it, changes nothing more.
+    socket.closeWith(1006);
+    expect(callbacks.onClose).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1000);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    FakeWebSocket.latest().open();
+    expect(callbacks.onOpen).toHaveBeenCalledTimes(2);
+  });
+
+  it("an open socket that never sends a frame is given up too", () => {
+    const { service } = makeService();
+    service.connect("t");
+    FakeWebSocket.latest().open();
+    vi.advanceTimersByTime(6000);
+    expect(FakeWebSocket.latest().closeCalls).toEqual([{ code: CLOSE_STALLED, reason: "no push for 6 s" }]);
+  });
+
+  it("stays connected for as long as pushes come every 2 s", () => {
+    const { service, callbacks } = makeService();
+    const socket = openWithFirstPush(service);
+    for (let i = 0; i < 300; i += 1) {
+      vi.advanceTimersByTime(2000);
+      socket.receive(push());
+    }
+    expect(socket.closeCalls).toEqual([]);
+    expect(callbacks.onClose).not.toHaveBeenCalled();
+  });
+
+  it("learns a 1 s interval from the gaps and then notices silence after 3 s", () => {
+    const { service } = makeService();
+    const socket = openWithFirstPush(service);
+    for (let i = 0; i < 10; i += 1) {
+      vi.advanceTimersByTime(1000);
+      socket.receive(push());
+    }
+    vi.advanceTimersByTime(2999);
+    expect(socket.closeCalls).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(socket.closeCalls).toEqual([{ code: CLOSE_STALLED, reason: "no push for 3 s" }]);
+  });
+
+  it("a daemon pushing every 10 s costs at most one reconnect, then stays connected", () => {
+    const { service, callbacks } = makeService();
+    openWithFirstPush(service);
+    vi.advanceTimersByTime(6000); // 3 × the assumed 2 s: taken for dead once
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    vi.advanceTimersByTime(1000);
+    const socket = FakeWebSocket.latest();
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    socket.open();
+    socket.receive(push());
+    for (let i = 0; i < 30; i += 1) {
+      vi.advanceTimersByTime(10_000);
+      socket.receive(push());
+    }
+    expect(socket.closeCalls).toEqual([]);
+    expect(callbacks.onClose).toHaveBeenCalledTimes(1);
+  });
+
+  it("a burst of frames after a busy page does not make it trigger-happy", () => {
+    const { service } = makeService();
+    const socket = openWithFirstPush(service);
+    for (let i = 0; i < 5; i += 1) {
+      vi.advanceTimersByTime(2000);
+      socket.receive(push());
+    }
+    for (let i = 0; i < 6; i += 1) socket.receive(push()); // delivered together
+    vi.advanceTimersByTime(5999);
+    expect(socket.closeCalls).toEqual([]);
+  });
+
+  it("invalid frames count as life on the path", () => {
+    const { service } = makeService();
+    const socket = openWithFirstPush(service);
+    for (let i = 0; i < 10; i += 1) {
+      vi.advanceTimersByTime(2000);
+      socket.receive("not json");
+    }
+    expect(socket.closeCalls).toEqual([]);
+  });
+
+  it("does not watch a socket that was disconnected, replaced or closed", () => {
+    const { service, callbacks } = makeService();
+    const first = openWithFirstPush(service);
+    service.connect("t2"); // replaces the first socket
+    const second = FakeWebSocket.latest();
+    second.open();
+    second.receive(push());
+    second.closeWith(1001);
+    vi.advanceTimersByTime(1000);
+    const third = FakeWebSocket.latest();
+    third.open();
+    service.disconnect();
+    third.closeWith(1000);
+    vi.advanceTimersByTime(60_000);
+    expect(first.closeCalls).toEqual([{ code: 1000, reason: "client reconnect" }]);
+    expect(second.closeCalls).toEqual([]);
+    expect(third.closeCalls).toEqual([{ code: 1000, reason: "client disconnect" }]);
+    expect(FakeWebSocket.instances).toHaveLength(3);
+    expect(callbacks.onClose).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe("PushIntervalEstimate", () => {
+  it("assumes 2 s, takes the gap after the route's frame only as a lower bound, then the median gap", () => {
+    const estimate = new PushIntervalEstimate();
+    expect(estimate.intervalMs).toBe(2000);
+    estimate.connectionOpened();
+    estimate.frameReceived(0);
+    estimate.frameReceived(300); // route's frame, then the next tick 0.3 s later
+    expect(estimate.intervalMs).toBe(2000);
+    estimate.frameReceived(5300);
+    estimate.frameReceived(10300);
+    estimate.frameReceived(20300); // a skipped tick
+    expect(estimate.intervalMs).toBe(5000);
+  });
+
+  it("raises the assumption to a long first gap, and doubles it after a stall up to a ceiling", () => {
+    const estimate = new PushIntervalEstimate();
+    estimate.connectionOpened();
+    estimate.frameReceived(0);
+    estimate.frameReceived(7000);
+    expect(estimate.intervalMs).toBe(7000);
+    estimate.stalled();
+    expect(estimate.intervalMs).toBe(14_000);
+    for (let i = 0; i < 10; i += 1) estimate.stalled();
+    expect(estimate.intervalMs).toBe(60_000);
+  });
+
+  it("ignores gaps below 1 s (frames delivered together)", () => {
+    const estimate = new PushIntervalEstimate();
+    estimate.connectionOpened();
+    for (let t = 0; t < 20; t += 1) estimate.frameReceived(t * 10);
+    expect(estimate.intervalMs).toBe(2000);
+    for (let t = 1; t < 5; t += 1) estimate.frameReceived(200 + t * 1500);
+    for (let t = 0; t < 20; t += 1) estimate.frameReceived(8000 + t * 10);
+    expect(estimate.intervalMs).toBe(1500);
   });
 });

@@ -6,12 +6,16 @@
  *   connect(token) → open → messages … → close
  *     intentional (disconnect())      → onClose(true), nothing else
  *     code 4401 (session ended)       → onSessionEnded(), never retried
- *     anything else                   → retry after min(30000, 2 ** reconnectAttempts * 1000) ms,
- *                                       onClose(false) with the retry time;
+ *     anything else                   → retry after a delay within min(30000, 2 ** reconnectAttempts
+ *                                       * 1000) ms (jittered, see reconnectDelayMs), onClose(false)
+ *                                       with the retry time;
  *                                       after maxReconnectAttempts retries: onPermanentFailure()
+ *   open but silent for 3 push intervals → the socket is given up (close code 4000) and handled
+ *                                       as an unintended close: a dead path never says so itself.
  *   a successful open resets reconnectAttempts to 0.
  */
 import type { FullServerListPushType } from "../types";
+import { PushIntervalEstimate } from "./pushInterval";
 
 /** Sent by the daemon when the token expired or was revoked. */
 export const CLOSE_SESSION_ENDED = 4401;
@@ -20,6 +24,10 @@ export const BEARER_PROTOCOL_PREFIX = "bearer.";
 export const WS_PATH = "/ws/servers";
 export const DEFAULT_MAX_RECONNECT_ATTEMPTS = 10;
 export const MAX_RECONNECT_DELAY_MS = 30_000;
+/** Reported (and sent) when the client gives up a socket that stopped delivering pushes. */
+export const CLOSE_STALLED = 4000;
+/** An open socket with no frame for this many push intervals is taken as dead. */
+export const STALL_PUSH_INTERVALS = 3;
 
 /** The subset of the browser WebSocket this service uses, so tests can pass a fake. */
 export interface WebSocketLike {
@@ -65,6 +73,10 @@ export interface WebSocketServiceOptions {
   createWebSocket?: WebSocketFactory;
   scheduler?: Scheduler;
   maxReconnectAttempts?: number;
+  /** Uniform in [0, 1), for the retry jitter; Math.random unless a test fixes it. */
+  random?: () => number;
+  /** Learns the push interval the stall watchdog expects; a fresh default one if omitted. */
+  pushInterval?: PushIntervalEstimate;
 }
 
 /** `ws(s)://<page host>/ws/servers`: the daemon serves the dashboard, so same origin. */
@@ -73,9 +85,21 @@ export function defaultWebSocketUrl(location: Pick<Location, "protocol" | "host"
   return `${scheme}//${location.host}${WS_PATH}`;
 }
 
-/** Delay before retry number `reconnectAttempts + 1`: 1 s, 2 s, 4 s … capped at 30 s. */
-export function reconnectDelayMs(reconnectAttempts: number): number {
+/** The contract's backoff (CONTRACT §7): 1 s, 2 s, 4 s … capped at 30 s. */
+export function reconnectDelayCapMs(reconnectAttempts: number): number {
   return Math.min(MAX_RECONNECT_DELAY_MS, 2 ** reconnectAttempts * 1000);
+}
+
+/**
+ * Delay before retry number `reconnectAttempts + 1`: "equal jitter" within the contract's
+ * backoff, i.e. in (cap / 2, cap] for `random` in [0, 1). A daemon restart drops every
+ * dashboard at the same instant; the jitter spreads their retries over half the window instead
+ * of landing them together. Full jitter (0 to cap) would spread them wider but could retry at
+ * once, so the backoff would no longer slow a client down; keeping half of it still does.
+ */
+export function reconnectDelayMs(reconnectAttempts: number, random: () => number = Math.random): number {
+  const cap = reconnectDelayCapMs(reconnectAttempts);
+  return cap - Math.floor(random() * (cap / 2));
 }
 
 /**
@@ -122,11 +146,16 @@ export class WebSocketService {
   private readonly createWebSocket: WebSocketFactory;
   private readonly scheduler: Scheduler;
   private readonly maxReconnectAttempts: number;
+  private readonly random: () => number;
+  private readonly pushInterval: PushIntervalEstimate;
 
   private socket: WebSocketLike | null = null;
   private token: string | null = null;
   private isIntentionalClose = false;
   private reconnectTimer: unknown = null;
+  /** Epoch ms of the open socket's last frame (or its open), for the stall watchdog. */
+  private lastFrameAt = 0;
+  private stallTimer: unknown = null;
 
   constructor(options: WebSocketServiceOptions) {
     this.callbacks = options.callbacks;
@@ -134,6 +163,8 @@ export class WebSocketService {
     this.createWebSocket = options.createWebSocket ?? browserWebSocket;
     this.scheduler = options.scheduler ?? browserScheduler;
     this.maxReconnectAttempts = options.maxReconnectAttempts ?? DEFAULT_MAX_RECONNECT_ATTEMPTS;
+    this.random = options.random ?? Math.random;
+    this.pushInterval = options.pushInterval ?? new PushIntervalEstimate();
   }
 
   /**
@@ -152,6 +183,7 @@ export class WebSocketService {
   /** Closes the connection on purpose; no retry follows. */
   disconnect(): void {
     this.clearReconnectTimer();
+    this.clearStallTimer();
     // Idempotent: the socket was already asked to close.
     if (this.isIntentionalClose) return;
     this.isIntentionalClose = true;
@@ -180,10 +212,16 @@ export class WebSocketService {
       if (this.socket !== socket) return;
       this.reconnectAttempts = 0;
       this.nextRetryAt = null;
+      this.pushInterval.connectionOpened();
+      this.lastFrameAt = this.scheduler.now();
+      this.scheduleStallCheck(socket);
       this.callbacks.onOpen();
     };
     socket.onmessage = (event) => {
       if (this.socket !== socket) return;
+      // Any frame, even one dropped below, shows the path is alive.
+      this.lastFrameAt = this.scheduler.now();
+      this.pushInterval.frameReceived(this.lastFrameAt);
       const parsed = parsePushMessage(event.data);
       if (typeof parsed === "string") {
         this.callbacks.onInvalidMessage?.(parsed);
@@ -198,8 +236,46 @@ export class WebSocketService {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.clearStallTimer();
       this.handleClose(event.code, event.reason);
     };
+  }
+
+  /** The silence allowed on an open socket before it is taken as dead, ms. */
+  private stallLimitMs(): number {
+    return STALL_PUSH_INTERVALS * this.pushInterval.intervalMs;
+  }
+
+  /**
+   * Checks `socket` for silence when its limit would run out. One timer per limit, not one per
+   * frame: a check that finds a newer frame just sets the next one. A check that comes late (a
+   * background tab's throttled timers) still measures the silence from the last frame.
+   */
+  private scheduleStallCheck(socket: WebSocketLike): void {
+    this.clearStallTimer();
+    const dueInMs = Math.max(0, this.lastFrameAt + this.stallLimitMs() - this.scheduler.now());
+    this.stallTimer = this.scheduler.setTimeout(() => {
+      this.stallTimer = null;
+      if (this.socket !== socket) return;
+      const silentMs = this.scheduler.now() - this.lastFrameAt;
+      if (silentMs < this.stallLimitMs()) {
+        this.scheduleStallCheck(socket);
+        return;
+      }
+      this.giveUpStalled(socket, silentMs);
+    }, dueInMs);
+  }
+
+  /**
+   * Drops a socket that stopped delivering and retries as after any unintended close. Its close
+   * event is not awaited: on a dead path the closing handshake can take a minute to time out.
+   */
+  private giveUpStalled(socket: WebSocketLike, silentMs: number): void {
+    this.pushInterval.stalled();
+    this.socket = null;
+    const reason = `no push for ${Math.round(silentMs / 1000)} s`;
+    socket.close(CLOSE_STALLED, reason);
+    this.handleClose(CLOSE_STALLED, reason);
   }
 
   private handleClose(code: number, reason: string): void {
@@ -219,7 +295,7 @@ export class WebSocketService {
       this.callbacks.onPermanentFailure();
       return;
     }
-    const delayMs = reconnectDelayMs(this.reconnectAttempts);
+    const delayMs = reconnectDelayMs(this.reconnectAttempts, this.random);
     this.reconnectAttempts += 1;
     this.nextRetryAt = this.scheduler.now() + delayMs;
     this.reconnectTimer = this.scheduler.setTimeout(() => {
@@ -238,8 +314,16 @@ export class WebSocketService {
     this.nextRetryAt = null;
   }
 
+  private clearStallTimer(): void {
+    if (this.stallTimer !== null) {
+      this.scheduler.clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
+  }
+
   /** Forgets the current socket without reporting its close (it is being replaced). */
   private dropSocket(): void {
+    this.clearStallTimer();
     const socket = this.socket;
     if (socket === null) return;
     this.socket = null;

@@ -1,16 +1,16 @@
 /**
- * The rolling window of recent samples per server, kept for live charts.
+ * The rolling window of recent samples per watched server (one whose live charts are on screen).
  *
  * Pure functions over immutable data: each push returns a new window that shares every
  * untouched array with the previous one, so a chart subscribed to one server re-renders only
  * when that server got a new sample. Memory is bounded twice over: by age (relative to each
  * server's newest sample, so a skewed agent clock cannot empty or bloat its window) and by a
- * hard sample count; servers that leave the list leave the window.
+ * hard sample count; servers that leave the list or stop being watched leave the window.
  */
 import type { LatestPerformanceMetric, VpsListItemResponse } from "../types";
 
 /**
- * One compact sample: only what the charts draw, to keep ~10 min x 1000 servers small. History
+ * One compact sample: only what the charts draw, to keep ~10 min of 1 s samples small. History
  * points from the API take the same shape, so live and ranged charts share one drawing path.
  */
 export interface RollingSample {
@@ -101,26 +101,41 @@ export function seedSamples(
   return kept.length === samples.length ? samples : kept;
 }
 
+/** The ids whose window is kept: a set, or the keys of a map (e.g. id → number of watchers). */
+export type WatchedIds = Pick<ReadonlySet<number>, "has" | "size">;
+
 /**
- * The window after one push: a sample is added for each server whose `latestMetrics.time`
- * moved forward (an offline server repeats its last sample, which must not be counted twice).
+ * The window after one push, kept only for the `watched` servers (those on screen): a sample is
+ * added for each whose `latestMetrics.time` moved forward (an offline server repeats its last
+ * sample, which must not be counted twice). With nothing watched it allocates nothing, so a
+ * list of thousands of servers costs one `Set.has` per server and push, not a window each.
  */
 export function advanceWindow(
   previous: RollingWindow,
   servers: readonly VpsListItemResponse[],
+  watched: WatchedIds,
   options: RollingWindowOptions = DEFAULT_ROLLING_WINDOW,
 ): RollingWindow {
+  if (watched.size === 0) return EMPTY_WINDOW;
   const next = new Map<number, readonly RollingSample[]>();
   for (const server of servers) {
+    if (!watched.has(server.id)) continue;
     const samples = previous.get(server.id) ?? [];
-    const metrics = server.latestMetrics;
-    const t = metrics === null ? Number.NaN : Date.parse(metrics.time);
+    const sample = latestSample(server);
     const last = samples[samples.length - 1];
-    if (metrics === null || Number.isNaN(t) || (last !== undefined && t <= last.t)) {
+    if (sample === null || (last !== undefined && sample.t <= last.t)) {
       if (samples.length > 0) next.set(server.id, samples);
       continue;
     }
-    next.set(server.id, appendSample(samples, toRollingSample(metrics, t), options));
+    next.set(server.id, appendSample(samples, sample, options));
   }
   return next;
+}
+
+/** `server`'s newest sample in compact form, or null without metrics or with an unparsable time. */
+export function latestSample(server: VpsListItemResponse): RollingSample | null {
+  const metrics = server.latestMetrics;
+  if (metrics === null) return null;
+  const t = Date.parse(metrics.time);
+  return Number.isNaN(t) ? null : toRollingSample(metrics, t);
 }

@@ -189,47 +189,81 @@ describe("identity across pushes", () => {
 });
 
 describe("rolling window in the store", () => {
-  it("adds a sample per server per new metrics time and drops departed servers", () => {
-    state().onWebSocketMessage(
-      makePush([
-        makeServer({ id: 1, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:00Z", cpuUsagePercent: 10 }) }),
-        makeServer({ id: 2, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:00Z" }) }),
-      ]),
-    );
-    state().onWebSocketMessage(
-      makePush([
-        makeServer({ id: 1, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:02Z", cpuUsagePercent: 20 }) }),
-      ]),
-    );
+  const at = (second: number) => new Date(Date.UTC(2025, 0, 31, 12, 0, second)).toISOString();
+  const serverAt = (id: number, second: number, cpu = 1) =>
+    makeServer({ id, latestMetrics: makeMetrics({ time: at(second), cpuUsagePercent: cpu }) });
+
+  it("keeps no window for a server nobody watches, however long the list", () => {
+    const list = (second: number) => Array.from({ length: 1000 }, (_, i) => serverAt(i + 1, second));
+    for (let push = 0; push < 5; push += 1) state().onWebSocketMessage(makePush(list(push * 2)));
+    expect(state().history.size).toBe(0);
+  });
+
+  it("a watched server's window starts from its current sample and grows per new metrics time", () => {
+    state().onWebSocketMessage(makePush([serverAt(1, 0, 10), serverAt(2, 0)]));
+    state().watchServer(1);
+    expect(state().history.get(1)?.map((s) => s.cpuPercent)).toEqual([10]);
+    state().onWebSocketMessage(makePush([serverAt(1, 2, 20), serverAt(2, 2)]));
+    state().onWebSocketMessage(makePush([serverAt(1, 2, 20), serverAt(2, 4)]));
     expect(state().history.get(1)?.map((s) => s.cpuPercent)).toEqual([10, 20]);
+    expect([...state().history.keys()]).toEqual([1]);
+  });
+
+  it("drops a watched server's window when it leaves the list", () => {
+    state().onWebSocketMessage(makePush([serverAt(1, 0), serverAt(2, 0)]));
+    state().watchServer(2);
+    state().onWebSocketMessage(makePush([serverAt(1, 2)]));
     expect(state().history.has(2)).toBe(false);
   });
 
-  it("seedHistory fills a listed server's window with older samples, and the push carries on", () => {
+  it("counts watchers: the window goes when the last one lets go, and letting go twice is harmless", () => {
+    state().onWebSocketMessage(makePush([serverAt(1, 0)]));
+    const first = state().watchServer(1);
+    const second = state().watchServer(1);
+    first();
+    first();
+    state().onWebSocketMessage(makePush([serverAt(1, 2)]));
+    expect(state().history.get(1)).toHaveLength(2);
+    second();
+    expect(state().history.has(1)).toBe(false);
+    expect(state().watchedServers.size).toBe(0);
+    state().onWebSocketMessage(makePush([serverAt(1, 4)]));
+    expect(state().history.size).toBe(0);
+  });
+
+  it("reset forgets the watchers; a release after it changes nothing", () => {
+    state().onWebSocketMessage(makePush([serverAt(1, 0)]));
+    const release = state().watchServer(1);
+    state().reset();
+    release();
+    expect(state().watchedServers.size).toBe(0);
+    expect(state().history.size).toBe(0);
+  });
+
+  it("seedHistory fills a watched, listed server's window with older samples, and the push carries on", () => {
     const t = (second: number) => Date.parse("2025-01-31T12:00:00Z") + second * 1000;
-    state().onWebSocketMessage(
-      makePush([makeServer({ id: 1, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:10Z", cpuUsagePercent: 9 }) })]),
-    );
+    state().onWebSocketMessage(makePush([serverAt(1, 10, 9), serverAt(2, 10)]));
+    state().watchServer(1);
+    state().watchServer(7);
     const seed = [0, 2, 4, 10].map((second) => toRollingSample(makeMetrics({ cpuUsagePercent: second }), t(second)));
     state().seedHistory(1, seed);
-    state().seedHistory(7, seed); // not in the list: ignored
+    state().seedHistory(2, seed); // not watched: ignored
+    state().seedHistory(7, seed); // watched but not in the list: ignored
     expect(state().history.get(1)?.map((s) => [s.t, s.cpuPercent])).toEqual([
       [t(0), 0],
       [t(2), 2],
       [t(4), 4],
       [t(10), 9], // the pushed sample, not the seed's
     ]);
+    expect(state().history.has(2)).toBe(false);
     expect(state().history.has(7)).toBe(false);
-    state().onWebSocketMessage(
-      makePush([makeServer({ id: 1, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:12Z", cpuUsagePercent: 12 }) })]),
-    );
+    state().onWebSocketMessage(makePush([serverAt(1, 12, 12)]));
     expect(state().history.get(1)?.map((s) => s.cpuPercent)).toEqual([0, 2, 4, 9, 12]);
   });
 
   it("seedHistory with nothing new keeps the window's identity", () => {
-    state().onWebSocketMessage(
-      makePush([makeServer({ id: 1, latestMetrics: makeMetrics({ time: "2025-01-31T12:00:10Z" }) })]),
-    );
+    state().onWebSocketMessage(makePush([serverAt(1, 10)]));
+    state().watchServer(1);
     const before = state().history;
     state().seedHistory(1, [toRollingSample(makeMetrics(), Date.parse("2025-01-31T12:00:10Z"))]);
     expect(state().history).toBe(before);
@@ -247,7 +281,7 @@ describe("with the real service and a fake socket", () => {
     const ended = vi.fn();
     const live = createServerListStore({
       createService: (callbacks) =>
-        new WebSocketService({ callbacks, createWebSocket: fakeWebSocketFactory }),
+        new WebSocketService({ callbacks, createWebSocket: fakeWebSocketFactory, random: () => 0 }),
       onSessionEnded: ended,
     });
     live.getState().initializeWebSocket("tok");
@@ -273,6 +307,28 @@ describe("with the real service and a fake socket", () => {
     expect(live.getState().error).toBe("session_ended");
     expect(ended).toHaveBeenCalledTimes(1);
     vi.advanceTimersByTime(10 * 60_000);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+  });
+
+  it("a socket that goes quiet shows reconnecting, then connects again and keeps the list", () => {
+    vi.useFakeTimers();
+    FakeWebSocket.reset();
+    const live = createServerListStore({
+      createService: (callbacks) =>
+        new WebSocketService({ callbacks, createWebSocket: fakeWebSocketFactory, random: () => 0 }),
+      onSessionEnded: vi.fn(),
+    });
+    live.getState().initializeWebSocket("tok");
+    FakeWebSocket.latest().open();
+    FakeWebSocket.latest().receive(JSON.stringify(makePush([makeServer({ id: 5 })])));
+    vi.advanceTimersByTime(5999);
+    expect(live.getState().connectionStatus).toBe("connected");
+    vi.advanceTimersByTime(1);
+    expect(live.getState()).toMatchObject({ connectionStatus: "reconnecting", nextRetryAt: Date.now() + 1000 });
+    expect(live.getState().servers.map((s) => s.id)).toEqual([5]);
+    vi.advanceTimersByTime(1000);
+    FakeWebSocket.latest().open();
+    expect(live.getState().connectionStatus).toBe("connected");
     expect(FakeWebSocket.instances).toHaveLength(2);
   });
 });

@@ -2,7 +2,7 @@
  * The live server list and the state of its connection (CONTRACT.md §7).
  *
  * The socket service lives in this module's closure, never in state: state holds only data
- * that renders. The service reports through the `onWebSocket*` actions, which tests also call
+ * (what renders, and which servers' rolling windows are kept). The service reports through the `onWebSocket*` actions, which tests also call
  * directly to drive every transition.
  */
 import { create, type StoreApi, type UseBoundStore } from "zustand";
@@ -17,6 +17,7 @@ import {
   advanceWindow,
   DEFAULT_ROLLING_WINDOW,
   EMPTY_WINDOW,
+  latestSample,
   seedSamples,
   type RollingSample,
   type RollingWindow,
@@ -48,8 +49,10 @@ export interface ServerListData {
   nextRetryAt: number | null;
   /** `generatedAt` of the newest push (daemon clock). */
   generatedAt: string | null;
-  /** Recent samples per server id, for live charts. */
+  /** Recent samples per watched server id, for live charts (see `watchServer`). */
   history: RollingWindow;
+  /** Servers whose rolling window is kept, with how many watchers each has. */
+  watchedServers: ReadonlyMap<number, number>;
 }
 
 export interface ServerListActions {
@@ -65,8 +68,15 @@ export interface ServerListActions {
   /** Disconnects and forgets every server (logout). */
   reset(): void;
   /**
-   * Fills a server's rolling window with older samples from the history API, so its live
-   * charts are full at once (see `seedSamples`). Ignored for a server not in the list.
+   * Keeps a rolling window for `serverId` (starting from its current sample) until the
+   * returned function is called. Counted per caller, so two views of one server, or React's
+   * double effects, release it only when the last one lets go; then the window is dropped.
+   */
+  watchServer(serverId: number): () => void;
+  /**
+   * Fills a watched server's rolling window with older samples from the history API, so its
+   * live charts are full at once (see `seedSamples`). Ignored for a server not watched or not
+   * in the list.
    */
   seedHistory(serverId: number, samples: readonly RollingSample[]): void;
 }
@@ -94,6 +104,7 @@ const initialData: ServerListData = {
   nextRetryAt: null,
   generatedAt: null,
   history: EMPTY_WINDOW,
+  watchedServers: new Map(),
 };
 
 export function createServerListStore(
@@ -133,7 +144,7 @@ export function createServerListStore(
         set((state) => ({
           // The push is the whole list: servers missing from it are gone.
           servers: reuseUnchanged(state.servers, message.servers),
-          history: advanceWindow(state.history, message.servers, rollingWindow),
+          history: advanceWindow(state.history, message.servers, state.watchedServers, rollingWindow),
           generatedAt: message.generatedAt,
           isLoading: false,
         }));
@@ -184,8 +195,42 @@ export function createServerListStore(
         set(initialData);
       },
 
+      watchServer(serverId) {
+        set((state) => {
+          const watchedServers = new Map(state.watchedServers);
+          watchedServers.set(serverId, (watchedServers.get(serverId) ?? 0) + 1);
+          if (state.history.has(serverId)) return { watchedServers };
+          const server = state.servers.find((s) => s.id === serverId);
+          const sample = server === undefined ? null : latestSample(server);
+          if (sample === null) return { watchedServers };
+          const history = new Map(state.history);
+          history.set(serverId, [sample]);
+          return { watchedServers, history };
+        });
+        let released = false;
+        return () => {
+          if (released) return;
+          released = true;
+          set((state) => {
+            const count = state.watchedServers.get(serverId);
+            // reset() already forgot every watcher.
+            if (count === undefined) return {};
+            const watchedServers = new Map(state.watchedServers);
+            if (count > 1) {
+              watchedServers.set(serverId, count - 1);
+              return { watchedServers };
+            }
+            watchedServers.delete(serverId);
+            const history = new Map(state.history);
+            history.delete(serverId);
+            return { watchedServers, history };
+          });
+        };
+      },
+
       seedHistory(serverId, samples) {
         set((state) => {
+          if (!state.watchedServers.has(serverId)) return {};
           // A server that left the list would be dropped by the next push anyway.
           if (!state.servers.some((server) => server.id === serverId)) return {};
           const current = state.history.get(serverId) ?? [];
