@@ -9,8 +9,8 @@ from typing import Annotated
 
 import msgspec
 
-from monitord.auth.agent_tokens import split_agent_token
-from monitord.config import ConfigError, ListenAddress, decode_toml_file, parse_listen
+from monitord.token_format import split_agent_token
+from monitord.tomlconfig import ConfigError, ListenAddress, decode_toml_file, parse_listen
 
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 

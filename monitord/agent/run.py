@@ -15,12 +15,19 @@ from purerpc.grpclib.status import StatusCode
 from monitord.agent.buffer import SampleBuffer
 from monitord.agent.collector import Collector, host_facts
 from monitord.agent.config import AgentSettings, client_tls_context, read_token
-from monitord.config import ConfigError
-from monitord.grpc_transport import TRANSPORT_ERRORS, CallEnded, CallStream, MessageTooLarge, StreamWasReset
-from monitord.grpc_transport import bearer_metadata, open_channel
+from monitord.grpc_transport import (
+    TRANSPORT_ERRORS,
+    CallEnded,
+    CallStream,
+    MessageTooLarge,
+    StreamWasReset,
+    bearer_metadata,
+    open_channel,
+)
 from monitord.models import now_ms
 from monitord.proto import monitord_grpc
 from monitord.proto import monitord_pb2 as pb
+from monitord.tomlconfig import ConfigError
 
 log = logging.getLogger("monitord.agent")
 
