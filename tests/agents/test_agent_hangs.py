@@ -64,8 +64,10 @@ async def test_a_hung_collection_is_skipped_and_counted_and_sampling_resumes_whe
     try:
         async with running_agent(nursery, settings, collector=collector) as agent:
             await wait_for(lambda: agent.skipped_collections >= 5, timeout=30)
-            # Every tick while the 2nd collection hangs is skipped: no new thread, no sample.
-            assert collector.calls == 2 and agent.buffer.last_seq == 1
+            # Every tick while the 2nd collection hangs is skipped: no new thread, no sample. (The
+            # 1st may have been abandoned too, on a host slow enough for the mock clock to reach
+            # its deadline while psutil worked.)
+            assert collector.calls == 2 and agent.buffer.last_seq <= 1
             collector.release.set()
             await wait_for(lambda: len(stored_times(daemon.settings, server_id)) >= 3, timeout=30)
             skipped = agent.skipped_collections
