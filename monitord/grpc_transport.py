@@ -21,6 +21,7 @@ Pinned to purerpc 0.8.0: the subclasses below override its internals (`_listen`,
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
@@ -273,20 +274,33 @@ async def open_channel(
     *,
     ssl_context: ssl.SSLContext | None = None,
     tcp_user_timeout_seconds: float | None = None,
+    connect_timeout_seconds: float | None = None,
 ) -> AsyncIterator[Channel]:
     """Connect to `host:port`; the socket is closed when the block exits.
 
-    Raises OSError (refused, unreachable, TLS failure) or an ExceptionGroup of transport errors
-    when the peer goes away mid-call (handle with `except*`).
+    The TCP connect and the TLS handshake must finish within `connect_timeout_seconds` (None:
+    no limit). A setting rather than the caller's scope: a scope around this block's entry
+    would have to close while the channel's task groups, opened inside it, still run.
+
+    Raises OSError (refused, unreachable, TLS failure; TimeoutError past the connect deadline)
+    or an ExceptionGroup of transport errors when the peer goes away mid-call (handle with
+    `except*`).
     """
-    stream: anyio.abc.ByteStream = await anyio.connect_tcp(
-        host,
-        port,
-        ssl_context=ssl_context,
-        tls=ssl_context is not None,
-        tls_standard_compatible=False,
-        tls_hostname=host if ssl_context is not None else None,
-    )
+    # TCP_USER_TIMEOUT guards only a connection that exists: without this deadline a host that
+    # drops SYNs holds the connect for minutes, and a peer that accepts but never speaks holds
+    # the TLS handshake forever.
+    with anyio.move_on_after(connect_timeout_seconds) as connecting:
+        stream: anyio.abc.ByteStream = await anyio.connect_tcp(
+            host,
+            port,
+            ssl_context=ssl_context,
+            tls=ssl_context is not None,
+            tls_standard_compatible=False,
+            tls_hostname=host if ssl_context is not None else None,
+        )
+    if connecting.cancelled_caught:
+        handshake = " and TLS handshake" if ssl_context is not None else ""
+        raise TimeoutError(errno.ETIMEDOUT, f"no connection{handshake} within {connect_timeout_seconds:g} s")
     async with stream:
         if tcp_user_timeout_seconds is not None:
             raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)

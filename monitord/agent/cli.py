@@ -17,8 +17,8 @@ import trio
 
 from monitord import __version__
 from monitord.agent.config import AgentSettings, load_agent_settings
-from monitord.config import ConfigError
 from monitord.logs import setup_logging
+from monitord.tomlconfig import ConfigError
 
 log = logging.getLogger("monitord.agent")
 

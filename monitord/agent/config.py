@@ -9,8 +9,8 @@ from typing import Annotated
 
 import msgspec
 
-from monitord.auth.agent_tokens import split_agent_token
-from monitord.config import ConfigError, ListenAddress, decode_toml_file, parse_listen
+from monitord.token_format import split_agent_token
+from monitord.tomlconfig import ConfigError, ListenAddress, decode_toml_file, parse_listen
 
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 
@@ -36,6 +36,9 @@ class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     rejected_retry_seconds: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 300.0
     # Unacknowledged sends older than this drop the connection (a vanished daemon host).
     tcp_user_timeout_seconds: Seconds = 30.0
+    # The TCP connect and the TLS handshake must finish within this, or the attempt counts as
+    # failed and is retried with backoff (a host that drops packets, a peer that never answers).
+    connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
 
     def __post_init__(self) -> None:
         try:

@@ -13,14 +13,21 @@ from purerpc.grpclib.events import MessageReceived, ResponseEnded
 from purerpc.grpclib.status import StatusCode
 
 from monitord.agent.buffer import SampleBuffer
-from monitord.agent.collector import Collector, host_facts
+from monitord.agent.collector import MIN_CPU_WINDOW_SECONDS, Collector, host_facts
 from monitord.agent.config import AgentSettings, client_tls_context, read_token
-from monitord.config import ConfigError
-from monitord.grpc_transport import TRANSPORT_ERRORS, CallEnded, CallStream, MessageTooLarge, StreamWasReset
-from monitord.grpc_transport import bearer_metadata, open_channel
+from monitord.grpc_transport import (
+    TRANSPORT_ERRORS,
+    CallEnded,
+    CallStream,
+    MessageTooLarge,
+    StreamWasReset,
+    bearer_metadata,
+    open_channel,
+)
 from monitord.models import now_ms
 from monitord.proto import monitord_grpc
 from monitord.proto import monitord_pb2 as pb
+from monitord.tomlconfig import ConfigError
 
 log = logging.getLogger("monitord.agent")
 
@@ -58,15 +65,17 @@ class Agent:
         self._collector = collector if collector is not None else Collector()
         # Sample timestamps come from here (tests tie it to trio's mock clock).
         self._wall_clock_ms = wall_clock_ms
-        # One collection at a time: if a stat call hangs (a dead mount), the next tick is
-        # skipped instead of piling threads up.
+        # Held by the collection thread from start to return, even once abandoned (see
+        # _collect_once).
         self._collecting = trio.CapacityLimiter(1)
         self._tls: ssl.SSLContext | None = client_tls_context(settings)
         self.server_id: int | None = None
         self.connected = False
         self.connections = 0
         self.rejections = 0
+        # Ticks skipped because a collection was still running: since start, and in a row.
         self.skipped_collections = 0
+        self._skipped_in_a_row = 0
         self.failed_collections = 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
@@ -81,25 +90,34 @@ class Agent:
     async def _collect_loop(self) -> NoReturn:
         interval = self.settings.interval_seconds
         next_at = trio.current_time()
+        # The first reading waits out its CPU window on purpose (Collector): not a hang, even at
+        # the shortest interval.
+        grace = MIN_CPU_WINDOW_SECONDS
         while True:
-            await self._collect_once()
-            next_at += interval
             now = trio.current_time()
-            if next_at <= now:  # fell behind (a suspended host): skip, don't burst
-                next_at = now + interval
+            if now - next_at >= interval:  # woke up late (a suspended host): resume from now, don't burst
+                next_at = now
+            due = next_at + interval
+            # A collection still running when the next one is due is abandoned to its thread
+            # (threads cannot be killed); that thread keeps the limiter until it returns.
+            with trio.move_on_at(due + grace):
+                await self._collect_once()
+            grace = 0.0
+            next_at = due
             await trio.sleep_until(next_at)
 
     async def _collect_once(self) -> None:
-        try:
-            self._collecting.acquire_on_behalf_of_nowait(self)
-        except trio.WouldBlock:
-            self.skipped_collections += 1
-            log.warning("the previous collection is still running (a hung filesystem?): skipped one")
+        # At most one collection thread at a time, abandoned or not: while one hangs (a stat on
+        # a dead NFS mount), every tick is skipped instead of piling up threads.
+        if self._collecting.borrowed_tokens:
+            self._skip_collection()
             return
         timestamp_ms = self._wall_clock_ms()
         try:
             # psutil calls are blocking syscalls; a thread keeps the stream (acks, signals) live.
-            sample = await trio.to_thread.run_sync(self._collector.collect, timestamp_ms, abandon_on_cancel=True)
+            sample = await trio.to_thread.run_sync(
+                self._collector.collect, timestamp_ms, abandon_on_cancel=True, limiter=self._collecting
+            )
         except Exception:
             # A host that stops answering one question must not stop the agent: skip this tick,
             # say why once, and keep trying.
@@ -107,12 +125,23 @@ class Agent:
                 log.exception("collecting a sample failed; skipping it (logged once until it works again)")
             self.failed_collections += 1
             return
-        finally:
-            self._collecting.release_on_behalf_of(self)
         if self.failed_collections:
             log.info("collecting works again after %d failed attempts", self.failed_collections)
             self.failed_collections = 0
+        if self._skipped_in_a_row:
+            log.info("collecting works again after %d skipped collections", self._skipped_in_a_row)
+            self._skipped_in_a_row = 0
         self.buffer.add(sample)
+
+    def _skip_collection(self) -> None:
+        self.skipped_collections += 1
+        self._skipped_in_a_row += 1
+        if self._skipped_in_a_row == 1:
+            log.warning(
+                "a collection has run longer than interval_seconds = %g (a hung filesystem?); skipping "
+                "collections until it returns (%d skipped since start)",
+                self.settings.interval_seconds, self.skipped_collections,
+            )
 
     # --- shipping ----------------------------------------------------------------------------
     async def _ship_loop(self) -> NoReturn:
@@ -174,6 +203,7 @@ class Agent:
             address.port,
             ssl_context=self._tls,
             tcp_user_timeout_seconds=self.settings.tcp_user_timeout_seconds,
+            connect_timeout_seconds=self.settings.connect_timeout_seconds,
         ) as channel:
             stream: CallStream = await monitord_grpc.AgentServiceStub(channel).Connect(metadata=bearer_metadata(token))
             try:

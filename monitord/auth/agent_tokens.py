@@ -11,6 +11,11 @@ import hashlib
 import hmac
 import secrets
 
+from monitord.token_format import format_agent_token, split_agent_token
+
+# split_agent_token is re-exported: the daemon's callers read tokens through this module.
+__all__ = ["hash_secret", "new_agent_token", "secret_matches", "split_agent_token"]
+
 _SECRET_BYTES = 32
 _UNKNOWN_SERVER_HASH = hashlib.sha256(b"no such server").hexdigest()
 
@@ -18,22 +23,11 @@ _UNKNOWN_SERVER_HASH = hashlib.sha256(b"no such server").hexdigest()
 def new_agent_token(server_id: int) -> tuple[str, str]:
     """A fresh token for `server_id` and the hash to store."""
     secret = secrets.token_urlsafe(_SECRET_BYTES)
-    return f"{server_id}.{secret}", hash_secret(secret)
+    return format_agent_token(server_id, secret), hash_secret(secret)
 
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def split_agent_token(token: str) -> tuple[int, str] | None:
-    """(server id, secret) from a well-formed token, else None."""
-    server_id, dot, secret = token.partition(".")
-    # isdigit() alone admits digits int() refuses, such as "²".
-    if not dot or not (server_id.isascii() and server_id.isdigit()) or len(server_id) > 18:
-        return None
-    if not secret or len(secret) > 128:
-        return None
-    return int(server_id), secret
 
 
 def secret_matches(secret: str, stored_hash: str | None) -> bool:

@@ -22,6 +22,7 @@ from purerpc.grpclib.events import MessageReceived, ResponseEnded
 from purerpc.grpclib.status import Status
 from trio.testing import MockClock
 
+from monitord.agent.collector import Collector
 from monitord.agent.config import AgentSettings
 from monitord.agent.run import Agent
 from monitord.config import ListenAddress, Settings
@@ -75,9 +76,12 @@ def agent_settings(address: ListenAddress, token: str, **overrides: Any) -> Agen
 
 
 @asynccontextmanager
-async def running_agent(nursery: trio.Nursery, settings: AgentSettings) -> AsyncIterator[Agent]:
-    """A real agent (real psutil, real gRPC) in `nursery`; cancelled when the block exits."""
-    agent = Agent(settings, wall_clock_ms=trio_wall_clock())
+async def running_agent(
+    nursery: trio.Nursery, settings: AgentSettings, *, collector: Collector | None = None
+) -> AsyncIterator[Agent]:
+    """A real agent (real psutil unless `collector` is given, real gRPC) in `nursery`; cancelled
+    when the block exits."""
+    agent = Agent(settings, collector=collector, wall_clock_ms=trio_wall_clock())
     scope = trio.CancelScope()
     nursery.start_soon(_run_in_scope, agent, scope)
     try:
