@@ -52,6 +52,7 @@ system-deps:
 lint: install
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet --output-format concise .
+	shellcheck tools/system-deps .ci/run
 
 # mypy --strict over monitord/ (settings and the untyped libraries in pyproject.toml).
 typecheck: install
