@@ -8,7 +8,8 @@ server: about 20 lines each in the exposition), and scrapes the daemon's `Teleme
 route does, in-process. Two figures per scrape:
 
 - *on-loop*: the wall time of the scrape's synchronous part, the code that runs on the trio
-  thread without yielding (what every other task of the daemon waits for);
+  thread without yielding (what every other task of the daemon waits for): `Telemetry.snapshot`,
+  which copies what the scrape reads;
 - *longest stall*: the longest gap a concurrent trio task that only yields saw between two of
   its turns while the scrape ran (the on-loop part, plus waits for the GIL a formatting thread
   holds).
@@ -62,12 +63,13 @@ async def scrape_once(telemetry: Telemetry) -> tuple[float, float, int]:
             longest = max(longest, moment - last)
             last = moment
 
+    started = time.perf_counter()
+    telemetry.snapshot()
+    on_loop = time.perf_counter() - started
     async with trio.open_nursery() as nursery:
         nursery.start_soon(ticker)
         await trio.sleep(0.01)  # the ticker runs
-        started = time.perf_counter()
-        body = telemetry.exposition()
-        on_loop = time.perf_counter() - started
+        body = await telemetry.exposition()
         done = True
     return on_loop, longest, len(body)
 
