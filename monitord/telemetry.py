@@ -16,9 +16,10 @@ It reads the agent side through protocols (`IngestCounters`, `DatabaseHealth`), 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from functools import partial
-from typing import Protocol
+from operator import attrgetter
+from typing import Protocol, cast
 
 import trio
 from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
@@ -26,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from monitord.cache import LiveCache
 from monitord.health import DatabaseHealth, DatabaseState
@@ -38,7 +40,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Each sample field's gauge, named by Prometheus conventions (unit suffixes; no "_total",
 # which is reserved for counters, on the agents' cumulative byte counts).
-_SERVER_GAUGE_NAMES = {
+SERVER_GAUGE_NAMES = {
     "cpu_usage_percent": "monitord_server_cpu_usage_percent",
     "memory_usage_bytes": "monitord_server_memory_used_bytes",
     "memory_total_bytes": "monitord_server_memory_size_bytes",
@@ -60,7 +62,10 @@ _SERVER_GAUGE_NAMES = {
     "udp_connections": "monitord_server_udp_connections",
     "uptime_seconds": "monitord_server_uptime_seconds",
 }
-assert set(_SERVER_GAUGE_NAMES) == set(METRIC_FIELDS), "every sample field has a gauge"
+assert set(SERVER_GAUGE_NAMES) == set(METRIC_FIELDS), "every sample field has a gauge"
+
+# A value as prometheus_client writes it (Go's float format); the library leaves it unannotated.
+_go_float = cast(Callable[[float], str], floatToGoString)
 
 
 class IngestCounters(Protocol):
@@ -80,33 +85,41 @@ class IngestCounters(Protocol):
     def overflowed_samples(self) -> int: ...
 
 
-def _server_families(servers: Sequence[ServerWithDetails]) -> Iterator[Metric]:
-    """Each server's status and latest metrics, labelled by id and name (~22 lines per server)."""
-    up = GaugeMetricFamily(
-        "monitord_server_up", "1 while the server's agent reports, 0 when offline or pending",
-        labels=["server_id", "name"],
-    )
-    gauges = {
-        field: GaugeMetricFamily(name, f"Latest {field.replace('_', ' ')} reported by the agent",
-                                 labels=["server_id", "name"])
-        for field, name in _SERVER_GAUGE_NAMES.items()
-    }
-    last_seen = GaugeMetricFamily(
-        "monitord_server_last_seen_timestamp_seconds", "When the latest sample was taken",
-        labels=["server_id", "name"],
-    )
-    for server in servers:
-        labels = [str(server.id), server.name]
-        up.add_metric(labels, 1.0 if server.status is ServerStatus.ONLINE else 0.0)
-        latest = server.latest_metrics
-        if latest is None:
-            continue
-        last_seen.add_metric(labels, latest.time.timestamp())
-        for field, gauge in gauges.items():
-            gauge.add_metric(labels, float(getattr(latest, field)))
-    yield up
-    yield last_seen
-    yield from gauges.values()
+def _label_value(text: str) -> str:
+    """A label value escaped for the text format (backslash, newline, double quote)."""
+    return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+
+
+def _gauge(name: str, documentation: str, lines: Iterable[str]) -> bytes:
+    """One gauge family in the text format, its sample lines given."""
+    return f"# HELP {name} {documentation}\n# TYPE {name} gauge\n{''.join(lines)}".encode()
+
+
+def _server_gauges(servers: Sequence[ServerWithDetails]) -> Iterator[bytes]:
+    """Each server's status and latest metrics, labelled by id and name: 22 lines per server.
+
+    Written as text directly: prometheus_client's families would allocate a few objects per
+    line, hundreds of thousands per scrape, and the garbage collections they set off stop every
+    thread, the event loop's too. (tests/test_metrics.py checks the output parses back.)
+    """
+    # Label names sorted, as prometheus_client writes them.
+    labels = [f'{{name="{_label_value(server.name)}",server_id="{server.id}"}}' for server in servers]
+    reporting = [(label, server.latest_metrics) for label, server in zip(labels, servers, strict=True)
+                 if server.latest_metrics is not None]
+    name = "monitord_server_up"
+    yield _gauge(name, "1 while the server's agent reports, 0 when offline or pending", (
+        f"{name}{label} {'1.0' if server.status is ServerStatus.ONLINE else '0.0'}\n"
+        for label, server in zip(labels, servers, strict=True)
+    ))
+    name = "monitord_server_last_seen_timestamp_seconds"
+    yield _gauge(name, "When the latest sample was taken", (
+        f"{name}{label} {_go_float(latest.time.timestamp())}\n" for label, latest in reporting
+    ))
+    for field, name in SERVER_GAUGE_NAMES.items():
+        read = attrgetter(field)
+        yield _gauge(name, f"Latest {field.replace('_', ' ')} reported by the agent", (
+            f"{name}{label} {_go_float(read(latest))}\n" for label, latest in reporting
+        ))
 
 
 def _hub_families(hub: SnapshotHub) -> list[Metric]:
@@ -176,8 +189,7 @@ def _maintenance_families(status: MaintenanceStatus) -> list[Metric]:
 class Scrape(Collector):
     """One scrape's input: what was read on the trio thread, and the registry's own metrics.
 
-    Collecting it (building the families, formatting them) touches nothing the trio thread
-    mutates, so it may run in another thread.
+    Formatting it touches nothing the trio thread mutates, so it may run in another thread.
     """
 
     def __init__(self, registry: CollectorRegistry, families: list[Metric],
@@ -187,9 +199,13 @@ class Scrape(Collector):
         self._servers = servers
 
     def collect(self) -> Iterator[Metric]:
+        """The daemon's own metrics (the per-server gauges are formatted apart: see `format`)."""
         yield from self._registry.collect()
         yield from self._families
-        yield from _server_families(self._servers)
+
+    def format(self) -> bytes:
+        """Everything in Prometheus text format 0.0.4."""
+        return generate_latest(self) + b"".join(_server_gauges(self._servers))
 
 
 class Telemetry:
@@ -232,4 +248,4 @@ class Telemetry:
     async def exposition(self) -> bytes:
         """Everything in Prometheus text format 0.0.4, formatted in a worker thread."""
         scrape = self.snapshot()
-        return await trio.to_thread.run_sync(generate_latest, scrape, limiter=self._formatting)
+        return await trio.to_thread.run_sync(scrape.format, limiter=self._formatting)
