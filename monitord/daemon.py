@@ -36,7 +36,8 @@ from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.hosts import TrustedHostMiddleware
 from monitord.history.maintenance import MaintenanceStatus, maintain_history
-from monitord.http.serve import StartupError, serve_dashboard
+from monitord.errors import StartupError
+from monitord.http.serve import serve_dashboard
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.push.hub import SnapshotHub
 from monitord.push.task import push_snapshots
