@@ -3,9 +3,9 @@
     .venv/bin/python bench/metrics_scrape.py                 # 10,000 servers, 20 scrapes
     .venv/bin/python bench/metrics_scrape.py --servers 1000 --scrapes 50
 
-Fills a live cache with N online servers, each with a plausible latest sample (22 series per
-server: about 20 lines each in the exposition), and scrapes the daemon's `Telemetry` as the
-route does, in-process. Two figures per scrape:
+Fills a live cache with N online servers, each with a plausible latest sample (22 lines per
+server in the exposition), and scrapes the daemon's `Telemetry` as the route does, in-process.
+Three figures per scrape:
 
 - *on-loop*: the wall time of the scrape's synchronous part, the code that runs on the trio
   thread without yielding (what every other task of the daemon waits for): `Telemetry.snapshot`,
