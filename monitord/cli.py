@@ -22,7 +22,7 @@ from monitord.auth.agent_tokens import new_agent_token
 from monitord.auth.bootstrap import write_secret_file
 from monitord.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from monitord.config import ConfigError, DatabaseSettings, Settings, load_settings
-from monitord.http.serve import StartupError
+from monitord.errors import StartupError
 from monitord.limits import raise_open_files_limit
 from monitord.logs import setup_logging
 from monitord.models import Role, now_ms

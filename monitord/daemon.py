@@ -36,7 +36,8 @@ from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.hosts import TrustedHostMiddleware
 from monitord.history.maintenance import MaintenanceStatus, maintain_history
-from monitord.http.serve import StartupError, serve_dashboard
+from monitord.errors import StartupError
+from monitord.http.serve import serve_dashboard
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.push.hub import SnapshotHub
 from monitord.push.task import push_snapshots
@@ -57,7 +58,7 @@ class Endpoints:
     """Where the running daemon listens; reported to whoever started it (tests, systemd).
 
     Also carries the live cache and the agent ingest counters, so in-process tests can observe
-    them (a later issue exports the counters as metrics).
+    them.
     """
 
     def __init__(

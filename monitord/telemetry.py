@@ -1,33 +1,46 @@
 """The daemon's own metrics and every server's latest gauges, in Prometheus text format.
 
 One `Telemetry` object per daemon owns its registry (nothing process-global), is passed to the
-parts that count, and is read by `GET /metrics`. Per-server gauges are not stored twice: a
-collector reads them from the live cache at scrape time.
+parts that count, and is read by `GET /metrics`. Per-server gauges are not stored twice: they
+are read from the live cache at scrape time.
+
+A scrape reads the daemon's live state on the trio thread, where it is mutated, and copies
+only: the cache's list of (frozen) server views, and a few counters. It builds and formats the
+text in a worker thread. At 10,000 servers that is 220,000 lines, which on the event loop would
+stop every other task for seconds (bench/metrics_scrape.py). The registry's own metrics
+(histograms, process figures) are thread-safe, and read in that thread too.
+
+It reads the agent side through protocols (`IngestCounters`, `DatabaseHealth`), so importing it
+(as the HTTP side does) does not import the agent side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from functools import partial
+from operator import attrgetter
+from typing import Protocol, cast
 
+import trio
 from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from monitord.cache import LiveCache
+from monitord.health import DatabaseHealth, DatabaseState
 from monitord.history.maintenance import MaintenanceStatus
-from monitord.ingest.sessions import AgentSessions
-from monitord.ingest.stats import IngestStats
-from monitord.ingest.writer import DatabaseState, SampleWriter
 from monitord.models import METRIC_FIELDS
 from monitord.push.hub import SnapshotHub
-from monitord.wire import ServerStatus
+from monitord.wire import ServerStatus, ServerWithDetails
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Each sample field's gauge, named by Prometheus conventions (unit suffixes; no "_total",
 # which is reserved for counters, on the agents' cumulative byte counts).
-_SERVER_GAUGE_NAMES = {
+SERVER_GAUGE_NAMES = {
     "cpu_usage_percent": "monitord_server_cpu_usage_percent",
     "memory_usage_bytes": "monitord_server_memory_used_bytes",
     "memory_total_bytes": "monitord_server_memory_size_bytes",
@@ -49,125 +62,157 @@ _SERVER_GAUGE_NAMES = {
     "udp_connections": "monitord_server_udp_connections",
     "uptime_seconds": "monitord_server_uptime_seconds",
 }
-assert set(_SERVER_GAUGE_NAMES) == set(METRIC_FIELDS), "every sample field has a gauge"
+assert set(SERVER_GAUGE_NAMES) == set(METRIC_FIELDS), "every sample field has a gauge"
+
+# A value as prometheus_client writes it (Go's float format); the library leaves it unannotated.
+_go_float = cast(Callable[[float], str], floatToGoString)
 
 
-class _ServerCollector(Collector):
-    """Each server's status and latest metrics, labelled by id and name, read at scrape time."""
+class IngestCounters(Protocol):
+    """What the agent side counts anyway (monotonic since start): `monitord.ingest.stats.IngestStats`."""
 
-    def __init__(self, cache: LiveCache) -> None:
-        self._cache = cache
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        servers = self._cache.servers()
-        up = GaugeMetricFamily(
-            "monitord_server_up", "1 while the server's agent reports, 0 when offline or pending",
-            labels=["server_id", "name"],
-        )
-        gauges = {
-            field: GaugeMetricFamily(name, f"Latest {field.replace('_', ' ')} reported by the agent",
-                                     labels=["server_id", "name"])
-            for field, name in _SERVER_GAUGE_NAMES.items()
-        }
-        last_seen = GaugeMetricFamily(
-            "monitord_server_last_seen_timestamp_seconds", "When the latest sample was taken",
-            labels=["server_id", "name"],
-        )
-        for server in servers:
-            labels = [str(server.id), server.name]
-            up.add_metric(labels, 1.0 if server.status is ServerStatus.ONLINE else 0.0)
-            latest = server.latest_metrics
-            if latest is None:
-                continue
-            last_seen.add_metric(labels, latest.time.timestamp())
-            for field, gauge in gauges.items():
-                gauge.add_metric(labels, float(getattr(latest, field)))
-        yield up
-        yield last_seen
-        yield from gauges.values()
+    @property
+    def accepted_samples(self) -> int: ...
+    @property
+    def stored_samples(self) -> int: ...
+    @property
+    def dropped_samples(self) -> Mapping[str, int]: ...
+    @property
+    def ended_calls(self) -> Mapping[str, int]: ...
+    @property
+    def failed_writes(self) -> int: ...
+    @property
+    def overflowed_samples(self) -> int: ...
 
 
-class _HubCollector(Collector):
-    """Live-feed figures the hub keeps anyway, read at scrape time."""
+def _label_value(text: str) -> str:
+    """A label value escaped for the text format (backslash, newline, double quote)."""
+    return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
 
-    def __init__(self, hub: SnapshotHub) -> None:
-        self._hub = hub
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        yield GaugeMetricFamily("monitord_websocket_clients", "Dashboard WebSockets open now", value=len(self._hub))
-        yield CounterMetricFamily(
+def _gauge(name: str, documentation: str, lines: Iterable[str]) -> bytes:
+    """One gauge family in the text format, its sample lines given."""
+    return f"# HELP {name} {documentation}\n# TYPE {name} gauge\n{''.join(lines)}".encode()
+
+
+def _server_gauges(servers: Sequence[ServerWithDetails]) -> Iterator[bytes]:
+    """Each server's status and latest metrics, labelled by id and name: 22 lines per server.
+
+    Written as text directly: prometheus_client's families would allocate a few objects per
+    line, hundreds of thousands per scrape, and the garbage collections they set off stop every
+    thread, the event loop's too. (tests/test_metrics.py checks the output parses back.)
+    """
+    # Label names sorted, as prometheus_client writes them.
+    labels = [f'{{name="{_label_value(server.name)}",server_id="{server.id}"}}' for server in servers]
+    reporting = [(label, server.latest_metrics) for label, server in zip(labels, servers, strict=True)
+                 if server.latest_metrics is not None]
+    name = "monitord_server_up"
+    yield _gauge(name, "1 while the server's agent reports, 0 when offline or pending", (
+        f"{name}{label} {'1.0' if server.status is ServerStatus.ONLINE else '0.0'}\n"
+        for label, server in zip(labels, servers, strict=True)
+    ))
+    name = "monitord_server_last_seen_timestamp_seconds"
+    yield _gauge(name, "When the latest sample was taken", (
+        f"{name}{label} {_go_float(latest.time.timestamp())}\n" for label, latest in reporting
+    ))
+    for field, name in SERVER_GAUGE_NAMES.items():
+        read = attrgetter(field)
+        yield _gauge(name, f"Latest {field.replace('_', ' ')} reported by the agent", (
+            f"{name}{label} {_go_float(read(latest))}\n" for label, latest in reporting
+        ))
+
+
+def _hub_families(hub: SnapshotHub) -> list[Metric]:
+    """Live-feed figures the hub keeps anyway."""
+    return [
+        GaugeMetricFamily("monitord_websocket_clients", "Dashboard WebSockets open now", value=len(hub)),
+        CounterMetricFamily(
             "monitord_snapshots_dropped", "Snapshots replaced before a slow client took them",
-            value=self._hub.snapshots_dropped,
-        )
+            value=hub.snapshots_dropped,
+        ),
+    ]
 
 
-class _IngestCollector(Collector):
-    """What the agent servicer and the sample writer count anyway, read at scrape time."""
-
-    def __init__(self, stats: IngestStats, sessions: AgentSessions, writer: SampleWriter) -> None:
-        self._stats = stats
-        self._sessions = sessions
-        self._writer = writer
-
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        stats = self._stats
-        yield GaugeMetricFamily("monitord_agents_connected", "Agent streams open now", value=len(self._sessions))
-        yield GaugeMetricFamily(
+def _ingest_families(stats: IngestCounters, sessions: Sized, database: DatabaseHealth) -> list[Metric]:
+    """What the agent servicer and the sample writer count anyway."""
+    rejected = CounterMetricFamily("monitord_samples_rejected", "Agent samples dropped by validation, by reason",
+                                   labels=["reason"])
+    for reason, count in sorted(stats.dropped_samples.items()):
+        rejected.add_metric([reason], count)
+    ended = CounterMetricFamily("monitord_agent_calls_ended", "Agent calls the daemon ended, by reason",
+                                labels=["reason"])
+    for reason, count in sorted(stats.ended_calls.items()):
+        ended.add_metric([reason], count)
+    return [
+        GaugeMetricFamily("monitord_agents_connected", "Agent streams open now", value=len(sessions)),
+        GaugeMetricFamily(
             "monitord_ingest_buffer_samples", "Accepted samples waiting to be stored",
-            value=self._writer.buffered_samples,
-        )
-        yield CounterMetricFamily(
+            value=database.buffered_samples,
+        ),
+        CounterMetricFamily(
             "monitord_ingest_buffer_overflowed_samples",
             "Accepted samples dropped from the full buffer while the database failed (not acked: agents re-send)",
             value=stats.overflowed_samples,
-        )
-        yield GaugeMetricFamily(
+        ),
+        GaugeMetricFamily(
             "monitord_database_writable", "1 while the last database write succeeded, 0 while writes fail",
-            value=1.0 if self._writer.state is DatabaseState.OK else 0.0,
-        )
-        yield CounterMetricFamily("monitord_samples_accepted", "Agent samples that passed validation",
-                                  value=stats.accepted_samples)
-        yield CounterMetricFamily("monitord_samples_stored", "Agent samples stored (re-sent ones not counted)",
-                                  value=stats.stored_samples)
-        rejected = CounterMetricFamily("monitord_samples_rejected", "Agent samples dropped by validation, by reason",
-                                       labels=["reason"])
-        for reason, count in sorted(stats.dropped_samples.items()):
-            rejected.add_metric([reason], count)
-        yield rejected
-        ended = CounterMetricFamily("monitord_agent_calls_ended", "Agent calls the daemon ended, by reason",
-                                    labels=["reason"])
-        for reason, count in sorted(stats.ended_calls.items()):
-            ended.add_metric([reason], count)
-        yield ended
-        yield CounterMetricFamily("monitord_sample_writes_failed", "Sample writes the database refused (then retried)",
-                                  value=stats.failed_writes)
+            value=1.0 if database.state is DatabaseState.OK else 0.0,
+        ),
+        CounterMetricFamily("monitord_samples_accepted", "Agent samples that passed validation",
+                            value=stats.accepted_samples),
+        CounterMetricFamily("monitord_samples_stored", "Agent samples stored (re-sent ones not counted)",
+                            value=stats.stored_samples),
+        rejected,
+        ended,
+        CounterMetricFamily("monitord_sample_writes_failed", "Sample writes the database refused (then retried)",
+                            value=stats.failed_writes),
+    ]
 
 
-class _MaintenanceCollector(Collector):
-    """What history maintenance has done since start, read at scrape time."""
+def _maintenance_families(status: MaintenanceStatus) -> list[Metric]:
+    """What history maintenance has done since start."""
+    longest = status.last.longest_batch_seconds if status.last is not None else 0.0
+    return [
+        CounterMetricFamily("monitord_history_passes", "History maintenance passes completed",
+                            value=status.passes),
+        CounterMetricFamily("monitord_history_passes_failed", "History maintenance passes that failed",
+                            value=status.failed_passes),
+        CounterMetricFamily("monitord_history_rolled_up_samples", "Raw samples rolled up into minute buckets",
+                            value=status.rolled_up_samples),
+        CounterMetricFamily("monitord_history_deleted_rows", "Rows deleted as past their retention",
+                            value=status.deleted_rows),
+        GaugeMetricFamily("monitord_history_longest_batch_seconds",
+                          "Longest single transaction of the last maintenance pass", value=longest),
+    ]
 
-    def __init__(self, status: MaintenanceStatus) -> None:
-        self._status = status
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        status = self._status
-        yield CounterMetricFamily("monitord_history_passes", "History maintenance passes completed",
-                                  value=status.passes)
-        yield CounterMetricFamily("monitord_history_passes_failed", "History maintenance passes that failed",
-                                  value=status.failed_passes)
-        yield CounterMetricFamily("monitord_history_rolled_up_samples", "Raw samples rolled up into minute buckets",
-                                  value=status.rolled_up_samples)
-        yield CounterMetricFamily("monitord_history_deleted_rows", "Rows deleted as past their retention",
-                                  value=status.deleted_rows)
-        longest = status.last.longest_batch_seconds if status.last is not None else 0.0
-        yield GaugeMetricFamily("monitord_history_longest_batch_seconds",
-                                "Longest single transaction of the last maintenance pass", value=longest)
+class Scrape(Collector):
+    """One scrape's input: what was read on the trio thread, and the registry's own metrics.
+
+    Formatting it touches nothing the trio thread mutates, so it may run in another thread.
+    """
+
+    def __init__(self, registry: CollectorRegistry, families: list[Metric],
+                 servers: Sequence[ServerWithDetails]) -> None:
+        self._registry = registry
+        self._families = families
+        self._servers = servers
+
+    def collect(self) -> Iterator[Metric]:
+        """The daemon's own metrics (the per-server gauges are formatted apart: see `format`)."""
+        yield from self._registry.collect()
+        yield from self._families
+
+    def format(self) -> bytes:
+        """Everything in Prometheus text format 0.0.4."""
+        return generate_latest(self) + b"".join(_server_gauges(self._servers))
 
 
 class Telemetry:
     """Counters, gauges and histograms the daemon's parts update, and their exposition."""
 
     def __init__(self, cache: LiveCache, hub: SnapshotHub) -> None:
+        # Holds only what is safe to read from another thread (prometheus_client locks its values).
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
         ProcessCollector(registry=registry)
@@ -181,17 +226,26 @@ class Telemetry:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,
         )
-        registry.register(_ServerCollector(cache))
-        registry.register(_HubCollector(hub))
+        self._cache = cache
+        # Read on the trio thread at each scrape; each returns a handful of families.
+        self._readers: list[Callable[[], list[Metric]]] = [partial(_hub_families, hub)]
+        # One scrape formats at a time: a second scraper waits instead of taking another core.
+        self._formatting = trio.CapacityLimiter(1)
 
-    def register_ingest(self, stats: IngestStats, sessions: AgentSessions, writer: SampleWriter) -> None:
+    def register_ingest(self, stats: IngestCounters, sessions: Sized, database: DatabaseHealth) -> None:
         """Export the agent side's own counters, read at scrape time."""
-        self.registry.register(_IngestCollector(stats, sessions, writer))
+        self._readers.append(partial(_ingest_families, stats, sessions, database))
 
     def register_maintenance(self, status: MaintenanceStatus) -> None:
         """Export history maintenance's totals, read at scrape time."""
-        self.registry.register(_MaintenanceCollector(status))
+        self._readers.append(partial(_maintenance_families, status))
 
-    def exposition(self) -> bytes:
-        """Everything in Prometheus text format 0.0.4."""
-        return generate_latest(self.registry)
+    def snapshot(self) -> Scrape:
+        """Copy what a scrape reads of the live state; run on the trio thread, it costs a list copy."""
+        families = [family for read in self._readers for family in read()]
+        return Scrape(self.registry, families, self._cache.servers())
+
+    async def exposition(self) -> bytes:
+        """Everything in Prometheus text format 0.0.4, formatted in a worker thread."""
+        scrape = self.snapshot()
+        return await trio.to_thread.run_sync(scrape.format, limiter=self._formatting)

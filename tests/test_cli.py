@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import trio
 
 from tests.conftest import make_settings, start_daemon
-from tests.processes import run_monitord
+from tests.processes import child_env, run_monitord
 
 
 @pytest.fixture
@@ -34,6 +36,26 @@ def test_user_add_then_log_in(tmp_path: Path, config: Path) -> None:
             running.shutdown.set()
 
     trio.run(log_in)
+
+
+# Runs `user add` through the CLI's entry point in a fresh interpreter, then reports whether
+# hypercorn's trio server still serves connections with its own class.
+_USER_ADD_THEN_CHECK_HYPERCORN = """
+import sys
+import hypercorn.trio.run, hypercorn.trio.tcp_server
+from monitord import cli
+status = cli.main(["user", "add", "olga", "--role", "viewer", "--password-stdin", "--config", sys.argv[1]])
+print(status, hypercorn.trio.run.TCPServer is hypercorn.trio.tcp_server.TCPServer)
+"""
+
+
+def test_cli_commands_leave_hypercorn_alone(config: Path) -> None:
+    """Only serving the dashboard changes how hypercorn serves connections; `user add` does not."""
+    result = subprocess.run([sys.executable, "-c", _USER_ADD_THEN_CHECK_HYPERCORN, str(config)],
+                            input="olga-password\n", capture_output=True, text=True, env=child_env(), timeout=30,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["0", "True"], result.stdout + result.stderr
 
 
 def test_user_add_refuses_duplicates_short_passwords_and_bad_names(config: Path) -> None:

@@ -1,10 +1,14 @@
-"""What the HTTP handlers share: the daemon's parts, reached through the running app."""
+"""What the HTTP handlers share: the daemon's parts, reached through the running app.
+
+The agent (gRPC) side is seen through narrow protocols that the composition root
+(monitord/daemon.py) fills: the HTTP side never imports it.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Protocol, cast
 
 from quart import current_app
 from quart_trio import QuartTrio
@@ -13,11 +17,25 @@ from monitord.auth.login_limiter import LoginLimiter
 from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
+from monitord.health import DatabaseHealth
 from monitord.push.hub import SnapshotHub
-from monitord.ingest.sessions import AgentSessions
-from monitord.ingest.writer import SampleWriter
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
+
+
+class AgentRevocation(Protocol):
+    """Ends a server's live agent call (`monitord.ingest.sessions.AgentSessions`)."""
+
+    def close(self, server_id: int) -> bool:
+        """End the server's call now, its token no longer holding (deleted or rotated); whether one was open."""
+        ...
+
+
+class _NoAgents:
+    """No agent side (the app runs alone): there is never a call to end."""
+
+    def close(self, server_id: int) -> bool:
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,9 +48,9 @@ class AppState:
     telemetry: Telemetry
     hub: SnapshotHub  # the live WebSocket feeds; routes revoke sessions through it
     # Live agent calls, so deleting a server or rotating its token can end its call at once.
-    agent_sessions: AgentSessions = field(default_factory=AgentSessions)
-    # The agent sample writer, whose state /api/health reports; None when the app runs alone.
-    writer: SampleWriter | None = None
+    agent_sessions: AgentRevocation = field(default_factory=_NoAgents)
+    # The agent sample writer, whose database state /api/health reports; None when the app runs alone.
+    writer: DatabaseHealth | None = None
     started_at: float = field(default_factory=time.monotonic)
 
 

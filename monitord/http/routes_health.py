@@ -8,9 +8,9 @@ import trio
 from quart import Blueprint, Response
 
 from monitord import __version__
+from monitord.health import DatabaseState
 from monitord.http.context import app_state
 from monitord.http.responses import json_response
-from monitord.ingest.writer import DatabaseState
 from monitord.storage import StorageError
 from monitord.wire import Health
 

@@ -24,4 +24,5 @@ async def metrics() -> Response:
     if not hmac.compare_digest(offered.encode(), expected.encode()):
         raise ApiError(401, "unauthenticated", "send the metrics bearer token",
                        {"WWW-Authenticate": 'Bearer realm="monitord-metrics"'})
-    return Response(state.telemetry.exposition(), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+    body = await state.telemetry.exposition()
+    return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

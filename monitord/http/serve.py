@@ -7,18 +7,18 @@
   shutdown. TCP_USER_TIMEOUT on the listening socket (inherited by accepted ones) lets the
   kernel drop such peers; WebSocket pings make idle dead peers visible too. WebSocket scopes
   also get an abort handle and lose permessage-deflate (STACK trap 4): see hypercorn_ws.py.
-- The listening socket is bound here, before serving, so "address in use" is a clear startup
-  error naming the address instead of a traceback from inside hypercorn.
+- The listening socket is bound before serving (monitord.listeners), so "address in use" is a
+  clear startup error naming the address instead of a traceback from inside hypercorn.
 - One connection's failure stays in that connection. hypercorn runs each connection in the
   server's own nursery and lets anything but OSError out of it, so a protocol-layer exception
   tripped by one client's bytes would stop the HTTP server, and with it the daemon. Its
-  connection handler is replaced by `ContainedTCPServer` (see `_contain_connection_failures`).
+  connection handler is replaced by `ContainedTCPServer` when the dashboard starts serving
+  (see `_contain_connection_failures`), never at import: importing this module changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,15 +31,12 @@ from hypercorn.utils import wrap_app
 
 from monitord.config import HttpSettings, ListenAddress
 from monitord.http.hypercorn_ws import HypercornWebSockets
+from monitord.listeners import bind_listener, bound_address
 
 log = logging.getLogger("monitord.http")
 
 WEBSOCKET_PING_INTERVAL_SECONDS = 20.0
 WEBSOCKET_MAX_MESSAGE_BYTES = 64 * 1024
-
-
-class StartupError(Exception):
-    """A component could not start; the message is one line for the operator."""
 
 
 class ShieldFinalBodySend:
@@ -82,42 +79,14 @@ class ContainedTCPServer(TCPServer):
 def _contain_connection_failures() -> None:
     """Make hypercorn's trio server use `ContainedTCPServer` for every connection.
 
-    `worker_serve` looks the class up in its module's globals and takes no parameter for it.
-    If a hypercorn release moves it, this fails at import, loudly, rather than silently
-    serving without containment.
+    `worker_serve` looks the class up in its module's globals and takes no parameter for it, so
+    this replaces it there, for the whole process, once a dashboard is about to be served (the
+    only user of hypercorn in the daemon). If a hypercorn release moves it, this fails before
+    serving, loudly, rather than silently serving without containment.
     """
     if not issubclass(hypercorn.trio.run.TCPServer, TCPServer):
         raise RuntimeError("hypercorn.trio.run no longer serves connections with TCPServer; re-check serve.py")
     hypercorn.trio.run.TCPServer = ContainedTCPServer  # type: ignore[misc]
-
-
-_contain_connection_failures()
-
-
-def bind_listener(address: ListenAddress, tcp_user_timeout_seconds: float) -> socket.socket:
-    """A bound, listening TCP socket for `address`; raises StartupError naming it."""
-    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
-    try:
-        infos = socket.getaddrinfo(address.host, address.port, family, socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise StartupError(f"cannot listen on {address}: {exc.strerror}") from None
-    sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(tcp_user_timeout_seconds * 1000))
-        sock.bind(infos[0][4])
-        sock.listen(1024)
-        sock.setblocking(False)
-    except OSError as exc:
-        sock.close()
-        raise StartupError(f"cannot listen on {address}: {exc.strerror or exc}") from None
-    return sock
-
-
-def bound_address(sock: socket.socket) -> ListenAddress:
-    host, port = sock.getsockname()[:2]
-    return ListenAddress(host, port)
 
 
 def _hypercorn_config(settings: HttpSettings) -> Config:
@@ -145,6 +114,7 @@ async def serve_dashboard(
     StartupError when the address cannot be bound. Returns once every connection is closed or
     `graceful_timeout_seconds` has passed.
     """
+    _contain_connection_failures()
     listener = bind_listener(settings.address, settings.tcp_user_timeout_seconds)
     address = bound_address(listener)
     config = _hypercorn_config(settings)

@@ -14,7 +14,8 @@ from anyio.streams.tls import TLSStream
 
 from monitord.config import GrpcSettings, ListenAddress
 from monitord.grpc_transport import TRANSPORT_ERRORS, GrpcSocket, server_config
-from monitord.http.serve import StartupError, bind_listener, bound_address
+from monitord.errors import StartupError
+from monitord.listeners import bind_listener, bound_address
 from monitord.ingest.calls import AgentCalls
 
 log = logging.getLogger("monitord.agents")

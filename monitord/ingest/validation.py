@@ -27,7 +27,7 @@ import math
 import operator
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,17 +96,41 @@ _BOUNDS = tuple(UPPER_BOUNDS[name] for name in METRIC_FIELDS)
 _USED_TOTAL_INDEXES = tuple((METRIC_FIELDS.index(used), METRIC_FIELDS.index(total)) for used, total in _USED_WITHIN_TOTAL)
 
 
-def _sample_constructor() -> Callable[[datetime, tuple[float, ...]], MetricsSample]:
-    # MetricsSample is keyword-only; spelling the keywords out once (generated from
-    # METRIC_FIELDS, so it cannot drift) costs a third of building a kwargs dict per sample.
-    keywords = ", ".join(f"{name}=values[{index}]" for index, name in enumerate(METRIC_FIELDS))
-    namespace: dict[str, Any] = {"MetricsSample": MetricsSample}
-    exec(f"def build(time, values):\n    return MetricsSample(time=time, {keywords})\n", namespace)  # noqa: S102
-    build: Callable[[datetime, tuple[float, ...]], MetricsSample] = namespace["build"]
-    return build
+def _build_sample(time: datetime, values: tuple[Any, ...]) -> MetricsSample:
+    """The sample whose metrics are `values`, in METRIC_FIELDS order (each an int or a float, as
+    its protobuf field; the checks have passed).
+
+    MetricsSample is keyword-only; spelling the keywords out costs half as much as building a
+    kwargs dict per sample (0.9 against 1.8 us). The check below keeps the order in step with
+    METRIC_FIELDS.
+    """
+    return MetricsSample(
+        time=time,
+        cpu_usage_percent=values[0],
+        memory_usage_bytes=values[1],
+        memory_total_bytes=values[2],
+        swap_usage_bytes=values[3],
+        swap_total_bytes=values[4],
+        disk_used_bytes=values[5],
+        disk_total_bytes=values[6],
+        disk_read_bps=values[7],
+        disk_write_bps=values[8],
+        network_rx_instant_bps=values[9],
+        network_tx_instant_bps=values[10],
+        network_rx_total_bytes=values[11],
+        network_tx_total_bytes=values[12],
+        load1=values[13],
+        load5=values[14],
+        load15=values[15],
+        process_count=values[16],
+        tcp_connections=values[17],
+        udp_connections=values[18],
+        uptime_seconds=values[19],
+    )
 
 
-_build_sample = _sample_constructor()
+_PROBE = tuple(float(index) for index in range(len(METRIC_FIELDS)))
+assert _VALUES(_build_sample(ms_to_datetime(0), _PROBE)) == _PROBE, "_build_sample follows METRIC_FIELDS"
 
 
 def _problem(values: tuple[float, ...]) -> str | None:

@@ -6,12 +6,12 @@
 An ack still means "committed": each call's `AckTracker` learns which of its batches the
 database holds, and which were dropped on overflow (the call is then ended, so its agent
 re-sends from its own buffer). While the database fails, the writer keeps the samples and
-retries with capped exponential backoff; `/api/health` and `/metrics` read its `WriterState`.
+retries with capped exponential backoff; `/api/health` and `/metrics` read its state
+(`monitord.health.DatabaseHealth`).
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 import time
 from collections import deque
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import trio
 
 from monitord.cache import LiveCache
+from monitord.health import DatabaseState
 from monitord.ingest.presence import AgentPresence
 from monitord.ingest.stats import IngestStats
 from monitord.models import HostFacts, MetricsSample
@@ -29,14 +30,6 @@ from monitord.storage import Storage, StorageError, StorageFull
 log = logging.getLogger("monitord.agents")
 
 FIRST_RETRY_SECONDS = 0.1
-
-
-class DatabaseState(enum.StrEnum):
-    """How the last write went: the `database` field of /api/health."""
-
-    OK = "ok"
-    UNAVAILABLE = "unavailable"  # locked, unreachable, refusing connections...
-    FULL = "full"  # no disk space (or size limit) left: needs an operator
 
 
 class AckTracker:

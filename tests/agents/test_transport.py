@@ -15,7 +15,7 @@ import trio
 from trio.testing import MockClock
 
 from monitord.grpc_transport import TRANSPORT_ERRORS
-from monitord.http.serve import StartupError
+from monitord.errors import StartupError
 from monitord.proto import monitord_pb2 as pb
 from monitord.proto.regenerate import generate
 from tests.agents.conftest import HELLO, agent_call, agent_settings, jump_when_idle, metrics, register_server
