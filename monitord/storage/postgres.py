@@ -256,11 +256,14 @@ class PostgresStorage:
 
         try:
             return await self._loop.run_aio_coroutine(on_a_connection())
-        except asyncpg.UniqueViolationError:
-            raise
         except _DATABASE_ERRORS as exc:
-            # SQLSTATE 53100 (disk_full): no room until an operator frees some.
-            error = StorageFull if isinstance(exc, asyncpg.DiskFullError) else StorageError
+            # No asyncpg exception leaves this module. SQLSTATE 23505: a unique key is taken;
+            # 53100 (disk_full): no room until an operator frees some.
+            error: type[StorageError] = StorageError
+            if isinstance(exc, asyncpg.UniqueViolationError):
+                error = AlreadyExists
+            elif isinstance(exc, asyncpg.DiskFullError):
+                error = StorageFull
             raise error(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from exc
 
     async def _write(self, work: Work[T]) -> T:
@@ -282,7 +285,7 @@ class PostgresStorage:
                     username, password_hash, role.value, now_ms,
                 )
             )
-        except asyncpg.UniqueViolationError:
+        except AlreadyExists:
             raise AlreadyExists(f"user {username!r} already exists") from None
         return user_from_row(row)
 

@@ -107,8 +107,6 @@ class SqliteStorage:
         def call() -> T:
             try:
                 return work(self._connection)
-            except sqlite3.IntegrityError:
-                raise
             except sqlite3.Error as exc:
                 raise _storage_error(exc) from exc
 
@@ -158,7 +156,7 @@ class SqliteStorage:
 
         try:
             return await self._write(insert)
-        except sqlite3.IntegrityError:
+        except AlreadyExists:
             raise AlreadyExists(f"user {username!r} already exists") from None
 
     async def _fetch_user(self, where: str, value: object) -> User | None:
@@ -644,10 +642,17 @@ def _note_late_samples(connection: sqlite3.Connection, rows: Sequence[tuple[Any,
         connection.executemany("INSERT OR IGNORE INTO rollup_late (server_id, bucket_ms) VALUES (?, ?)", sorted(late))
 
 
+# Extended result codes of a unique key (or primary key) that is taken.
+_TAKEN = frozenset((sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY))
+
+
 def _storage_error(exc: sqlite3.Error) -> StorageError:
+    """The storage error standing for `exc`: no sqlite3 exception leaves this module."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code in _TAKEN:
+        return AlreadyExists(f"SQLite: {exc}")
     # SQLITE_FULL: the disk, or PRAGMA max_page_count, leaves no room; retrying soon won't help.
-    full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-    return (StorageFull if full else StorageError)(f"SQLite: {exc}")
+    return (StorageFull if code == sqlite3.SQLITE_FULL else StorageError)(f"SQLite: {exc}")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
