@@ -15,10 +15,16 @@ _SECRET_BYTES = 32
 _UNKNOWN_SERVER_HASH = hashlib.sha256(b"no such server").hexdigest()
 
 
-def new_agent_token(server_id: int) -> tuple[str, str]:
-    """A fresh token for `server_id` and the hash to store."""
+def new_agent_secret() -> tuple[str, str]:
+    """A fresh secret and the hash to store; the hash does not depend on the server id, so a
+    server can be stored with it before its id is known."""
     secret = secrets.token_urlsafe(_SECRET_BYTES)
-    return f"{server_id}.{secret}", hash_secret(secret)
+    return secret, hash_secret(secret)
+
+
+def agent_token(server_id: int, secret: str) -> str:
+    """The token an agent presents: the server id, then the secret."""
+    return f"{server_id}.{secret}"
 
 
 def hash_secret(secret: str) -> str:

@@ -14,7 +14,7 @@ from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
 from monitord.push.hub import SnapshotHub
-from monitord.ingest.sessions import AgentSessions
+from monitord.servers import ServerRegistry
 from monitord.ingest.writer import SampleWriter
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
@@ -29,8 +29,8 @@ class AppState:
     login_limiter: LoginLimiter
     telemetry: Telemetry
     hub: SnapshotHub  # the live WebSocket feeds; routes revoke sessions through it
-    # Live agent calls, so deleting a server or rotating its token can end its call at once.
-    agent_sessions: AgentSessions = field(default_factory=AgentSessions)
+    # Changes servers in the database, the cache and (through a revoker) the live agent calls.
+    servers: ServerRegistry
     # The agent sample writer, whose state /api/health reports; None when the app runs alone.
     writer: SampleWriter | None = None
     started_at: float = field(default_factory=time.monotonic)
