@@ -5,10 +5,13 @@ for as long as the storage is open, hidden from the rest of the trio run; every 
 call crosses into asyncio exactly once, as one coroutine that takes a pooled connection, does
 its work and gives the connection back. trio code never sees an asyncpg object or exception.
 
-Cancellation from trio cancels that coroutine: asyncpg asks the server to cancel the running
-query, and the pool waits (at most RELEASE_TIMEOUT_SECONDS) until the connection is idle and
-reset before handing it out again; a connection that cannot be brought back is closed. So a
-cancelled call never leaves a half-used connection in the pool.
+Every call has a deadline (`database.timeout_seconds`): a server that stops answering without
+closing the connection makes calls fail with StorageError, like one that is down, instead of
+stalling their callers. Cancellation from trio (the deadline, or the caller's own) cancels that
+coroutine: asyncpg asks the server to cancel the running query, and the pool waits (at most
+RELEASE_TIMEOUT_SECONDS, in the background, so the caller's deadline holds) until the
+connection is idle and reset before handing it out again; a connection that cannot be brought
+back is closed. So a cancelled call never leaves a half-used connection in the pool.
 
 Samples are written with binary COPY into a per-connection temporary table and one
 `INSERT ... SELECT ... ON CONFLICT DO NOTHING`: bench/postgres_insert_methods.py measured it
@@ -237,25 +240,43 @@ def _status_count(status: str) -> int:
 class PostgresStorage:
     """Storage on an asyncpg pool; create it with `open_postgres_storage`."""
 
-    def __init__(self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool, target: PostgresTarget) -> None:
+    def __init__(
+        self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool, target: PostgresTarget, timeout_seconds: float
+    ) -> None:
         self._loop = loop
         self._pool = pool
         self._target = target
+        self._timeout_seconds = timeout_seconds
+        # Releases still waiting for a cancelled query to end (asyncio keeps only weak references).
+        self._releasing: set[asyncio.Future[None]] = set()
 
     async def _run(self, work: Work[T]) -> T:
-        """Run `work` on a pooled connection, in asyncio; translate database failures."""
+        """Run `work` on a pooled connection, in asyncio, within the deadline; translate
+        database failures (a missed deadline is one) into StorageError."""
 
         async def on_a_connection() -> T:
             connection = await self._pool.acquire()
             try:
-                return await work(connection)
-            finally:
-                # Shielded inside asyncpg; waits for a cancelled query to end, or closes the
-                # connection if that takes longer than the timeout.
-                await self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS)
+                result = await work(connection)
+            except BaseException:
+                # Maybe cancelled mid-query, maybe by a server that does not answer at all:
+                # release in the background, so the caller is not held up by the wait for the
+                # cancelled query to end (or for the connection to be closed, after the timeout).
+                releasing = asyncio.ensure_future(self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS))
+                self._releasing.add(releasing)
+                releasing.add_done_callback(self._releasing.discard)
+                raise
+            await self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS)
+            return result
 
         try:
-            return await self._loop.run_aio_coroutine(on_a_connection())
+            with trio.fail_after(self._timeout_seconds):
+                return await self._loop.run_aio_coroutine(on_a_connection())
+        except trio.TooSlowError:
+            raise StorageError(
+                f"PostgreSQL at {self._target.host}: no answer within {self._timeout_seconds:g} s "
+                "(database.timeout_seconds)"
+            ) from None
         except _DATABASE_ERRORS as exc:
             # No asyncpg exception leaves this module. SQLSTATE 23505: a unique key is taken;
             # 53100 (disk_full): no room until an operator frees some.
@@ -857,12 +878,14 @@ async def _connect_with_retries(
 
 @asynccontextmanager
 async def open_postgres_storage(
-    url: str, *, pool_size: int = 10, connect_timeout_seconds: float = 30.0
+    url: str, *, pool_size: int = 10, connect_timeout_seconds: float = 30.0, timeout_seconds: float = 5.0
 ) -> AsyncIterator[PostgresStorage]:
     """Open the PostgreSQL database at `url`, migrated to the current schema; closed on exit.
 
-    Owns a trio-asyncio loop around the whole time the storage is open (see `_asyncio_loop`). Retries the first connection for up to `connect_timeout_seconds` (see
-    `_connect_with_retries`), then keeps a pool of up to `pool_size` connections. Raises
+    Owns a trio-asyncio loop around the whole time the storage is open (see `_asyncio_loop`).
+    Retries the first connection for up to `connect_timeout_seconds` (see
+    `_connect_with_retries`), then keeps a pool of up to `pool_size` connections. Every call
+    then has `timeout_seconds` to finish. Raises
     StorageError with a one-line, password-free reason when the database cannot be used.
     """
     target = PostgresTarget(url)
@@ -887,7 +910,7 @@ async def open_postgres_storage(
             raise StorageError(f"cannot connect to PostgreSQL at {target}: {describe_error(exc, target)}") from None
         log.info("storage: PostgreSQL at %s, pool of up to %d connections", target, pool_size)
         try:
-            yield PostgresStorage(loop, pool, target)
+            yield PostgresStorage(loop, pool, target, timeout_seconds)
         finally:
             with trio.CancelScope(shield=True):
                 with trio.move_on_after(POOL_CLOSE_TIMEOUT_SECONDS):

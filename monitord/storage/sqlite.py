@@ -655,10 +655,14 @@ def _storage_error(exc: sqlite3.Error) -> StorageError:
     return (StorageFull if code == sqlite3.SQLITE_FULL else StorageError)(f"SQLite: {exc}")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _busy_timeout_ms(timeout_seconds: float) -> int:
+    return max(1, round(timeout_seconds * 1000))
+
+
+def _connect(path: Path, timeout_seconds: float) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA busy_timeout = 5000")
+    connection.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms(timeout_seconds)}")
     # Only takes effect before the first table exists: lets retention give pages back to the
     # file system with PRAGMA incremental_vacuum instead of a full VACUUM.
     connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
@@ -683,8 +687,12 @@ def _migrate(connection: sqlite3.Connection) -> None:
 
 
 @asynccontextmanager
-async def open_sqlite_storage(path: Path) -> AsyncIterator[SqliteStorage]:
+async def open_sqlite_storage(path: Path, *, timeout_seconds: float = 5.0) -> AsyncIterator[SqliteStorage]:
     """Open (creating and migrating as needed) the SQLite database at `path`.
+
+    A call waits at most `timeout_seconds` for another process's lock, then fails with
+    StorageError. (The deadline bounds waiting, the one way SQLite stalls for long: the work of
+    a call is bounded by its batch size, and a disk that hangs cannot be interrupted at all.)
 
     The connection is closed when the context exits. Raises StorageError when the file cannot
     be opened or its schema is newer than this version understands.
@@ -693,14 +701,14 @@ async def open_sqlite_storage(path: Path) -> AsyncIterator[SqliteStorage]:
 
     def connect() -> sqlite3.Connection:
         try:
-            return _connect(path)
+            return _connect(path, timeout_seconds)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
 
     def connect_reader() -> sqlite3.Connection:
         try:
             reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            reader.execute("PRAGMA busy_timeout = 5000")
+            reader.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms(timeout_seconds)}")
             reader.execute("PRAGMA query_only = ON")
             return reader
         except sqlite3.Error as exc:
