@@ -138,4 +138,5 @@ async def _unsplittable(write: Coroutine[object, object, T]) -> T:
         write.close()  # never awaited: no "coroutine was never awaited" warning
         raise
     with trio.CancelScope(shield=True):
-        return await write
+        result = await write
+    return result

@@ -41,17 +41,8 @@ import asyncpg
 import trio
 import trio_asyncio
 
-from monitord.models import INTEGER_METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
-from monitord.storage.rows import (
-    FACT_COLUMNS,
-    SAMPLE_COLUMNS,
-    SERVER_COLUMNS,
-    USER_COLUMNS,
-    sample_from_row,
-    sample_values,
-    server_from_row,
-    user_from_row,
-)
+from monitord.models import INTEGER_METRIC_FIELDS, MetricsSample
+from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -64,18 +55,17 @@ from monitord.storage.base import (
     Tier,
 )
 from monitord.storage.rollup import (
-    BUCKET_VALUE_COLUMNS,
     TABLES,
     floor_to,
     history_sql,
     hours_completed,
-    import_buckets_sql,
     merge_summaries,
     rollup_sql,
     stitch,
 )
 from monitord.storage.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS, SCHEMA_TABLE
-from monitord.storage.transfer import BucketRow, IdHighWater, RollupState, SampleStats, TableCounts
+from monitord.storage.shared import SharedQueries, SharedStatements, Step
+from monitord.storage.transfer import IdHighWater
 
 T = TypeVar("T")
 Work = Callable[[asyncpg.Connection], Coroutine[Any, Any, T]]
@@ -92,8 +82,6 @@ MAX_RETRY_DELAY_SECONDS = 5.0
 ATTEMPT_TIMEOUT_SECONDS = 10.0
 
 _INCOMING_COLUMNS = ("server_id", *SAMPLE_COLUMNS)
-_USERS = ", ".join(USER_COLUMNS)
-_SERVERS = ", ".join(SERVER_COLUMNS)
 _SAMPLES = ", ".join(SAMPLE_COLUMNS)
 
 # COPY cannot skip duplicates, so samples are COPYed here first and moved with INSERT ... SELECT
@@ -237,8 +225,10 @@ def _status_count(status: str) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
-class PostgresStorage:
+class PostgresStorage(SharedQueries):
     """Storage on an asyncpg pool; create it with `open_postgres_storage`."""
+
+    _sql = SharedStatements(lambda number: f"${number}")
 
     def __init__(
         self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool, target: PostgresTarget, timeout_seconds: float
@@ -296,103 +286,26 @@ class PostgresStorage:
 
         return await self._run(in_transaction)
 
-    # --- users -------------------------------------------------------------------------------
-    async def create_user(self, username: str, password_hash: str, role: Role, *, now_ms: int) -> User:
-        try:
-            row = await self._write(
-                lambda c: c.fetchrow(
-                    "INSERT INTO users (username, password_hash, role, created_at_ms) VALUES ($1, $2, $3, $4) "
-                    f"RETURNING {_USERS}",
-                    username, password_hash, role.value, now_ms,
-                )
-            )
-        except AlreadyExists:
-            raise AlreadyExists(f"user {username!r} already exists") from None
-        return user_from_row(row)
+    # --- the primitives of the shared statements (users, servers, bulk transfer) -----------------
+    async def _query(self, sql: str, *args: object) -> list[Row]:
+        return list(await self._run(lambda c: c.fetch(sql, *args)))
 
-    async def _fetch_user(self, where: str, value: object) -> User | None:
-        row = await self._run(lambda c: c.fetchrow(f"SELECT {_USERS} FROM users WHERE {where} = $1", value))
-        return user_from_row(row) if row else None
+    async def _query_value(self, sql: str, *args: object) -> Any:
+        return await self._run(lambda c: c.fetchval(sql, *args))
 
-    async def get_user(self, user_id: int) -> User | None:
-        return await self._fetch_user("id", user_id)
+    async def _change(self, sql: str, *args: object) -> int:
+        return _status_count(await self._write(lambda c: c.execute(sql, *args)))
 
-    async def get_user_by_name(self, username: str) -> User | None:
-        return await self._fetch_user("username", username)
+    async def _change_returning(self, sql: str, *args: object) -> list[Row]:
+        return list(await self._write(lambda c: c.fetch(sql, *args)))
 
-    async def list_users(self) -> list[User]:
-        rows = await self._run(lambda c: c.fetch(f"SELECT {_USERS} FROM users ORDER BY id"))
-        return [user_from_row(row) for row in rows]
+    async def _change_in_steps(self, steps: Sequence[Step]) -> None:
+        async def change(connection: asyncpg.Connection) -> None:
+            for sql, rows in steps:
+                if rows:
+                    await connection.executemany(sql, rows)
 
-    async def count_users(self) -> int:
-        count: int = await self._run(lambda c: c.fetchval("SELECT count(*) FROM users"))
-        return count
-
-    async def _update_user(self, user_id: int, assignment: str, value: object) -> User | None:
-        row = await self._write(
-            lambda c: c.fetchrow(
-                f"UPDATE users SET {assignment} = $1, token_version = token_version + 1 WHERE id = $2 "
-                f"RETURNING {_USERS}",
-                value, user_id,
-            )
-        )
-        return user_from_row(row) if row else None
-
-    async def set_password(self, user_id: int, password_hash: str) -> User | None:
-        return await self._update_user(user_id, "password_hash", password_hash)
-
-    async def set_role(self, user_id: int, role: Role) -> User | None:
-        return await self._update_user(user_id, "role", role.value)
-
-    async def delete_user(self, user_id: int) -> bool:
-        status = await self._write(lambda c: c.execute("DELETE FROM users WHERE id = $1", user_id))
-        return _status_count(status) > 0
-
-    # --- servers -----------------------------------------------------------------------------
-    async def create_server(self, name: str, agent_token_hash: str, *, now_ms: int) -> ServerRecord:
-        row = await self._write(
-            lambda c: c.fetchrow(
-                "INSERT INTO servers (name, agent_token_hash, created_at_ms) VALUES ($1, $2, $3) "
-                f"RETURNING {_SERVERS}",
-                name, agent_token_hash, now_ms,
-            )
-        )
-        return server_from_row(row)
-
-    async def get_server(self, server_id: int) -> ServerRecord | None:
-        row = await self._run(lambda c: c.fetchrow(f"SELECT {_SERVERS} FROM servers WHERE id = $1", server_id))
-        return server_from_row(row) if row else None
-
-    async def list_servers(self) -> list[ServerRecord]:
-        rows = await self._run(lambda c: c.fetch(f"SELECT {_SERVERS} FROM servers ORDER BY id"))
-        return [server_from_row(row) for row in rows]
-
-    async def rename_server(self, server_id: int, name: str) -> ServerRecord | None:
-        row = await self._write(
-            lambda c: c.fetchrow(f"UPDATE servers SET name = $1 WHERE id = $2 RETURNING {_SERVERS}", name, server_id)
-        )
-        return server_from_row(row) if row else None
-
-    async def set_agent_token_hash(self, server_id: int, agent_token_hash: str) -> bool:
-        status = await self._write(
-            lambda c: c.execute("UPDATE servers SET agent_token_hash = $1 WHERE id = $2", agent_token_hash, server_id)
-        )
-        return _status_count(status) > 0
-
-    async def update_host_facts(self, server_id: int, facts: HostFacts) -> bool:
-        assignments = ", ".join(f"{name} = ${number}" for number, name in enumerate(FACT_COLUMNS, start=1))
-        values = tuple(getattr(facts, name) for name in FACT_COLUMNS)
-        status = await self._write(
-            lambda c: c.execute(
-                f"UPDATE servers SET {assignments} WHERE id = ${len(values) + 1}", *values, server_id
-            )
-        )
-        return _status_count(status) > 0
-
-    async def delete_server(self, server_id: int) -> bool:
-        # The metrics go with it (ON DELETE CASCADE), in the same statement.
-        status = await self._write(lambda c: c.execute("DELETE FROM servers WHERE id = $1", server_id))
-        return _status_count(status) > 0
+        await self._write(change)
 
     # --- metrics -----------------------------------------------------------------------------
     async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
@@ -456,9 +369,6 @@ class PostgresStorage:
             )
         )
         return [sample_from_row(row) for row in rows]
-
-    async def ping(self) -> None:
-        await self._run(lambda c: c.fetchval("SELECT 1"))
 
     # --- history: rollups, retention, ranged queries ----------------------------------------
     async def roll_up(self, until_ms: int, *, max_samples: int) -> RollupProgress:
@@ -614,102 +524,6 @@ class PostgresStorage:
         return await self._run(read)
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
-    async def table_counts(self) -> TableCounts:
-        """How many users, servers and samples are stored."""
-        row = await self._run(
-            lambda c: c.fetchrow(
-                "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM servers) AS servers, "
-                "(SELECT count(*) FROM metrics) AS samples, (SELECT count(*) FROM metrics_1m) AS minutes, "
-                "(SELECT count(*) FROM metrics_1h) AS hours"
-            )
-        )
-        return TableCounts(
-            users=row["users"], servers=row["servers"], samples=row["samples"], minute_buckets=row["minutes"],
-            hour_buckets=row["hours"],
-        )
-
-    async def sample_stats(self, server_id: int, until_ms: int | None = None) -> SampleStats:
-        """Count and time range of one server's samples, optionally only those at or before `until_ms`."""
-        row = await self._run(
-            lambda c: c.fetchrow(
-                "SELECT count(*) AS count, min(time_ms) AS first_ms, max(time_ms) AS last_ms FROM metrics "
-                "WHERE server_id = $1 AND time_ms <= $2",
-                server_id, until_ms if until_ms is not None else 2**63 - 1,
-            )
-        )
-        return SampleStats(count=row["count"], first_ms=row["first_ms"], last_ms=row["last_ms"])
-
-    async def samples_after(self, server_id: int, after_ms: int | None, limit: int) -> list[MetricsSample]:
-        """Up to `limit` samples of one server newer than `after_ms` (all when None), oldest first."""
-        rows = await self._run(
-            lambda c: c.fetch(
-                f"SELECT {_SAMPLES} FROM metrics WHERE server_id = $1 AND time_ms > $2 ORDER BY time_ms LIMIT $3",
-                server_id, after_ms if after_ms is not None else -(2**63), limit,
-            )
-        )
-        return [sample_from_row(row) for row in rows]
-
-    async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
-        """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
-        row = await self._run(
-            lambda c: c.fetchrow(
-                f"SELECT count(*) AS count, min(bucket_ms) AS first_ms, max(bucket_ms) AS last_ms FROM {TABLES[tier]} "
-                "WHERE server_id = $1 AND bucket_ms <= $2",
-                server_id, until_ms if until_ms is not None else 2**63 - 1,
-            )
-        )
-        return SampleStats(count=row["count"], first_ms=row["first_ms"], last_ms=row["last_ms"])
-
-    async def buckets_after(self, tier: Tier, server_id: int, after_ms: int | None, limit: int) -> list[BucketRow]:
-        """Up to `limit` buckets of one server starting after `after_ms` (all when None), oldest first."""
-        rows = await self._run(
-            lambda c: c.fetch(
-                f"SELECT bucket_ms, {', '.join(BUCKET_VALUE_COLUMNS)} FROM {TABLES[tier]} "
-                "WHERE server_id = $1 AND bucket_ms > $2 ORDER BY bucket_ms LIMIT $3",
-                server_id, after_ms if after_ms is not None else -(2**63), limit,
-            )
-        )
-        return [tuple(row.values()) for row in rows]
-
-    async def import_buckets(self, tier: Tier, server_id: int, rows: Sequence[BucketRow]) -> None:
-        """Insert buckets, or replace the ones at the same start; one transaction."""
-        sql = import_buckets_sql(tier, [f"${number}" for number in range(1, 3 + len(BUCKET_VALUE_COLUMNS))])
-        await self._write(lambda c: c.executemany(sql, [(server_id, *row) for row in rows]))
-
-    async def rollup_state(self, server_id: int) -> RollupState | None:
-        async def read(connection: asyncpg.Connection) -> RollupState | None:
-            row = await connection.fetchrow(
-                "SELECT rolled_up_to_ms, raw_deleted_before_ms FROM rollup_state WHERE server_id = $1", server_id
-            )
-            if row is None:
-                return None
-            late = await connection.fetch(
-                "SELECT bucket_ms FROM rollup_late WHERE server_id = $1 ORDER BY bucket_ms", server_id
-            )
-            return RollupState(
-                rolled_up_to_ms=row["rolled_up_to_ms"], raw_deleted_before_ms=row["raw_deleted_before_ms"],
-                late_minutes=tuple(r["bucket_ms"] for r in late),
-            )
-
-        return await self._run(read)
-
-    async def import_rollup_state(self, server_id: int, state: RollupState) -> None:
-        """Set the server's rollup state (replacing it), and note its late minutes."""
-
-        async def write(connection: asyncpg.Connection) -> None:
-            await connection.execute(
-                "INSERT INTO rollup_state (server_id, rolled_up_to_ms, raw_deleted_before_ms) VALUES ($1, $2, $3) "
-                "ON CONFLICT (server_id) DO UPDATE SET rolled_up_to_ms = EXCLUDED.rolled_up_to_ms, "
-                "raw_deleted_before_ms = EXCLUDED.raw_deleted_before_ms",
-                server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms,
-            )
-            await connection.execute(
-                "INSERT INTO rollup_late (server_id, bucket_ms) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
-                server_id, list(state.late_minutes),
-            )
-
-        await self._write(write)
-
     async def id_high_water(self) -> IdHighWater:
         """The highest user and server ids ever handed out (deleted ones included)."""
 
@@ -724,37 +538,6 @@ class PostgresStorage:
             return IdHighWater(users=values[0], servers=values[1])
 
         return await self._run(read)
-
-    async def import_users(self, users: Sequence[User]) -> None:
-        """Insert users with their ids, or update the ones with the same id; one transaction."""
-        await self._write(
-            lambda c: c.executemany(
-                f"INSERT INTO users ({_USERS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET "
-                "username = EXCLUDED.username, role = EXCLUDED.role, password_hash = EXCLUDED.password_hash, "
-                "token_version = EXCLUDED.token_version, created_at_ms = EXCLUDED.created_at_ms",
-                [
-                    (u.id, u.username, u.role.value, u.password_hash, u.token_version, u.created_at_ms)
-                    for u in users
-                ],
-            )
-        )
-
-    async def import_servers(self, servers: Sequence[ServerRecord]) -> None:
-        """Insert servers with their ids, or update the ones with the same id; one transaction."""
-        placeholders = ", ".join(f"${number}" for number in range(1, len(SERVER_COLUMNS) + 1))
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in SERVER_COLUMNS[1:])
-        await self._write(
-            lambda c: c.executemany(
-                f"INSERT INTO servers ({_SERVERS}) VALUES ({placeholders}) ON CONFLICT (id) DO UPDATE SET {updates}",
-                [
-                    (
-                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in FACT_COLUMNS),
-                        s.last_seen_ms, s.created_at_ms,
-                    )
-                    for s in servers
-                ],
-            )
-        )
 
     async def advance_ids(self, high_water: IdHighWater) -> None:
         """Make the next new user and server ids larger than `high_water` (never smaller than now)."""
