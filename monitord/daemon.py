@@ -58,7 +58,7 @@ class Endpoints:
     """Where the running daemon listens; reported to whoever started it (tests, systemd).
 
     Also carries the live cache and the agent ingest counters, so in-process tests can observe
-    them (a later issue exports the counters as metrics).
+    them (/metrics exports the counters too).
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Counters of what agents sent and what became of it (read by tests; exported by a later issue)."""
+"""Counters of what agents sent and what became of it (exported on /metrics, read by tests)."""
 
 from __future__ import annotations
 

@@ -29,13 +29,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 import trio
@@ -699,66 +698,3 @@ async def open_postgres_storage(
                 with trio.move_on_after(POOL_CLOSE_TIMEOUT_SECONDS):
                     await loop.run_aio_coroutine(pool.close())
                 await loop.run_aio_coroutine(_terminate(pool))  # no-op after a clean close
-
-
-# --- scratch databases and schemas (tests and benchmarks) --------------------------------------
-async def _execute_once(url: str, sql: str) -> None:
-    target = PostgresTarget(url)
-
-    async def execute() -> None:
-        connection = await asyncpg.connect(url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    async with _asyncio_loop() as loop:
-        try:
-            await loop.run_aio_coroutine(execute())
-        except _DATABASE_ERRORS as exc:
-            raise StorageError(f"PostgreSQL at {target.host}: {describe_error(exc, target)}") from None
-
-
-async def create_database(admin_url: str, name: str) -> str:
-    """Create the empty database `name` on the server of `admin_url`; returns its URL.
-
-    `admin_url` names any database there, as a user allowed to CREATE DATABASE.
-    """
-    await _execute_once(admin_url, f'CREATE DATABASE "{name}"')
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    """Drop the database `name`, closing whatever sessions still use it."""
-    await _execute_once(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@asynccontextmanager
-async def scratch_database_url(admin_url: str, prefix: str = "monitord_scratch") -> AsyncIterator[str]:
-    """A new, uniquely named database for the duration of the context; dropped on exit."""
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    url = await create_database(admin_url, name)
-    try:
-        yield url
-    finally:
-        with trio.CancelScope(shield=True):
-            await drop_database(admin_url, name)
-
-
-@asynccontextmanager
-async def scratch_schema_url(database_url: str, prefix: str = "monitord_scratch") -> AsyncIterator[str]:
-    """A new, uniquely named schema in the database of `database_url`, dropped on exit.
-
-    Yields a URL whose connections use that schema (search_path), so one database can hold
-    many independent monitord databases cheaply: a schema costs milliseconds, a database
-    a tenth of a second and more.
-    """
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    await _execute_once(database_url, f'CREATE SCHEMA "{name}"')
-    parts = urlsplit(database_url)
-    query = f"{parts.query}&search_path={name}" if parts.query else f"search_path={name}"
-    try:
-        yield urlunsplit(parts._replace(query=query))
-    finally:
-        with trio.CancelScope(shield=True):
-            await _execute_once(database_url, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
