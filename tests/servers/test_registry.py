@@ -66,6 +66,7 @@ async def test_a_registration_cancelled_at_any_point_leaves_no_server_or_a_worki
             if cancel_at == 0:
                 scope.cancel()
             wrapped = CancellingStorage(storage, scope, cancel_at)
+            # The wrapper stands in for a Storage by duck typing.
             registration = await ServerRegistry(wrapped, cache).register("web")  # type: ignore[arg-type]
         new = [record for record in await storage.list_servers() if record.id not in before]
         assert len(new) <= 1
@@ -99,6 +100,7 @@ async def test_a_rotation_cancelled_at_any_point_leaves_one_token_valid_everywhe
             if cancel_at == 0:
                 scope.cancel()
             wrapped = CancellingStorage(storage, scope, cancel_at)
+            # The wrapper stands in for a Storage by duck typing.
             token = await ServerRegistry(wrapped, cache, revocations).rotate_token(server_id)  # type: ignore[arg-type]
         now = await storage.get_server(server_id)
         assert now is not None and cache.token_hash(server_id) == now.agent_token_hash
