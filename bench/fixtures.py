@@ -9,10 +9,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from monitord.auth.agent_tokens import new_agent_token
 from monitord.auth.passwords import hash_password
 from monitord.config import DatabaseSettings, Settings
 from monitord.models import HostFacts, MetricsSample, Role, ms_to_datetime, now_ms
+from monitord.servers import ServerRegistry
 from monitord.storage import open_storage
 
 ADMIN = "bench"
@@ -50,8 +50,8 @@ async def fill(settings: Settings, servers: int, *, with_tokens: bool = False) -
                 cpu_cores=8, agent_version="0.1.0", ip_address=f"10.{index // 62500}.{index // 250 % 250}.{index % 250 + 1}",
             ))
             if with_tokens:
-                token, token_hash = new_agent_token(record.id)
-                await storage.set_agent_token_hash(record.id, token_hash)
+                token = await ServerRegistry(storage).rotate_token(record.id)
+                assert token is not None
                 tokens.append(token)
             samples.append((record.id, plausible_sample(now - 1000, index)))
         await storage.insert_samples(samples)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,6 +45,9 @@ from monitord.models import MetricsSample, ms_to_datetime
 from monitord.storage import Storage, open_database
 from monitord.storage.base import HOUR_MS
 from monitord.wire import MetricsHistory, encoder
+
+# Run as a script (bench/x.py), the repository root is not on the path: bench.* needs it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 START = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 DAY_MS = 24 * HOUR_MS
@@ -268,7 +272,7 @@ async def measure(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as directory:
         results.append(await measure_backend("sqlite", f"sqlite://{Path(directory) / 'bench.db'}", args, retention))
     if args.postgres:
-        from monitord.storage.postgres import scratch_database_url
+        from bench.scratch_postgres import scratch_database_url
 
         async with scratch_database_url(args.postgres, "monitord_bench") as url:
             results.append(await measure_backend("postgresql", url, args, retention))

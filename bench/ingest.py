@@ -27,12 +27,12 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.agent_fleet import sample  # noqa: E402
-from monitord.auth.agent_tokens import new_agent_token  # noqa: E402
 from monitord.config import load_settings  # noqa: E402
 from monitord.grpc_transport import open_channel  # noqa: E402
 from monitord.models import now_ms  # noqa: E402
 from monitord.proto import monitord_grpc  # noqa: E402
 from monitord.proto import monitord_pb2 as pb  # noqa: E402
+from monitord.servers import ServerRegistry  # noqa: E402
 from monitord.storage import open_storage  # noqa: E402
 from purerpc.grpclib.events import MessageReceived, ResponseEnded  # noqa: E402
 
@@ -46,11 +46,9 @@ def _free_port() -> int:
 async def _register(config: Path, count: int) -> list[str]:
     tokens = []
     async with open_storage(load_settings(config)) as storage:
+        registry = ServerRegistry(storage)
         for index in range(count):
-            record = await storage.create_server(f"bench-{index}", "!", now_ms=now_ms())
-            token, token_hash = new_agent_token(record.id)
-            await storage.set_agent_token_hash(record.id, token_hash)
-            tokens.append(token)
+            tokens.append((await registry.register(f"bench-{index}")).agent_token)
     return tokens
 
 

@@ -11,16 +11,21 @@ Each method writes into its own fresh table in a scratch database that is droppe
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import trio
 import trio_asyncio
 
-from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS
-from monitord.storage.postgres import scratch_database_url
+# Run as a script (bench/x.py), the repository root is not on the path: bench.* needs it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.scratch_postgres import scratch_database_url  # noqa: E402
+from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS  # noqa: E402
 
 COLUMNS = ("server_id", "time_ms", *METRIC_FIELDS)
 TYPES = ["bigint", "bigint", *("bigint" if f in INTEGER_METRIC_FIELDS else "float8" for f in METRIC_FIELDS)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +25,9 @@ import trio
 
 from monitord.models import MetricsSample, ms_to_datetime
 from monitord.storage import Storage, open_database
+
+# Run as a script (bench/x.py), the repository root is not on the path: bench.* needs it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 T0 = 1_790_000_000_000
 
@@ -100,7 +104,7 @@ async def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as directory:
         backends = [("sqlite", f"sqlite://{Path(directory) / 'bench.db'}")]
         if args.postgres:
-            from monitord.storage.postgres import scratch_database_url
+            from bench.scratch_postgres import scratch_database_url
 
             async with scratch_database_url(args.postgres, "monitord_bench") as url:
                 backends.append(("postgresql", url))

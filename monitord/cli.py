@@ -18,7 +18,6 @@ import msgspec
 import trio
 
 from monitord import __version__
-from monitord.auth.agent_tokens import new_agent_token
 from monitord.auth.bootstrap import write_secret_file
 from monitord.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from monitord.config import ConfigError, DatabaseSettings, Settings, load_settings
@@ -26,6 +25,7 @@ from monitord.errors import StartupError
 from monitord.limits import raise_open_files_limit
 from monitord.logs import setup_logging
 from monitord.models import Role, now_ms
+from monitord.servers import ServerRegistry
 from monitord.storage import AlreadyExists, StorageError, open_database, open_storage, redact_url
 from monitord.storage.transfer import DEFAULT_BATCH_SIZE, TransferStorage, copy_database
 from monitord.wire import ServerName, Username
@@ -141,13 +141,11 @@ async def _set_password(settings: Settings, name: str, password: str) -> None:
 
 async def _add_server(settings: Settings, name: str, token_file: str | None) -> None:
     async with open_storage(settings) as storage:
-        record = await storage.create_server(name, "!", now_ms=now_ms())
-        token, token_hash = new_agent_token(record.id)
-        await storage.set_agent_token_hash(record.id, token_hash)
+        registration = await ServerRegistry(storage).register(name)
     if token_file:
-        write_secret_file(Path(token_file), token)
-    print(f"server {record.id} registered: {record.name}")
-    print(f"agent token (shown once): {token}")
+        write_secret_file(Path(token_file), registration.agent_token)
+    print(f"server {registration.server.id} registered: {registration.server.name}")
+    print(f"agent token (shown once): {registration.agent_token}")
 
 
 def _database_url(value: str, option: str) -> str:

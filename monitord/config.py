@@ -108,6 +108,10 @@ class DatabaseSettings(_Section):
     # the oldest waiting samples are dropped, counted and not acked, so their agents re-send them.
     # About 630 bytes each in memory (tracemalloc), so the default holds ~60 MiB at most.
     buffer_samples: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
+    # Every database call must finish within this, or it counts as the database failing (a
+    # server that stopped answering without closing the connection): writes are retried, and
+    # /api/health says why.
+    timeout_seconds: Annotated[float, msgspec.Meta(ge=0.1, le=300)] = 5.0
     # A failed write is retried after 0.1 s, then twice as long each time, up to this.
     retry_max_seconds: Annotated[float, msgspec.Meta(ge=0.1, le=300)] = 5.0
     # On a graceful stop, how long the buffered samples may take to reach the database.

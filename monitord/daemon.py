@@ -47,6 +47,7 @@ from monitord.ingest.server import serve_agents
 from monitord.ingest.sessions import AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.writer import SampleWriter
+from monitord.servers import ServerRegistry
 from monitord.signals import watch_signals
 from monitord.storage import Storage, open_storage
 from monitord.telemetry import Telemetry
@@ -171,7 +172,8 @@ async def run(
         telemetry.register_ingest(ingest_stats, agent_sessions, writer)
         maintenance = maintenance if maintenance is not None else MaintenanceStatus()
         telemetry.register_maintenance(maintenance)
-        agent_calls = AgentCalls(settings, storage, cache, agent_sessions, writer, ingest_stats)
+        servers = ServerRegistry(storage, cache, revoker=agent_sessions)
+        agent_calls = AgentCalls(settings, servers, cache, agent_sessions, writer, ingest_stats)
         state = AppState(
             settings=settings,
             storage=storage,
@@ -182,7 +184,7 @@ async def run(
             ),
             telemetry=telemetry,
             hub=hub,
-            agent_sessions=agent_sessions,
+            servers=servers,
             writer=writer,
         )
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)

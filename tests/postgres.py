@@ -18,6 +18,7 @@ import struct
 from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import trio
@@ -87,8 +88,6 @@ def postgres_database() -> Iterator[str]:
     Synchronous on purpose: pytest-trio turns a skip raised inside an async fixture into a bare
     "Skipped" and the reason would be lost; and a session outlives any one trio run.
     """
-    from monitord.storage.postgres import create_database, drop_database
-
     admin_url = postgres_admin_url()
     name = f"monitord_test_{secrets.token_hex(6)}"
     url = trio.run(create_database, admin_url, name)
@@ -101,8 +100,6 @@ def postgres_database() -> Iterator[str]:
 @pytest.fixture
 async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
     """A fresh, empty monitord database for this test only (a schema in the run's database)."""
-    from monitord.storage.postgres import scratch_schema_url
-
     async with scratch_schema_url(postgres_database, "t") as url:
         yield url
 
@@ -138,3 +135,39 @@ async def sql_session(url: str) -> AsyncIterator[SqlSession]:
         finally:
             with trio.CancelScope(shield=True):
                 await loop.run_aio_coroutine(connection.close())
+
+
+async def execute_once(url: str, sql: str) -> None:
+    """Run one statement on a connection of its own to `url`."""
+    async with sql_session(url) as session:
+        await session.execute(sql)
+
+
+async def create_database(admin_url: str, name: str) -> str:
+    """Create the empty database `name` on the server of `admin_url`; returns its URL."""
+    await execute_once(admin_url, f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop the database `name`, closing whatever sessions still use it."""
+    await execute_once(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def scratch_schema_url(database_url: str, prefix: str = "monitord_scratch") -> AsyncIterator[str]:
+    """A new, uniquely named schema in the database of `database_url`, dropped on exit.
+
+    Yields a URL whose connections use that schema (search_path), so one database holds many
+    independent monitord databases cheaply: a schema costs milliseconds, a database a tenth of
+    a second and more.
+    """
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    await execute_once(database_url, f'CREATE SCHEMA "{name}"')
+    parts = urlsplit(database_url)
+    query = f"{parts.query}&search_path={name}" if parts.query else f"search_path={name}"
+    try:
+        yield urlunsplit(parts._replace(query=query))
+    finally:
+        with trio.CancelScope(shield=True):
+            await execute_once(database_url, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

@@ -27,6 +27,7 @@ CASES = {
     "zero_connect_timeout": ("[database]\nconnect_timeout_seconds = 0\n", "database.connect_timeout_seconds: expected"),
     "tiny_buffer": ("[database]\nbuffer_samples = 10\n", "database.buffer_samples: expected an integer >= 100"),
     "zero_retry_cap": ("[database]\nretry_max_seconds = 0\n", "database.retry_max_seconds: expected a number >= 0.1"),
+    "zero_database_timeout": ("[database]\ntimeout_seconds = 0\n", "database.timeout_seconds: expected a number >= 0.1"),
     "not_toml": ("[http\nlisten = \n", "not valid TOML"),
     "raw_hours_too_short": ("[retention]\nraw_hours = 1\n", "retention.raw_hours: expected an integer >= 2"),
     "fractional_days": ("[retention]\nminute_days = 1.5\n", "retention.minute_days: expected an integer, got a number"),

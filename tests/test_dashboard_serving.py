@@ -19,6 +19,7 @@ from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.serve import serve_dashboard
 from monitord.push.hub import SnapshotHub
+from monitord.servers import ServerRegistry
 from monitord.storage.sqlite import open_sqlite_storage
 from monitord.telemetry import Telemetry
 from tests.conftest import make_settings
@@ -44,7 +45,7 @@ async def _serving(tmp_path: Path, build: Path) -> AsyncIterator[httpx.AsyncClie
         state = AppState(
             settings=settings, storage=storage, cache=cache, hub=hub, telemetry=Telemetry(cache, hub),
             sessions=SessionAuthenticator(TokenIssuer(b"k" * 32, 60), storage),
-            login_limiter=LoginLimiter(5, 60, trio.current_time),
+            login_limiter=LoginLimiter(5, 60, trio.current_time), servers=ServerRegistry(storage, cache),
         )
         address = await nursery.start(
             partial(serve_dashboard, create_app(state, build), settings.http, shutdown_trigger=stop.wait)

@@ -35,7 +35,7 @@ async def settings(backend: tuple[str, str | None], tmp_path: Path) -> AsyncIter
     if database is None:
         yield make_settings(tmp_path / "data", retention=RETENTION)
         return
-    from monitord.storage.postgres import scratch_schema_url
+    from tests.postgres import scratch_schema_url
 
     async with scratch_schema_url(database, "t") as url:
         yield make_settings(tmp_path / "data", retention=RETENTION, database={"url": url})

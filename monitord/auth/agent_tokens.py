@@ -11,19 +11,20 @@ import hashlib
 import hmac
 import secrets
 
-from monitord.token_format import format_agent_token, split_agent_token
+from monitord.token_format import split_agent_token
 
 # split_agent_token is re-exported: the daemon's callers read tokens through this module.
-__all__ = ["hash_secret", "new_agent_token", "secret_matches", "split_agent_token"]
+__all__ = ["hash_secret", "new_agent_secret", "secret_matches", "split_agent_token"]
 
 _SECRET_BYTES = 32
 _UNKNOWN_SERVER_HASH = hashlib.sha256(b"no such server").hexdigest()
 
 
-def new_agent_token(server_id: int) -> tuple[str, str]:
-    """A fresh token for `server_id` and the hash to store."""
+def new_agent_secret() -> tuple[str, str]:
+    """A fresh secret and the hash to store; the hash does not depend on the server id, so a
+    server can be stored with it before its id is known."""
     secret = secrets.token_urlsafe(_SECRET_BYTES)
-    return format_agent_token(server_id, secret), hash_secret(secret)
+    return secret, hash_secret(secret)
 
 
 def hash_secret(secret: str) -> str:

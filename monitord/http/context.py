@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import cast
 
 from quart import current_app
 from quart_trio import QuartTrio
@@ -19,23 +19,9 @@ from monitord.cache import LiveCache
 from monitord.config import Settings
 from monitord.health import DatabaseHealth
 from monitord.push.hub import SnapshotHub
+from monitord.servers import ServerRegistry
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
-
-
-class AgentRevocation(Protocol):
-    """Ends a server's live agent call (`monitord.ingest.sessions.AgentSessions`)."""
-
-    def close(self, server_id: int) -> bool:
-        """End the server's call now, its token no longer holding (deleted or rotated); whether one was open."""
-        ...
-
-
-class _NoAgents:
-    """No agent side (the app runs alone): there is never a call to end."""
-
-    def close(self, server_id: int) -> bool:
-        return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,9 +33,9 @@ class AppState:
     login_limiter: LoginLimiter
     telemetry: Telemetry
     hub: SnapshotHub  # the live WebSocket feeds; routes revoke sessions through it
-    # Live agent calls, so deleting a server or rotating its token can end its call at once.
-    agent_sessions: AgentRevocation = field(default_factory=_NoAgents)
-    # The agent sample writer, whose database state /api/health reports; None when the app runs alone.
+    # Changes servers in the database, the cache and (through a revoker) the live agent calls.
+    servers: ServerRegistry
+    # The agent sample writer, whose state /api/health reports; None when the app runs alone.
     writer: DatabaseHealth | None = None
     started_at: float = field(default_factory=time.monotonic)
 

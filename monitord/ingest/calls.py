@@ -31,7 +31,8 @@ from monitord.ingest.writer import AckTracker, SampleWriter
 from monitord.models import HostFacts, now_ms
 from monitord.proto import monitord_grpc
 from monitord.proto import monitord_pb2 as pb
-from monitord.storage import Storage, StorageError
+from monitord.servers import ServerRegistry, ServerRegistryBusy
+from monitord.storage import StorageError
 
 log = logging.getLogger("monitord.agents")
 
@@ -74,21 +75,21 @@ class AgentCalls:
     """Handles every agent call of the daemon; `serve_agents` hands it each new stream.
 
     Owns the count of open calls (capped by `grpc.max_concurrent_streams`). Samples go to the
-    shared `SampleWriter`; sessions are registered in `AgentSessions`, which the REST routes
-    use to revoke a call.
+    shared `SampleWriter`; sessions are registered in `AgentSessions`, through which the
+    server registry ends a call whose token was revoked.
     """
 
     def __init__(
         self,
         settings: Settings,
-        storage: Storage,
+        servers: ServerRegistry,
         cache: LiveCache,
         sessions: AgentSessions,
         writer: SampleWriter,
         stats: IngestStats,
     ) -> None:
         self._settings = settings
-        self._storage = storage
+        self._servers = servers
         self._cache = cache
         self._sessions = sessions
         self._writer = writer
@@ -162,8 +163,8 @@ class AgentCalls:
     async def _authenticate(self, metadata: Sequence[tuple[str, str | bytes]]) -> AgentSession:
         """The session of the server whose token the call carries. Raises _EndCall otherwise.
 
-        The secret is compared in constant time. A well-formed token of a server the cache does
-        not know is looked up in the database (`server add` writes there while the daemon runs).
+        The secret is compared in constant time. A server the daemon does not know yet (`server
+        add` writes to the database while the daemon runs) is found by the registry.
         """
         unauthenticated = _EndCall("unauthenticated", Status(StatusCode.UNAUTHENTICATED, "missing or invalid agent token"))
         values = [value for name, value in metadata if name == "authorization"]
@@ -174,24 +175,18 @@ class AgentCalls:
         if parsed is None:
             raise unauthenticated
         server_id, secret = parsed
-        for _ in range(3):
-            revocations = self._sessions.revocations
-            if server_id not in self._cache:
-                try:
-                    record = await self._storage.get_server(server_id)
-                except StorageError as exc:
-                    log.error("cannot look up server %d for an agent call: %s", server_id, exc)
-                    raise _EndCall("storage", Status(StatusCode.UNAVAILABLE, "storage unavailable; retry later")) from None
-                if self._sessions.revocations != revocations:
-                    continue  # a server was deleted meanwhile: the record may be stale
-                if record is not None and server_id not in self._cache:
-                    self._cache.add(record)
-            # No await between this check and registering the session: a revocation either
-            # happened before (the check fails) or comes after (and ends the session).
-            if not secret_matches(secret, self._cache.token_hash(server_id)):
-                raise unauthenticated
-            return self._sessions.open(server_id)
-        raise _EndCall("storage", Status(StatusCode.UNAVAILABLE, "server registry busy; retry later"))
+        try:
+            token_hash = await self._servers.token_hash(server_id)
+        except StorageError as exc:
+            log.error("cannot look up server %d for an agent call: %s", server_id, exc)
+            raise _EndCall("storage", Status(StatusCode.UNAVAILABLE, "storage unavailable; retry later")) from None
+        except ServerRegistryBusy:
+            raise _EndCall("storage", Status(StatusCode.UNAVAILABLE, "server registry busy; retry later")) from None
+        # No await between the lookup and registering the session: a revocation either happened
+        # before (the hash is gone or new) or comes after (and ends the session).
+        if not secret_matches(secret, token_hash):
+            raise unauthenticated
+        return self._sessions.open(server_id)
 
     async def _receive(self, stream: CallStream) -> pb.AgentMessage | None:
         """The next message, or None when the agent ended its side of the call."""

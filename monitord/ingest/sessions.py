@@ -1,4 +1,4 @@
-"""The live agent call of each server: at most one, and revocable at once by the REST routes."""
+"""The live agent call of each server: at most one, and revocable at once (monitord.servers)."""
 
 from __future__ import annotations
 
@@ -28,15 +28,12 @@ class AgentSessions:
     """Registry of live agent calls by server id.
 
     The gRPC handler opens a session once the token checks out and releases it when the call
-    ends; the REST routes call `close` when a server is deleted or its token rotated. It holds
+    ends; the server registry calls `close` when a server is deleted or its token rotated. It holds
     cancel scopes, never a nursery: each call runs in its own connection's task.
     """
 
     def __init__(self) -> None:
         self._by_server: dict[int, AgentSession] = {}
-        # Bumped by every `close`, so an authentication that awaited the database can tell that
-        # a revocation happened meanwhile and must look again.
-        self.revocations = 0
 
     def __len__(self) -> int:
         return len(self._by_server)
@@ -63,7 +60,6 @@ class AgentSessions:
 
         Returns whether a call was open.
         """
-        self.revocations += 1
         session = self._by_server.pop(server_id, None)
         if session is None:
             return False

@@ -46,7 +46,7 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
     if path is not None:
         from monitord.storage.sqlite import open_sqlite_storage
 
-        async with open_sqlite_storage(path) as sqlite:
+        async with open_sqlite_storage(path, timeout_seconds=settings.database.timeout_seconds) as sqlite:
             yield sqlite
     else:
         async with open_database(settings.database.url, settings.database) as storage:
@@ -57,7 +57,8 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
 async def open_database(url: str, database: DatabaseSettings | None = None) -> AsyncIterator[Storage]:
     """Open the database `url` names: "sqlite:///abs/path.db" or "postgresql://...".
 
-    `database` supplies the PostgreSQL pool size and connect timeout (defaults when None).
+    `database` supplies the deadline of every call and PostgreSQL's pool size and connect timeout
+    (defaults when None).
     For PostgreSQL this owns the trio-asyncio loop the backend runs on (see storage.postgres),
     so everything that uses the storage must run inside this context, as the daemon does.
     Raises StorageError with a one-line, credential-free reason when it cannot be opened.
@@ -68,13 +69,18 @@ async def open_database(url: str, database: DatabaseSettings | None = None) -> A
         from monitord.storage.postgres import open_postgres_storage
 
         async with open_postgres_storage(
-            url, pool_size=database.pool_size, connect_timeout_seconds=database.connect_timeout_seconds
+            url,
+            pool_size=database.pool_size,
+            connect_timeout_seconds=database.connect_timeout_seconds,
+            timeout_seconds=database.timeout_seconds,
         ) as storage:
             yield storage
     elif url.startswith("sqlite:///"):
         from monitord.storage.sqlite import open_sqlite_storage
 
-        async with open_sqlite_storage(Path(url.removeprefix("sqlite://"))) as storage:
+        async with open_sqlite_storage(
+            Path(url.removeprefix("sqlite://")), timeout_seconds=database.timeout_seconds
+        ) as storage:
             yield storage
     else:
         raise StorageError('expected a database URL "sqlite:///abs/path.db" or "postgresql://user@host:port/db"')

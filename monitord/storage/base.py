@@ -27,7 +27,7 @@ class StorageFull(StorageError):
 
 
 class AlreadyExists(StorageError):
-    """A unique name is taken."""
+    """A unique name (or id) is taken."""
 
 
 class Tier(enum.StrEnum):

@@ -5,10 +5,13 @@ for as long as the storage is open, hidden from the rest of the trio run; every 
 call crosses into asyncio exactly once, as one coroutine that takes a pooled connection, does
 its work and gives the connection back. trio code never sees an asyncpg object or exception.
 
-Cancellation from trio cancels that coroutine: asyncpg asks the server to cancel the running
-query, and the pool waits (at most RELEASE_TIMEOUT_SECONDS) until the connection is idle and
-reset before handing it out again; a connection that cannot be brought back is closed. So a
-cancelled call never leaves a half-used connection in the pool.
+Every call has a deadline (`database.timeout_seconds`): a server that stops answering without
+closing the connection makes calls fail with StorageError, like one that is down, instead of
+stalling their callers. Cancellation from trio (the deadline, or the caller's own) cancels that
+coroutine: asyncpg asks the server to cancel the running query, and the pool waits (at most
+RELEASE_TIMEOUT_SECONDS, in the background, so the caller's deadline holds) until the
+connection is idle and reset before handing it out again; a connection that cannot be brought
+back is closed. So a cancelled call never leaves a half-used connection in the pool.
 
 Samples are written with binary COPY into a per-connection temporary table and one
 `INSERT ... SELECT ... ON CONFLICT DO NOTHING`: bench/postgres_insert_methods.py measured it
@@ -26,29 +29,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 import trio
 import trio_asyncio
 
-from monitord.models import INTEGER_METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
-from monitord.storage.rows import (
-    FACT_COLUMNS,
-    SAMPLE_COLUMNS,
-    SERVER_COLUMNS,
-    USER_COLUMNS,
-    sample_from_row,
-    sample_values,
-    server_from_row,
-    user_from_row,
-)
+from monitord.models import INTEGER_METRIC_FIELDS, MetricsSample
+from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -61,18 +54,17 @@ from monitord.storage.base import (
     Tier,
 )
 from monitord.storage.rollup import (
-    BUCKET_VALUE_COLUMNS,
     TABLES,
     floor_to,
     history_sql,
     hours_completed,
-    import_buckets_sql,
     merge_summaries,
     rollup_sql,
     stitch,
 )
 from monitord.storage.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS, SCHEMA_TABLE
-from monitord.storage.transfer import BucketRow, IdHighWater, RollupState, SampleStats, TableCounts
+from monitord.storage.shared import SharedQueries, SharedStatements, Step
+from monitord.storage.transfer import IdHighWater
 
 T = TypeVar("T")
 Work = Callable[[asyncpg.Connection], Coroutine[Any, Any, T]]
@@ -89,8 +81,6 @@ MAX_RETRY_DELAY_SECONDS = 5.0
 ATTEMPT_TIMEOUT_SECONDS = 10.0
 
 _INCOMING_COLUMNS = ("server_id", *SAMPLE_COLUMNS)
-_USERS = ", ".join(USER_COLUMNS)
-_SERVERS = ", ".join(SERVER_COLUMNS)
 _SAMPLES = ", ".join(SAMPLE_COLUMNS)
 
 # COPY cannot skip duplicates, so samples are COPYed here first and moved with INSERT ... SELECT
@@ -234,33 +224,56 @@ def _status_count(status: str) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
-class PostgresStorage:
+class PostgresStorage(SharedQueries):
     """Storage on an asyncpg pool; create it with `open_postgres_storage`."""
 
-    def __init__(self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool, target: PostgresTarget) -> None:
+    _sql = SharedStatements(lambda number: f"${number}")
+
+    def __init__(
+        self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool, target: PostgresTarget, timeout_seconds: float
+    ) -> None:
         self._loop = loop
         self._pool = pool
         self._target = target
+        self._timeout_seconds = timeout_seconds
+        # Releases still waiting for a cancelled query to end (asyncio keeps only weak references).
+        self._releasing: set[asyncio.Future[None]] = set()
 
     async def _run(self, work: Work[T]) -> T:
-        """Run `work` on a pooled connection, in asyncio; translate database failures."""
+        """Run `work` on a pooled connection, in asyncio, within the deadline; translate
+        database failures (a missed deadline is one) into StorageError."""
 
         async def on_a_connection() -> T:
             connection = await self._pool.acquire()
             try:
-                return await work(connection)
-            finally:
-                # Shielded inside asyncpg; waits for a cancelled query to end, or closes the
-                # connection if that takes longer than the timeout.
-                await self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS)
+                result = await work(connection)
+            except BaseException:
+                # Maybe cancelled mid-query, maybe by a server that does not answer at all:
+                # release in the background, so the caller is not held up by the wait for the
+                # cancelled query to end (or for the connection to be closed, after the timeout).
+                releasing = asyncio.ensure_future(self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS))
+                self._releasing.add(releasing)
+                releasing.add_done_callback(self._releasing.discard)
+                raise
+            await self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS)
+            return result
 
         try:
-            return await self._loop.run_aio_coroutine(on_a_connection())
-        except asyncpg.UniqueViolationError:
-            raise
+            with trio.fail_after(self._timeout_seconds):
+                return await self._loop.run_aio_coroutine(on_a_connection())
+        except trio.TooSlowError:
+            raise StorageError(
+                f"PostgreSQL at {self._target.host}: no answer within {self._timeout_seconds:g} s "
+                "(database.timeout_seconds)"
+            ) from None
         except _DATABASE_ERRORS as exc:
-            # SQLSTATE 53100 (disk_full): no room until an operator frees some.
-            error = StorageFull if isinstance(exc, asyncpg.DiskFullError) else StorageError
+            # No asyncpg exception leaves this module. SQLSTATE 23505: a unique key is taken;
+            # 53100 (disk_full): no room until an operator frees some.
+            error: type[StorageError] = StorageError
+            if isinstance(exc, asyncpg.UniqueViolationError):
+                error = AlreadyExists
+            elif isinstance(exc, asyncpg.DiskFullError):
+                error = StorageFull
             raise error(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from exc
 
     async def _write(self, work: Work[T]) -> T:
@@ -272,103 +285,26 @@ class PostgresStorage:
 
         return await self._run(in_transaction)
 
-    # --- users -------------------------------------------------------------------------------
-    async def create_user(self, username: str, password_hash: str, role: Role, *, now_ms: int) -> User:
-        try:
-            row = await self._write(
-                lambda c: c.fetchrow(
-                    "INSERT INTO users (username, password_hash, role, created_at_ms) VALUES ($1, $2, $3, $4) "
-                    f"RETURNING {_USERS}",
-                    username, password_hash, role.value, now_ms,
-                )
-            )
-        except asyncpg.UniqueViolationError:
-            raise AlreadyExists(f"user {username!r} already exists") from None
-        return user_from_row(row)
+    # --- the primitives of the shared statements (users, servers, bulk transfer) -----------------
+    async def _query(self, sql: str, *args: object) -> list[Row]:
+        return list(await self._run(lambda c: c.fetch(sql, *args)))
 
-    async def _fetch_user(self, where: str, value: object) -> User | None:
-        row = await self._run(lambda c: c.fetchrow(f"SELECT {_USERS} FROM users WHERE {where} = $1", value))
-        return user_from_row(row) if row else None
+    async def _query_value(self, sql: str, *args: object) -> Any:
+        return await self._run(lambda c: c.fetchval(sql, *args))
 
-    async def get_user(self, user_id: int) -> User | None:
-        return await self._fetch_user("id", user_id)
+    async def _change(self, sql: str, *args: object) -> int:
+        return _status_count(await self._write(lambda c: c.execute(sql, *args)))
 
-    async def get_user_by_name(self, username: str) -> User | None:
-        return await self._fetch_user("username", username)
+    async def _change_returning(self, sql: str, *args: object) -> list[Row]:
+        return list(await self._write(lambda c: c.fetch(sql, *args)))
 
-    async def list_users(self) -> list[User]:
-        rows = await self._run(lambda c: c.fetch(f"SELECT {_USERS} FROM users ORDER BY id"))
-        return [user_from_row(row) for row in rows]
+    async def _change_in_steps(self, steps: Sequence[Step]) -> None:
+        async def change(connection: asyncpg.Connection) -> None:
+            for sql, rows in steps:
+                if rows:
+                    await connection.executemany(sql, rows)
 
-    async def count_users(self) -> int:
-        count: int = await self._run(lambda c: c.fetchval("SELECT count(*) FROM users"))
-        return count
-
-    async def _update_user(self, user_id: int, assignment: str, value: object) -> User | None:
-        row = await self._write(
-            lambda c: c.fetchrow(
-                f"UPDATE users SET {assignment} = $1, token_version = token_version + 1 WHERE id = $2 "
-                f"RETURNING {_USERS}",
-                value, user_id,
-            )
-        )
-        return user_from_row(row) if row else None
-
-    async def set_password(self, user_id: int, password_hash: str) -> User | None:
-        return await self._update_user(user_id, "password_hash", password_hash)
-
-    async def set_role(self, user_id: int, role: Role) -> User | None:
-        return await self._update_user(user_id, "role", role.value)
-
-    async def delete_user(self, user_id: int) -> bool:
-        status = await self._write(lambda c: c.execute("DELETE FROM users WHERE id = $1", user_id))
-        return _status_count(status) > 0
-
-    # --- servers -----------------------------------------------------------------------------
-    async def create_server(self, name: str, agent_token_hash: str, *, now_ms: int) -> ServerRecord:
-        row = await self._write(
-            lambda c: c.fetchrow(
-                "INSERT INTO servers (name, agent_token_hash, created_at_ms) VALUES ($1, $2, $3) "
-                f"RETURNING {_SERVERS}",
-                name, agent_token_hash, now_ms,
-            )
-        )
-        return server_from_row(row)
-
-    async def get_server(self, server_id: int) -> ServerRecord | None:
-        row = await self._run(lambda c: c.fetchrow(f"SELECT {_SERVERS} FROM servers WHERE id = $1", server_id))
-        return server_from_row(row) if row else None
-
-    async def list_servers(self) -> list[ServerRecord]:
-        rows = await self._run(lambda c: c.fetch(f"SELECT {_SERVERS} FROM servers ORDER BY id"))
-        return [server_from_row(row) for row in rows]
-
-    async def rename_server(self, server_id: int, name: str) -> ServerRecord | None:
-        row = await self._write(
-            lambda c: c.fetchrow(f"UPDATE servers SET name = $1 WHERE id = $2 RETURNING {_SERVERS}", name, server_id)
-        )
-        return server_from_row(row) if row else None
-
-    async def set_agent_token_hash(self, server_id: int, agent_token_hash: str) -> bool:
-        status = await self._write(
-            lambda c: c.execute("UPDATE servers SET agent_token_hash = $1 WHERE id = $2", agent_token_hash, server_id)
-        )
-        return _status_count(status) > 0
-
-    async def update_host_facts(self, server_id: int, facts: HostFacts) -> bool:
-        assignments = ", ".join(f"{name} = ${number}" for number, name in enumerate(FACT_COLUMNS, start=1))
-        values = tuple(getattr(facts, name) for name in FACT_COLUMNS)
-        status = await self._write(
-            lambda c: c.execute(
-                f"UPDATE servers SET {assignments} WHERE id = ${len(values) + 1}", *values, server_id
-            )
-        )
-        return _status_count(status) > 0
-
-    async def delete_server(self, server_id: int) -> bool:
-        # The metrics go with it (ON DELETE CASCADE), in the same statement.
-        status = await self._write(lambda c: c.execute("DELETE FROM servers WHERE id = $1", server_id))
-        return _status_count(status) > 0
+        await self._write(change)
 
     # --- metrics -----------------------------------------------------------------------------
     async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
@@ -432,9 +368,6 @@ class PostgresStorage:
             )
         )
         return [sample_from_row(row) for row in rows]
-
-    async def ping(self) -> None:
-        await self._run(lambda c: c.fetchval("SELECT 1"))
 
     # --- history: rollups, retention, ranged queries ----------------------------------------
     async def roll_up(self, until_ms: int, *, max_samples: int) -> RollupProgress:
@@ -590,102 +523,6 @@ class PostgresStorage:
         return await self._run(read)
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
-    async def table_counts(self) -> TableCounts:
-        """How many users, servers and samples are stored."""
-        row = await self._run(
-            lambda c: c.fetchrow(
-                "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM servers) AS servers, "
-                "(SELECT count(*) FROM metrics) AS samples, (SELECT count(*) FROM metrics_1m) AS minutes, "
-                "(SELECT count(*) FROM metrics_1h) AS hours"
-            )
-        )
-        return TableCounts(
-            users=row["users"], servers=row["servers"], samples=row["samples"], minute_buckets=row["minutes"],
-            hour_buckets=row["hours"],
-        )
-
-    async def sample_stats(self, server_id: int, until_ms: int | None = None) -> SampleStats:
-        """Count and time range of one server's samples, optionally only those at or before `until_ms`."""
-        row = await self._run(
-            lambda c: c.fetchrow(
-                "SELECT count(*) AS count, min(time_ms) AS first_ms, max(time_ms) AS last_ms FROM metrics "
-                "WHERE server_id = $1 AND time_ms <= $2",
-                server_id, until_ms if until_ms is not None else 2**63 - 1,
-            )
-        )
-        return SampleStats(count=row["count"], first_ms=row["first_ms"], last_ms=row["last_ms"])
-
-    async def samples_after(self, server_id: int, after_ms: int | None, limit: int) -> list[MetricsSample]:
-        """Up to `limit` samples of one server newer than `after_ms` (all when None), oldest first."""
-        rows = await self._run(
-            lambda c: c.fetch(
-                f"SELECT {_SAMPLES} FROM metrics WHERE server_id = $1 AND time_ms > $2 ORDER BY time_ms LIMIT $3",
-                server_id, after_ms if after_ms is not None else -(2**63), limit,
-            )
-        )
-        return [sample_from_row(row) for row in rows]
-
-    async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
-        """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
-        row = await self._run(
-            lambda c: c.fetchrow(
-                f"SELECT count(*) AS count, min(bucket_ms) AS first_ms, max(bucket_ms) AS last_ms FROM {TABLES[tier]} "
-                "WHERE server_id = $1 AND bucket_ms <= $2",
-                server_id, until_ms if until_ms is not None else 2**63 - 1,
-            )
-        )
-        return SampleStats(count=row["count"], first_ms=row["first_ms"], last_ms=row["last_ms"])
-
-    async def buckets_after(self, tier: Tier, server_id: int, after_ms: int | None, limit: int) -> list[BucketRow]:
-        """Up to `limit` buckets of one server starting after `after_ms` (all when None), oldest first."""
-        rows = await self._run(
-            lambda c: c.fetch(
-                f"SELECT bucket_ms, {', '.join(BUCKET_VALUE_COLUMNS)} FROM {TABLES[tier]} "
-                "WHERE server_id = $1 AND bucket_ms > $2 ORDER BY bucket_ms LIMIT $3",
-                server_id, after_ms if after_ms is not None else -(2**63), limit,
-            )
-        )
-        return [tuple(row.values()) for row in rows]
-
-    async def import_buckets(self, tier: Tier, server_id: int, rows: Sequence[BucketRow]) -> None:
-        """Insert buckets, or replace the ones at the same start; one transaction."""
-        sql = import_buckets_sql(tier, [f"${number}" for number in range(1, 3 + len(BUCKET_VALUE_COLUMNS))])
-        await self._write(lambda c: c.executemany(sql, [(server_id, *row) for row in rows]))
-
-    async def rollup_state(self, server_id: int) -> RollupState | None:
-        async def read(connection: asyncpg.Connection) -> RollupState | None:
-            row = await connection.fetchrow(
-                "SELECT rolled_up_to_ms, raw_deleted_before_ms FROM rollup_state WHERE server_id = $1", server_id
-            )
-            if row is None:
-                return None
-            late = await connection.fetch(
-                "SELECT bucket_ms FROM rollup_late WHERE server_id = $1 ORDER BY bucket_ms", server_id
-            )
-            return RollupState(
-                rolled_up_to_ms=row["rolled_up_to_ms"], raw_deleted_before_ms=row["raw_deleted_before_ms"],
-                late_minutes=tuple(r["bucket_ms"] for r in late),
-            )
-
-        return await self._run(read)
-
-    async def import_rollup_state(self, server_id: int, state: RollupState) -> None:
-        """Set the server's rollup state (replacing it), and note its late minutes."""
-
-        async def write(connection: asyncpg.Connection) -> None:
-            await connection.execute(
-                "INSERT INTO rollup_state (server_id, rolled_up_to_ms, raw_deleted_before_ms) VALUES ($1, $2, $3) "
-                "ON CONFLICT (server_id) DO UPDATE SET rolled_up_to_ms = EXCLUDED.rolled_up_to_ms, "
-                "raw_deleted_before_ms = EXCLUDED.raw_deleted_before_ms",
-                server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms,
-            )
-            await connection.execute(
-                "INSERT INTO rollup_late (server_id, bucket_ms) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
-                server_id, list(state.late_minutes),
-            )
-
-        await self._write(write)
-
     async def id_high_water(self) -> IdHighWater:
         """The highest user and server ids ever handed out (deleted ones included)."""
 
@@ -700,37 +537,6 @@ class PostgresStorage:
             return IdHighWater(users=values[0], servers=values[1])
 
         return await self._run(read)
-
-    async def import_users(self, users: Sequence[User]) -> None:
-        """Insert users with their ids, or update the ones with the same id; one transaction."""
-        await self._write(
-            lambda c: c.executemany(
-                f"INSERT INTO users ({_USERS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET "
-                "username = EXCLUDED.username, role = EXCLUDED.role, password_hash = EXCLUDED.password_hash, "
-                "token_version = EXCLUDED.token_version, created_at_ms = EXCLUDED.created_at_ms",
-                [
-                    (u.id, u.username, u.role.value, u.password_hash, u.token_version, u.created_at_ms)
-                    for u in users
-                ],
-            )
-        )
-
-    async def import_servers(self, servers: Sequence[ServerRecord]) -> None:
-        """Insert servers with their ids, or update the ones with the same id; one transaction."""
-        placeholders = ", ".join(f"${number}" for number in range(1, len(SERVER_COLUMNS) + 1))
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in SERVER_COLUMNS[1:])
-        await self._write(
-            lambda c: c.executemany(
-                f"INSERT INTO servers ({_SERVERS}) VALUES ({placeholders}) ON CONFLICT (id) DO UPDATE SET {updates}",
-                [
-                    (
-                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in FACT_COLUMNS),
-                        s.last_seen_ms, s.created_at_ms,
-                    )
-                    for s in servers
-                ],
-            )
-        )
 
     async def advance_ids(self, high_water: IdHighWater) -> None:
         """Make the next new user and server ids larger than `high_water` (never smaller than now)."""
@@ -854,12 +660,14 @@ async def _connect_with_retries(
 
 @asynccontextmanager
 async def open_postgres_storage(
-    url: str, *, pool_size: int = 10, connect_timeout_seconds: float = 30.0
+    url: str, *, pool_size: int = 10, connect_timeout_seconds: float = 30.0, timeout_seconds: float = 5.0
 ) -> AsyncIterator[PostgresStorage]:
     """Open the PostgreSQL database at `url`, migrated to the current schema; closed on exit.
 
-    Owns a trio-asyncio loop around the whole time the storage is open (see `_asyncio_loop`). Retries the first connection for up to `connect_timeout_seconds` (see
-    `_connect_with_retries`), then keeps a pool of up to `pool_size` connections. Raises
+    Owns a trio-asyncio loop around the whole time the storage is open (see `_asyncio_loop`).
+    Retries the first connection for up to `connect_timeout_seconds` (see
+    `_connect_with_retries`), then keeps a pool of up to `pool_size` connections. Every call
+    then has `timeout_seconds` to finish. Raises
     StorageError with a one-line, password-free reason when the database cannot be used.
     """
     target = PostgresTarget(url)
@@ -884,72 +692,9 @@ async def open_postgres_storage(
             raise StorageError(f"cannot connect to PostgreSQL at {target}: {describe_error(exc, target)}") from None
         log.info("storage: PostgreSQL at %s, pool of up to %d connections", target, pool_size)
         try:
-            yield PostgresStorage(loop, pool, target)
+            yield PostgresStorage(loop, pool, target, timeout_seconds)
         finally:
             with trio.CancelScope(shield=True):
                 with trio.move_on_after(POOL_CLOSE_TIMEOUT_SECONDS):
                     await loop.run_aio_coroutine(pool.close())
                 await loop.run_aio_coroutine(_terminate(pool))  # no-op after a clean close
-
-
-# --- scratch databases and schemas (tests and benchmarks) --------------------------------------
-async def _execute_once(url: str, sql: str) -> None:
-    target = PostgresTarget(url)
-
-    async def execute() -> None:
-        connection = await asyncpg.connect(url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    async with _asyncio_loop() as loop:
-        try:
-            await loop.run_aio_coroutine(execute())
-        except _DATABASE_ERRORS as exc:
-            raise StorageError(f"PostgreSQL at {target.host}: {describe_error(exc, target)}") from None
-
-
-async def create_database(admin_url: str, name: str) -> str:
-    """Create the empty database `name` on the server of `admin_url`; returns its URL.
-
-    `admin_url` names any database there, as a user allowed to CREATE DATABASE.
-    """
-    await _execute_once(admin_url, f'CREATE DATABASE "{name}"')
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    """Drop the database `name`, closing whatever sessions still use it."""
-    await _execute_once(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@asynccontextmanager
-async def scratch_database_url(admin_url: str, prefix: str = "monitord_scratch") -> AsyncIterator[str]:
-    """A new, uniquely named database for the duration of the context; dropped on exit."""
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    url = await create_database(admin_url, name)
-    try:
-        yield url
-    finally:
-        with trio.CancelScope(shield=True):
-            await drop_database(admin_url, name)
-
-
-@asynccontextmanager
-async def scratch_schema_url(database_url: str, prefix: str = "monitord_scratch") -> AsyncIterator[str]:
-    """A new, uniquely named schema in the database of `database_url`, dropped on exit.
-
-    Yields a URL whose connections use that schema (search_path), so one database can hold
-    many independent monitord databases cheaply: a schema costs milliseconds, a database
-    a tenth of a second and more.
-    """
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    await _execute_once(database_url, f'CREATE SCHEMA "{name}"')
-    parts = urlsplit(database_url)
-    query = f"{parts.query}&search_path={name}" if parts.query else f"search_path={name}"
-    try:
-        yield urlunsplit(parts._replace(query=query))
-    finally:
-        with trio.CancelScope(shield=True):
-            await _execute_once(database_url, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

@@ -1,13 +1,12 @@
 """Columns and row conversions shared by both backends.
 
 sqlite3.Row and asyncpg.Record both read columns by name, so one set of conversions serves
-both; each backend keeps only its own SQL.
+both (and the statements of shared.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -19,7 +18,10 @@ SERVER_COLUMNS = ("id", "name", "agent_token_hash", *FACT_COLUMNS, "last_seen_ms
 USER_COLUMNS = ("id", "username", "role", "password_hash", "token_version", "created_at_ms")
 SAMPLE_COLUMNS = ("time_ms", *METRIC_FIELDS)
 
-Row = Mapping[str, Any]
+class Row(Protocol):
+    """A result row of either driver (sqlite3.Row, asyncpg.Record): its columns by name."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
 
 
 def user_from_row(row: Row) -> User:

@@ -22,18 +22,8 @@ from typing import Any, TypeVar
 
 import trio
 
-from monitord.models import HostFacts, MetricsSample, Role, ServerRecord, User
-from monitord.models import datetime_to_ms
-from monitord.storage.rows import (
-    FACT_COLUMNS,
-    SAMPLE_COLUMNS,
-    SERVER_COLUMNS,
-    USER_COLUMNS,
-    sample_from_row,
-    sample_values,
-    server_from_row,
-    user_from_row,
-)
+from monitord.models import MetricsSample, datetime_to_ms
+from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -45,19 +35,10 @@ from monitord.storage.base import (
     StorageFull,
     Tier,
 )
-from monitord.storage.rollup import (
-    BUCKET_VALUE_COLUMNS,
-    TABLES,
-    floor_to,
-    history_sql,
-    hours_completed,
-    import_buckets_sql,
-    merge_summaries,
-    rollup_sql,
-    stitch,
-)
+from monitord.storage.rollup import TABLES, floor_to, history_sql, hours_completed, merge_summaries, rollup_sql, stitch
+from monitord.storage.shared import SharedQueries, SharedStatements, Step
 from monitord.storage.sqlite_schema import MIGRATIONS
-from monitord.storage.transfer import BucketRow, IdHighWater, RollupState, SampleStats, TableCounts
+from monitord.storage.transfer import IdHighWater
 
 T = TypeVar("T")
 
@@ -88,13 +69,10 @@ _PROBE_SAMPLES = (
 _IN_CHUNK = 500
 
 
-
-
-
-
-
-class SqliteStorage:
+class SqliteStorage(SharedQueries):
     """Storage on one SQLite connection; create it with `open_sqlite_storage`."""
+
+    _sql = SharedStatements(lambda _number: "?")
 
     def __init__(self, connection: sqlite3.Connection, reader: sqlite3.Connection, path: Path) -> None:
         self._connection = connection
@@ -107,8 +85,6 @@ class SqliteStorage:
         def call() -> T:
             try:
                 return work(self._connection)
-            except sqlite3.IntegrityError:
-                raise
             except sqlite3.Error as exc:
                 raise _storage_error(exc) from exc
 
@@ -144,126 +120,29 @@ class SqliteStorage:
 
         return await self._run(transaction)
 
-    # --- users -------------------------------------------------------------------------------
-    async def create_user(self, username: str, password_hash: str, role: Role, *, now_ms: int) -> User:
-        def insert(connection: sqlite3.Connection) -> User:
-            cursor = connection.execute(
-                "INSERT INTO users (username, password_hash, role, created_at_ms) VALUES (?, ?, ?, ?)",
-                (username, password_hash, role.value, now_ms),
-            )
-            row = connection.execute(
-                f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id = ?", (cursor.lastrowid,)
-            ).fetchone()
-            return user_from_row(row)
+    # --- the primitives of the shared statements (users, servers, bulk transfer) -----------------
+    async def _query(self, sql: str, *args: object) -> list[Row]:
+        rows: list[Row] = await self._run(lambda c: c.execute(sql, args).fetchall())
+        return rows
 
-        try:
-            return await self._write(insert)
-        except sqlite3.IntegrityError:
-            raise AlreadyExists(f"user {username!r} already exists") from None
+    async def _query_value(self, sql: str, *args: object) -> Any:
+        return await self._run(lambda c: c.execute(sql, args).fetchone()[0])
 
-    async def _fetch_user(self, where: str, value: object) -> User | None:
-        row = await self._run(
-            lambda c: c.execute(f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE {where} = ?", (value,)).fetchone()
-        )
-        return user_from_row(row) if row else None
+    async def _change(self, sql: str, *args: object) -> int:
+        count: int = await self._write(lambda c: c.execute(sql, args).rowcount)
+        return count
 
-    async def get_user(self, user_id: int) -> User | None:
-        return await self._fetch_user("id", user_id)
+    async def _change_returning(self, sql: str, *args: object) -> list[Row]:
+        # Read to the end: a statement still stepping would block the COMMIT.
+        rows: list[Row] = await self._write(lambda c: c.execute(sql, args).fetchall())
+        return rows
 
-    async def get_user_by_name(self, username: str) -> User | None:
-        return await self._fetch_user("username", username)
+    async def _change_in_steps(self, steps: Sequence[Step]) -> None:
+        def change(connection: sqlite3.Connection) -> None:
+            for sql, rows in steps:
+                connection.executemany(sql, rows)
 
-    async def list_users(self) -> list[User]:
-        rows = await self._run(
-            lambda c: c.execute(f"SELECT {', '.join(USER_COLUMNS)} FROM users ORDER BY id").fetchall()
-        )
-        return [user_from_row(row) for row in rows]
-
-    async def count_users(self) -> int:
-        return await self._run(lambda c: c.execute("SELECT count(*) FROM users").fetchone()[0])
-
-    async def _update_user(self, user_id: int, assignment: str, value: object) -> User | None:
-        def update(connection: sqlite3.Connection) -> User | None:
-            connection.execute(
-                f"UPDATE users SET {assignment} = ?, token_version = token_version + 1 WHERE id = ?",
-                (value, user_id),
-            )
-            row = connection.execute(
-                f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id = ?", (user_id,)
-            ).fetchone()
-            return user_from_row(row) if row else None
-
-        return await self._write(update)
-
-    async def set_password(self, user_id: int, password_hash: str) -> User | None:
-        return await self._update_user(user_id, "password_hash", password_hash)
-
-    async def set_role(self, user_id: int, role: Role) -> User | None:
-        return await self._update_user(user_id, "role", role.value)
-
-    async def delete_user(self, user_id: int) -> bool:
-        return await self._write(lambda c: c.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount > 0)
-
-    # --- servers -----------------------------------------------------------------------------
-    async def create_server(self, name: str, agent_token_hash: str, *, now_ms: int) -> ServerRecord:
-        def insert(connection: sqlite3.Connection) -> ServerRecord:
-            cursor = connection.execute(
-                "INSERT INTO servers (name, agent_token_hash, created_at_ms) VALUES (?, ?, ?)",
-                (name, agent_token_hash, now_ms),
-            )
-            return server_from_row(
-                connection.execute(
-                    f"SELECT {', '.join(SERVER_COLUMNS)} FROM servers WHERE id = ?", (cursor.lastrowid,)
-                ).fetchone()
-            )
-
-        return await self._write(insert)
-
-    async def get_server(self, server_id: int) -> ServerRecord | None:
-        row = await self._run(
-            lambda c: c.execute(
-                f"SELECT {', '.join(SERVER_COLUMNS)} FROM servers WHERE id = ?", (server_id,)
-            ).fetchone()
-        )
-        return server_from_row(row) if row else None
-
-    async def list_servers(self) -> list[ServerRecord]:
-        rows = await self._run(
-            lambda c: c.execute(f"SELECT {', '.join(SERVER_COLUMNS)} FROM servers ORDER BY id").fetchall()
-        )
-        return [server_from_row(row) for row in rows]
-
-    async def rename_server(self, server_id: int, name: str) -> ServerRecord | None:
-        def rename(connection: sqlite3.Connection) -> ServerRecord | None:
-            connection.execute("UPDATE servers SET name = ? WHERE id = ?", (name, server_id))
-            row = connection.execute(
-                f"SELECT {', '.join(SERVER_COLUMNS)} FROM servers WHERE id = ?", (server_id,)
-            ).fetchone()
-            return server_from_row(row) if row else None
-
-        return await self._write(rename)
-
-    async def set_agent_token_hash(self, server_id: int, agent_token_hash: str) -> bool:
-        return await self._write(
-            lambda c: c.execute(
-                "UPDATE servers SET agent_token_hash = ? WHERE id = ?", (agent_token_hash, server_id)
-            ).rowcount
-            > 0
-        )
-
-    async def update_host_facts(self, server_id: int, facts: HostFacts) -> bool:
-        assignments = ", ".join(f"{name} = ?" for name in FACT_COLUMNS)
-        values = tuple(getattr(facts, name) for name in FACT_COLUMNS)
-        return await self._write(
-            lambda c: c.execute(f"UPDATE servers SET {assignments} WHERE id = ?", (*values, server_id)).rowcount > 0
-        )
-
-    async def delete_server(self, server_id: int) -> bool:
-        def delete(connection: sqlite3.Connection) -> bool:
-            connection.execute("DELETE FROM metrics WHERE server_id = ?", (server_id,))
-            return connection.execute("DELETE FROM servers WHERE id = ?", (server_id,)).rowcount > 0
-
-        return await self._write(delete)
+        await self._write(change)
 
     # --- metrics -----------------------------------------------------------------------------
     async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
@@ -314,9 +193,6 @@ class SqliteStorage:
             ).fetchall()
         )
         return [sample_from_row(row) for row in rows]
-
-    async def ping(self) -> None:
-        await self._run(lambda c: c.execute("SELECT 1").fetchone())
 
     # --- history: rollups, retention, ranged queries ----------------------------------------
     async def roll_up(self, until_ms: int, *, max_samples: int) -> RollupProgress:
@@ -470,96 +346,6 @@ class SqliteStorage:
         return await self._read(read)
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
-    async def table_counts(self) -> TableCounts:
-        """How many users, servers and samples are stored."""
-        row = await self._run(
-            lambda c: c.execute(
-                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM servers), (SELECT count(*) FROM metrics), "
-                "(SELECT count(*) FROM metrics_1m), (SELECT count(*) FROM metrics_1h)"
-            ).fetchone()
-        )
-        return TableCounts(users=row[0], servers=row[1], samples=row[2], minute_buckets=row[3], hour_buckets=row[4])
-
-    async def sample_stats(self, server_id: int, until_ms: int | None = None) -> SampleStats:
-        """Count and time range of one server's samples, optionally only those at or before `until_ms`."""
-        row = await self._run(
-            lambda c: c.execute(
-                "SELECT count(*), min(time_ms), max(time_ms) FROM metrics WHERE server_id = ? AND time_ms <= ?",
-                (server_id, until_ms if until_ms is not None else 2**63 - 1),
-            ).fetchone()
-        )
-        return SampleStats(count=row[0], first_ms=row[1], last_ms=row[2])
-
-    async def samples_after(self, server_id: int, after_ms: int | None, limit: int) -> list[MetricsSample]:
-        """Up to `limit` samples of one server newer than `after_ms` (all when None), oldest first."""
-        rows = await self._run(
-            lambda c: c.execute(
-                f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM metrics WHERE server_id = ? AND time_ms > ? "
-                "ORDER BY time_ms LIMIT ?",
-                (server_id, after_ms if after_ms is not None else -(2**63), limit),
-            ).fetchall()
-        )
-        return [sample_from_row(row) for row in rows]
-
-    async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
-        """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
-        row = await self._run(
-            lambda c: c.execute(
-                f"SELECT count(*), min(bucket_ms), max(bucket_ms) FROM {TABLES[tier]} WHERE server_id = ? AND bucket_ms <= ?",
-                (server_id, until_ms if until_ms is not None else 2**63 - 1),
-            ).fetchone()
-        )
-        return SampleStats(count=row[0], first_ms=row[1], last_ms=row[2])
-
-    async def buckets_after(self, tier: Tier, server_id: int, after_ms: int | None, limit: int) -> list[BucketRow]:
-        """Up to `limit` buckets of one server starting after `after_ms` (all when None), oldest first."""
-        rows = await self._run(
-            lambda c: c.execute(
-                f"SELECT bucket_ms, {', '.join(BUCKET_VALUE_COLUMNS)} FROM {TABLES[tier]} "
-                "WHERE server_id = ? AND bucket_ms > ? ORDER BY bucket_ms LIMIT ?",
-                (server_id, after_ms if after_ms is not None else -(2**63), limit),
-            ).fetchall()
-        )
-        return [tuple(row) for row in rows]
-
-    async def import_buckets(self, tier: Tier, server_id: int, rows: Sequence[BucketRow]) -> None:
-        """Insert buckets, or replace the ones at the same start; one transaction."""
-        sql = import_buckets_sql(tier, ["?"] * (2 + len(BUCKET_VALUE_COLUMNS)))
-        await self._write(lambda c: c.executemany(sql, [(server_id, *row) for row in rows]))
-
-    async def rollup_state(self, server_id: int) -> RollupState | None:
-        def read(connection: sqlite3.Connection) -> RollupState | None:
-            row = connection.execute(
-                "SELECT rolled_up_to_ms, raw_deleted_before_ms FROM rollup_state WHERE server_id = ?", (server_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            late = connection.execute(
-                "SELECT bucket_ms FROM rollup_late WHERE server_id = ? ORDER BY bucket_ms", (server_id,)
-            ).fetchall()
-            return RollupState(
-                rolled_up_to_ms=row[0], raw_deleted_before_ms=row[1], late_minutes=tuple(r[0] for r in late)
-            )
-
-        return await self._run(read)
-
-    async def import_rollup_state(self, server_id: int, state: RollupState) -> None:
-        """Set the server's rollup state (replacing it), and note its late minutes."""
-
-        def write(connection: sqlite3.Connection) -> None:
-            connection.execute(
-                "INSERT INTO rollup_state (server_id, rolled_up_to_ms, raw_deleted_before_ms) VALUES (?, ?, ?) "
-                "ON CONFLICT (server_id) DO UPDATE SET rolled_up_to_ms = excluded.rolled_up_to_ms, "
-                "raw_deleted_before_ms = excluded.raw_deleted_before_ms",
-                (server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms),
-            )
-            connection.executemany(
-                "INSERT OR IGNORE INTO rollup_late (server_id, bucket_ms) VALUES (?, ?)",
-                [(server_id, minute) for minute in state.late_minutes],
-            )
-
-        await self._write(write)
-
     async def id_high_water(self) -> IdHighWater:
         """The highest user and server ids ever handed out (deleted ones included)."""
 
@@ -573,35 +359,6 @@ class SqliteStorage:
             return IdHighWater(users=values[0], servers=values[1])
 
         return await self._run(read)
-
-    async def import_users(self, users: Sequence[User]) -> None:
-        """Insert users with their ids, or update the ones with the same id; one transaction."""
-        await self._write(
-            lambda c: c.executemany(
-                f"INSERT INTO users ({', '.join(USER_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
-                "SET username = excluded.username, role = excluded.role, password_hash = excluded.password_hash, "
-                "token_version = excluded.token_version, created_at_ms = excluded.created_at_ms",
-                [(u.id, u.username, u.role.value, u.password_hash, u.token_version, u.created_at_ms) for u in users],
-            )
-        )
-
-    async def import_servers(self, servers: Sequence[ServerRecord]) -> None:
-        """Insert servers with their ids, or update the ones with the same id; one transaction."""
-        placeholders = ", ".join("?" for _ in SERVER_COLUMNS)
-        updates = ", ".join(f"{name} = excluded.{name}" for name in SERVER_COLUMNS[1:])
-        await self._write(
-            lambda c: c.executemany(
-                f"INSERT INTO servers ({', '.join(SERVER_COLUMNS)}) VALUES ({placeholders}) "
-                f"ON CONFLICT (id) DO UPDATE SET {updates}",
-                [
-                    (
-                        s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in FACT_COLUMNS),
-                        s.last_seen_ms, s.created_at_ms,
-                    )
-                    for s in servers
-                ],
-            )
-        )
 
     async def advance_ids(self, high_water: IdHighWater) -> None:
         """Make the next new user and server ids larger than `high_water` (never smaller than now)."""
@@ -644,16 +401,27 @@ def _note_late_samples(connection: sqlite3.Connection, rows: Sequence[tuple[Any,
         connection.executemany("INSERT OR IGNORE INTO rollup_late (server_id, bucket_ms) VALUES (?, ?)", sorted(late))
 
 
+# Extended result codes of a unique key (or primary key) that is taken.
+_TAKEN = frozenset((sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY))
+
+
 def _storage_error(exc: sqlite3.Error) -> StorageError:
+    """The storage error standing for `exc`: no sqlite3 exception leaves this module."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code in _TAKEN:
+        return AlreadyExists(f"SQLite: {exc}")
     # SQLITE_FULL: the disk, or PRAGMA max_page_count, leaves no room; retrying soon won't help.
-    full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-    return (StorageFull if full else StorageError)(f"SQLite: {exc}")
+    return (StorageFull if code == sqlite3.SQLITE_FULL else StorageError)(f"SQLite: {exc}")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _busy_timeout_ms(timeout_seconds: float) -> int:
+    return max(1, round(timeout_seconds * 1000))
+
+
+def _connect(path: Path, timeout_seconds: float) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA busy_timeout = 5000")
+    connection.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms(timeout_seconds)}")
     # Only takes effect before the first table exists: lets retention give pages back to the
     # file system with PRAGMA incremental_vacuum instead of a full VACUUM.
     connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
@@ -678,8 +446,12 @@ def _migrate(connection: sqlite3.Connection) -> None:
 
 
 @asynccontextmanager
-async def open_sqlite_storage(path: Path) -> AsyncIterator[SqliteStorage]:
+async def open_sqlite_storage(path: Path, *, timeout_seconds: float = 5.0) -> AsyncIterator[SqliteStorage]:
     """Open (creating and migrating as needed) the SQLite database at `path`.
+
+    A call waits at most `timeout_seconds` for another process's lock, then fails with
+    StorageError. (The deadline bounds waiting, the one way SQLite stalls for long: the work of
+    a call is bounded by its batch size, and a disk that hangs cannot be interrupted at all.)
 
     The connection is closed when the context exits. Raises StorageError when the file cannot
     be opened or its schema is newer than this version understands.
@@ -688,14 +460,14 @@ async def open_sqlite_storage(path: Path) -> AsyncIterator[SqliteStorage]:
 
     def connect() -> sqlite3.Connection:
         try:
-            return _connect(path)
+            return _connect(path, timeout_seconds)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
 
     def connect_reader() -> sqlite3.Connection:
         try:
             reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            reader.execute("PRAGMA busy_timeout = 5000")
+            reader.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms(timeout_seconds)}")
             reader.execute("PRAGMA query_only = ON")
             return reader
         except sqlite3.Error as exc:

@@ -111,12 +111,13 @@ def tiny_disk(path: Path, size: str) -> Iterator[Path]:
 
 def _fill(path: Path) -> None:
     """Write `path` until the file system has no space left."""
-    with open(path, "wb") as filler:
+    # Unbuffered: a buffered file would try to flush the part that did not fit again at close,
+    # and fail there whenever the free space was not a whole number of chunks.
+    with open(path, "wb", buffering=0) as filler:
         chunk = b"\0" * 65536
         try:
             while True:
                 filler.write(chunk)
-                filler.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
         os.fsync(filler.fileno())

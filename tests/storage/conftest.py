@@ -30,7 +30,8 @@ async def storage(backend: tuple[str, str | None], tmp_path: Path) -> AsyncItera
         async with open_sqlite_storage(tmp_path / "contract.db") as sqlite:
             yield sqlite
         return
-    from monitord.storage.postgres import open_postgres_storage, scratch_schema_url
+    from monitord.storage.postgres import open_postgres_storage
+    from tests.postgres import scratch_schema_url
 
     async with scratch_schema_url(database, "t") as url, open_postgres_storage(url) as postgres:
         yield postgres

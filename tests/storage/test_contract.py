@@ -9,8 +9,9 @@ import pytest
 import trio
 
 from monitord.models import HostFacts, MetricsSample, Role, ServerRecord, User, ms_to_datetime
-from monitord.storage import AlreadyExists, Storage
-from monitord.storage.transfer import IdHighWater, SampleStats, TableCounts, TransferStorage
+from monitord.storage import AlreadyExists, Storage, StorageError
+from monitord.storage.base import Tier
+from monitord.storage.transfer import IdHighWater, RollupState, SampleStats, TableCounts, TransferStorage
 
 T0 = 1_790_000_000_000  # a fixed moment, in ms
 
@@ -306,3 +307,27 @@ async def test_imports_keep_ids_update_in_place_and_move_id_sequences_on(storage
     # Never backwards.
     await storage.advance_ids(IdHighWater(users=1, servers=1))
     assert (await storage.create_server("after", "h", now_ms=T0)).id == 32
+
+
+# --- errors: the storage layer's own, never a driver's ----------------------------------------------
+async def test_a_taken_username_in_an_import_raises_already_exists(storage: TransferStorage) -> None:
+    await storage.create_user("ann", "h", Role.ADMIN, now_ms=T0)
+    other = User(id=50, username="ann", role=Role.VIEWER, password_hash="h2", token_version=0, created_at_ms=T0)
+    with pytest.raises(AlreadyExists):
+        await storage.import_users([other])
+    assert [user.id for user in await storage.list_users()] != [50]
+
+
+async def test_a_broken_reference_raises_a_storage_error(storage: TransferStorage) -> None:
+    # Real bucket rows, imported for a server that no longer exists: a foreign-key violation.
+    server = await storage.create_server("gone", "h", now_ms=T0)
+    await storage.insert_samples([(server.id, sample(T0 + t * 1000)) for t in range(3)])
+    await storage.roll_up(T0 + 120_000, max_samples=100)
+    rows = await storage.buckets_after(Tier.MINUTE, server.id, None, 10)
+    assert rows
+    await storage.delete_server(server.id)
+    with pytest.raises(StorageError) as caught:
+        await storage.import_buckets(Tier.MINUTE, server.id, rows)
+    assert not isinstance(caught.value, AlreadyExists)
+    with pytest.raises(StorageError):
+        await storage.import_rollup_state(server.id, RollupState(rolled_up_to_ms=0, raw_deleted_before_ms=0))

@@ -28,6 +28,13 @@ async def storage_session(other: SqlSession) -> dict[str, object]:
     return session
 
 
+async def wait_until_idle(other: SqlSession) -> None:
+    """Poll the server until the storage's one session is idle (a cancelled query ended)."""
+    with trio.fail_after(10):
+        while (await storage_session(other))["state"] != "idle":
+            await trio.lowlevel.checkpoint()
+
+
 async def wait_until_blocked_on_a_lock(other: SqlSession) -> None:
     """Poll the server (no sleeping) until the storage's one session waits for a lock."""
     with trio.fail_after(10):
@@ -131,9 +138,10 @@ async def test_a_cancelled_query_stops_on_the_server_and_its_connection_is_reuse
                 await wait_until_blocked_on_a_lock(other)
                 nursery.cancel_scope.cancel()
         assert not finished
-        # The lock is still held: the query did not finish, the server cancelled it.
-        session = await storage_session(other)
-        assert session["pid"] == pid_before and session["state"] == "idle"
+        # The lock is still held: the query did not finish, the server cancels it (the caller
+        # does not wait for that; the connection is released in the background).
+        await wait_until_idle(other)
+        assert (await storage_session(other))["pid"] == pid_before
         await other.execute("ROLLBACK")
         assert await storage.list_servers() == []
         assert (await storage_session(other))["pid"] == pid_before  # the same connection, still usable
@@ -176,3 +184,20 @@ async def test_a_connection_the_server_drops_fails_one_call_clearly_then_is_repl
         message = str(failure.value)
         assert message.startswith("PostgreSQL at 127.0.0.1:5432") and "\n" not in message
         assert await storage.list_servers() == []
+
+
+async def test_a_call_past_its_deadline_fails_then_the_connection_is_reused(postgres_url: str) -> None:
+    async with open_postgres_storage(postgres_url, pool_size=1, timeout_seconds=0.5) as storage, \
+            sql_session(postgres_url) as other:
+        await storage.ping()
+        pid_before = (await storage_session(other))["pid"]
+        await other.execute("BEGIN; LOCK TABLE servers IN ACCESS EXCLUSIVE MODE")
+        started = trio.current_time()
+        with trio.fail_after(10), pytest.raises(StorageError, match=r"no answer within 0\.5 s \(database\.timeout_seconds\)"):
+            await storage.list_servers()
+        assert trio.current_time() - started < 1.0
+        await wait_until_idle(other)
+        await other.execute("ROLLBACK")
+        # The server cancelled the query; the pool hands out the same connection, idle again.
+        assert await storage.list_servers() == []
+        assert (await storage_session(other))["pid"] == pid_before

@@ -136,3 +136,19 @@ async def test_a_version_1_database_is_migrated_and_its_history_rolled_up(tmp_pa
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     connection.close()
+
+
+async def test_a_call_waits_for_another_writer_no_longer_than_the_deadline(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    async with open_sqlite_storage(path, timeout_seconds=0.5) as storage:
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN EXCLUSIVE")
+            started = trio.current_time()
+            with pytest.raises(StorageError, match="locked"):
+                await storage.create_server("s", "h", now_ms=T0)
+            assert 0.4 < trio.current_time() - started < 1.5
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert [server.name for server in await storage.list_servers()] == []
