@@ -35,8 +35,12 @@ CONNECT_SPACING_SECONDS = 0.003
 TEMPLATE = pb.Sample(
     **{
         **{name: 1 for name in METRIC_FIELDS},
-        "cpu_usage_percent": 42.5, "memory_total_bytes": 8 << 30, "memory_usage_bytes": 3 << 30,
-        "disk_total_bytes": 500 << 30, "disk_used_bytes": 100 << 30, "swap_total_bytes": 1 << 30,
+        "cpu_usage_percent": 42.5,
+        "memory_total_bytes": 8 << 30,
+        "memory_usage_bytes": 3 << 30,
+        "disk_total_bytes": 500 << 30,
+        "disk_used_bytes": 100 << 30,
+        "swap_total_bytes": 1 << 30,
     }
 )
 
@@ -59,15 +63,19 @@ class Tally:
 
 
 async def agent(
-    host: str, port: int, token: str, interval: float, batch: int, tally: Tally, delay: float,
+    host: str,
+    port: int,
+    token: str,
+    interval: float,
+    batch: int,
+    tally: Tally,
+    delay: float,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """One agent's call, connecting after `delay` seconds, until cancelled. Raises if the call ends."""
     await trio.sleep(delay)
     async with open_channel(host, port) as channel:
-        stream = await monitord_grpc.AgentServiceStub(channel).Connect(
-            metadata=(("authorization", f"Bearer {token}"),)
-        )
+        stream = await monitord_grpc.AgentServiceStub(channel).Connect(metadata=(("authorization", f"Bearer {token}"),))
         await stream.send_message(pb.AgentMessage(hello=pb.Hello(hostname="bench-agent", os_type="linux")))
         event = await stream.receive_event()
         while not isinstance(event, MessageReceived):
@@ -123,7 +131,14 @@ async def main(args: argparse.Namespace) -> None:
         async with trio.open_nursery() as starting:
             for index, token in enumerate(tokens):
                 starting.start_soon(
-                    nursery.start, agent, host, int(port_text), token, args.interval, args.batch, tally,
+                    nursery.start,
+                    agent,
+                    host,
+                    int(port_text),
+                    token,
+                    args.interval,
+                    args.batch,
+                    tally,
                     index * CONNECT_SPACING_SECONDS,
                 )
         print("ready", flush=True)

@@ -52,8 +52,12 @@ class Daemon:
         started = time.monotonic()
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, *self.module, "--config", str(self.config)], env=child_env(), cwd=REPO,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                [sys.executable, *self.module, "--config", str(self.config)],
+                env=child_env(),
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
             )
         while " ready: " not in (text := self.log_path.read_text(errors="replace")):
             if self.process.poll() is not None:
@@ -71,7 +75,9 @@ class Daemon:
     def login(self) -> str:
         """A session token (JWT) of the bench admin."""
         request = urllib.request.Request(
-            f"http://{self.http}/api/auth/login", method="POST", headers={"Content-Type": "application/json"},
+            f"http://{self.http}/api/auth/login",
+            method="POST",
+            headers={"Content-Type": "application/json"},
             data=json.dumps({"username": ADMIN, "password": ADMIN_PASSWORD}).encode(),
         )
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -23,12 +23,27 @@ TOKENS_FILE = "agent-tokens"
 def plausible_sample(at_ms: int, index: int) -> MetricsSample:
     """One sample as an agent reports it (~0.9 KB of snapshot per server with its host facts)."""
     return MetricsSample(
-        time=ms_to_datetime(at_ms), cpu_usage_percent=12.5 + index % 50, memory_usage_bytes=3_221_225_472,
-        memory_total_bytes=8_589_934_592, swap_usage_bytes=0, swap_total_bytes=2_147_483_648,
-        disk_used_bytes=42_949_672_960, disk_total_bytes=107_374_182_400, disk_read_bps=1024.5,
-        disk_write_bps=20480.25, network_rx_instant_bps=125_000.75, network_tx_instant_bps=64_000.5,
-        network_rx_total_bytes=987_654_321, network_tx_total_bytes=123_456_789, load1=0.42, load5=0.37,
-        load15=0.30, process_count=187, tcp_connections=42, udp_connections=7, uptime_seconds=1_234_567,
+        time=ms_to_datetime(at_ms),
+        cpu_usage_percent=12.5 + index % 50,
+        memory_usage_bytes=3_221_225_472,
+        memory_total_bytes=8_589_934_592,
+        swap_usage_bytes=0,
+        swap_total_bytes=2_147_483_648,
+        disk_used_bytes=42_949_672_960,
+        disk_total_bytes=107_374_182_400,
+        disk_read_bps=1024.5,
+        disk_write_bps=20480.25,
+        network_rx_instant_bps=125_000.75,
+        network_tx_instant_bps=64_000.5,
+        network_rx_total_bytes=987_654_321,
+        network_tx_total_bytes=123_456_789,
+        load1=0.42,
+        load5=0.37,
+        load15=0.30,
+        process_count=187,
+        tcp_connections=42,
+        udp_connections=7,
+        uptime_seconds=1_234_567,
     )
 
 
@@ -44,11 +59,20 @@ async def fill(settings: Settings, servers: int, *, with_tokens: bool = False) -
         samples = []
         for index in range(servers):
             record = await storage.create_server(f"web-{index:05d}.prod", "!", now_ms=now)
-            await storage.update_host_facts(record.id, HostFacts(
-                hostname=f"web-{index:05d}.prod.example.internal", os_type="linux", os_version="Debian 12",
-                kernel_version="6.1.0-18-amd64", arch="x86_64", cpu_model="AMD EPYC 7763 64-Core Processor",
-                cpu_cores=8, agent_version="0.1.0", ip_address=f"10.{index // 62500}.{index // 250 % 250}.{index % 250 + 1}",
-            ))
+            await storage.update_host_facts(
+                record.id,
+                HostFacts(
+                    hostname=f"web-{index:05d}.prod.example.internal",
+                    os_type="linux",
+                    os_version="Debian 12",
+                    kernel_version="6.1.0-18-amd64",
+                    arch="x86_64",
+                    cpu_model="AMD EPYC 7763 64-Core Processor",
+                    cpu_cores=8,
+                    agent_version="0.1.0",
+                    ip_address=f"10.{index // 62500}.{index // 250 % 250}.{index % 250 + 1}",
+                ),
+            )
             if with_tokens:
                 token = await ServerRegistry(storage).rotate_token(record.id)
                 assert token is not None

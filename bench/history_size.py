@@ -130,8 +130,12 @@ def budget_bytes(retention: RetentionSettings, days: float, interval_seconds: fl
 
 
 async def simulate(
-    storage: Storage, retention: RetentionSettings, days: float, interval_seconds: float,
-    after_each_hour: Callable[[], Awaitable[None]] | None = None, backlog_hours: int = 0,
+    storage: Storage,
+    retention: RetentionSettings,
+    days: float,
+    interval_seconds: float,
+    after_each_hour: Callable[[], Awaitable[None]] | None = None,
+    backlog_hours: int = 0,
 ) -> dict[str, float]:
     """Store `days` of samples an hour at a time, with a maintenance pass after each hour but
     the first `backlog_hours` (a database upgraded from before rollups, or whose maintenance
@@ -168,7 +172,9 @@ async def simulate(
     }
 
 
-async def time_queries(storage: Storage, server_id: int, retention: RetentionSettings, now: int, repeat: int) -> dict[str, tuple[str, int, float]]:
+async def time_queries(
+    storage: Storage, server_id: int, retention: RetentionSettings, now: int, repeat: int
+) -> dict[str, tuple[str, int, float]]:
     """Per range: the tier, the number of points, and the median time of the route's work."""
     results = {}
     for name, span in RANGES.items():
@@ -254,15 +260,23 @@ async def measure_backend(name: str, url: str, args: argparse.Namespace, retenti
         calls = storage.summary()
     budget, expected_rows = budget_bytes(retention, args.days, args.interval)
     within = size <= budget
-    print(f"\n{name}: {figures['samples']:,.0f} samples over {args.days:g} days at {args.interval:g} s "
-          f"in {figures['seconds']:.0f} s ({figures['insert_seconds']:.0f} s inserting, {figures['passes']:.0f} passes)")
-    print(f"  rows kept: raw {rows['raw']:,}, 1m {rows['1m']:,}, 1h {rows['1h']:,} "
-          f"(budgeted {expected_rows['raw']:,}, {expected_rows['1m']:,}, {expected_rows['1h']:,})")
-    print(f"  size: {size / MIB:.1f} MiB; budget {budget / MIB:.1f} MiB: {'within budget' if within else 'OVER BUDGET'}")
+    print(
+        f"\n{name}: {figures['samples']:,.0f} samples over {args.days:g} days at {args.interval:g} s "
+        f"in {figures['seconds']:.0f} s ({figures['insert_seconds']:.0f} s inserting, {figures['passes']:.0f} passes)"
+    )
+    print(
+        f"  rows kept: raw {rows['raw']:,}, 1m {rows['1m']:,}, 1h {rows['1h']:,} "
+        f"(budgeted {expected_rows['raw']:,}, {expected_rows['1m']:,}, {expected_rows['1h']:,})"
+    )
+    print(
+        f"  size: {size / MIB:.1f} MiB; budget {budget / MIB:.1f} MiB: {'within budget' if within else 'OVER BUDGET'}"
+    )
     print(f"  longest maintenance transaction: {figures['longest_batch_ms']:.1f} ms")
     print(f"  calls (batches of 5000 inserted samples; maintenance transactions): {calls}")
     for range_name, (tier, points, median_ms) in queries.items():
-        print(f"  query {range_name:>4}: tier {tier:<3} {points:>5} points  {median_ms:7.1f} ms (median of {args.repeat})")
+        print(
+            f"  query {range_name:>4}: tier {tier:<3} {points:>5} points  {median_ms:7.1f} ms (median of {args.repeat})"
+        )
     return within
 
 
@@ -288,8 +302,9 @@ def main() -> None:
     parser.add_argument("--minute-days", type=int, default=RetentionSettings().minute_days)
     parser.add_argument("--hour-days", type=int, default=RetentionSettings().hour_days)
     parser.add_argument("--repeat", type=int, default=9, help="runs of each query (default 9)")
-    parser.add_argument("--backlog-hours", type=int, default=0,
-                        help="hours stored before the first maintenance pass (default 0)")
+    parser.add_argument(
+        "--backlog-hours", type=int, default=0, help="hours stored before the first maintenance pass (default 0)"
+    )
     args = parser.parse_args()
     raise SystemExit(trio.run(measure, args))
 

@@ -5,8 +5,8 @@
 Registers `--agents` servers in a fresh data dir, starts the real daemon as a separate process
 (`python -m monitord`, default SQLite, synchronous=FULL), then streams from `--clients` client
 processes that share the agents: each agent call sends batches of `--batch` samples with
-distinct timestamps, keeping at most `--window` batches unacknowledged. A sample counts once the daemon acked it, i.e. once it is durably in the
-database; the row count is checked against the acks at the end. The per-agent sample cap is
+distinct timestamps, keeping at most `--window` batches unacknowledged. A sample counts once the
+daemon acked it, i.e. once it is durably in the database; the row count is checked against the acks at the end. The per-agent sample cap is
 lifted for the run (agents.max_samples_per_second), since the point is the daemon's capacity.
 """
 
@@ -26,15 +26,16 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.agent_fleet import sample  # noqa: E402
-from monitord.config import load_settings  # noqa: E402
-from monitord.grpc_transport import open_channel  # noqa: E402
-from monitord.models import now_ms  # noqa: E402
-from monitord.proto import monitord_grpc  # noqa: E402
-from monitord.proto import monitord_pb2 as pb  # noqa: E402
-from monitord.servers import ServerRegistry  # noqa: E402
-from monitord.storage import open_storage  # noqa: E402
-from purerpc.grpclib.events import MessageReceived, ResponseEnded  # noqa: E402
+from purerpc.grpclib.events import MessageReceived, ResponseEnded
+
+from bench.agent_fleet import sample
+from monitord.config import load_settings
+from monitord.grpc_transport import open_channel
+from monitord.models import now_ms
+from monitord.proto import monitord_grpc
+from monitord.proto import monitord_pb2 as pb
+from monitord.servers import ServerRegistry
+from monitord.storage import open_storage
 
 
 def _free_port() -> int:
@@ -117,8 +118,12 @@ def _run(args: argparse.Namespace) -> None:
     # MONITORD_BENCH_PROFILE=FILE runs the daemon under cProfile and writes its profile there.
     profile = os.environ.get("MONITORD_BENCH_PROFILE")
     profiler = ["-m", "cProfile", "-o", profile] if profile else []
-    daemon = subprocess.Popen([sys.executable, *profiler, "-m", "monitord", "--config", str(config)], env=env,
-                              stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        [sys.executable, *profiler, "-m", "monitord", "--config", str(config)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
@@ -131,10 +136,28 @@ def _run(args: argparse.Namespace) -> None:
         cpu_before = _cpu_seconds(daemon.pid)
         clients = [
             subprocess.Popen(
-                [sys.executable, __file__, "--client", str(index), "--clients", str(args.clients), "--tokens", str(tokens_file),
-                 "--port", str(grpc_port), "--batch", str(args.batch), "--window", str(args.window),
-                 "--seconds", str(args.seconds), "--base-ms", str(base_ms)],
-                stdout=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--client",
+                    str(index),
+                    "--clients",
+                    str(args.clients),
+                    "--tokens",
+                    str(tokens_file),
+                    "--port",
+                    str(grpc_port),
+                    "--batch",
+                    str(args.batch),
+                    "--window",
+                    str(args.window),
+                    "--seconds",
+                    str(args.seconds),
+                    "--base-ms",
+                    str(base_ms),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
             )
             for index in range(args.clients)
         ]

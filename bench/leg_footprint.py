@@ -74,8 +74,14 @@ def footprints(
             processes["node_exporter (scraped 1/s)"] = [str(NODE_EXPORTER), f"--web.listen-address=127.0.0.1:{port}"]
         running = {}
         for name, argv in processes.items():
-            process = subprocess.Popen(argv, env=child_env(), cwd=workdir, stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                argv,
+                env=child_env(),
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             stack.callback(_stop, process)
             running[name] = process
         time.sleep(warm_up)  # imports, first connection, first samples

@@ -68,14 +68,34 @@ def agent_fleets(daemon: Daemon, tokens: Path, agents: int, processes: int, batc
     shares = [agents // processes + (index < agents % processes) for index in range(processes)]
     starts = [sum(shares[:index]) for index in range(processes)]
     return [
-        Fleet("bench.agent_fleet", "--address", daemon.grpc, "--tokens", tokens, "--first", first, "--agents", share,
-              "--interval", AGENT_INTERVAL_SECONDS, "--batch", batch)
-        for first, share in zip(starts, shares)
+        Fleet(
+            "bench.agent_fleet",
+            "--address",
+            daemon.grpc,
+            "--tokens",
+            tokens,
+            "--first",
+            first,
+            "--agents",
+            share,
+            "--interval",
+            AGENT_INTERVAL_SECONDS,
+            "--batch",
+            batch,
+        )
+        for first, share in zip(starts, shares, strict=False)
     ]
 
 
 def ramp(
-    backend: str, config: Path, tokens: Path, agents: int, *, processes: int, batches: list[int], settle: float,
+    backend: str,
+    config: Path,
+    tokens: Path,
+    agents: int,
+    *,
+    processes: int,
+    batches: list[int],
+    settle: float,
     seconds: float,
 ) -> IngestRun:
     """Run the daemon on `config` and step through `batches` (samples per message)."""
@@ -87,18 +107,20 @@ def ramp(
             probe = ws_fleets(daemon, token, 1, probes=1)
             window = measure_window([*generators, *probe], [daemon.pid], settle=settle, seconds=seconds)
             reports = [fleet.report for fleet in generators]
-            steps.append(IngestStep(
-                batch=batch,
-                offered_per_second=sum(r["sent_per_second"] for r in reports),
-                acked_per_second=sum(r["acked_per_second"] for r in reports),
-                core_share=window.share(daemon.pid),
-                generator_core_share=sum(window.share(fleet.pid) for fleet in generators),
-                generator_max_process_share=max(window.share(fleet.pid) for fleet in generators),
-                ack_p50=max(r["ack_p50"] for r in reports),
-                ack_p99=max(r["ack_p99"] for r in reports),
-                e2e_p50=probe[0].report["latency_p50"],
-                e2e_p99=probe[0].report["latency_p99"],
-            ))
+            steps.append(
+                IngestStep(
+                    batch=batch,
+                    offered_per_second=sum(r["sent_per_second"] for r in reports),
+                    acked_per_second=sum(r["acked_per_second"] for r in reports),
+                    core_share=window.share(daemon.pid),
+                    generator_core_share=sum(window.share(fleet.pid) for fleet in generators),
+                    generator_max_process_share=max(window.share(fleet.pid) for fleet in generators),
+                    ack_p50=max(r["ack_p50"] for r in reports),
+                    ack_p99=max(r["ack_p99"] for r in reports),
+                    e2e_p50=probe[0].report["latency_p50"],
+                    e2e_p99=probe[0].report["latency_p99"],
+                )
+            )
             if steps[-1].core_share >= TARGET_CORE_SHARE or not steps[-1].kept_up:
                 break
     return IngestRun(backend, agents, steps)
@@ -112,6 +134,7 @@ def sqlite_ingest(workdir: Path, fixture: Path, agents: int, **options: object) 
 @contextmanager
 def scratch_postgres(admin_url: str, name: str) -> Iterator[str]:
     """A fresh database `name` on the server of `admin_url`, dropped on exit; yields its URL."""
+
     def psql(sql: str) -> None:
         subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
 

@@ -28,8 +28,21 @@ def ws_fleets(daemon: Daemon, token: str, clients: int, *, mode: str = "push", p
     processes = max(1, math.ceil(clients / CLIENTS_PER_FLEET))
     shares = [clients // processes + (index < clients % processes) for index in range(processes)]
     return [
-        Fleet("bench.ws_fleet", "--address", daemon.http, "--token", token, "--clients", share, "--mode", mode,
-              "--interval", INTERVAL_SECONDS, "--probes", probes if index == 0 else 0)
+        Fleet(
+            "bench.ws_fleet",
+            "--address",
+            daemon.http,
+            "--token",
+            token,
+            "--clients",
+            share,
+            "--mode",
+            mode,
+            "--interval",
+            INTERVAL_SECONDS,
+            "--probes",
+            probes if index == 0 else 0,
+        )
         for index, share in enumerate(shares)
     ]
 
@@ -66,7 +79,8 @@ class Delivery:
             complete_clients=sum(count >= math.floor(ticks) for count in per_client),
             gap_p50=max(report["gap_p50"] for report in reports),
             gap_p99=max(report["gap_p99"] for report in reports),
-            bytes_per_message=sum(r["bytes_per_message"] * w for r, w in zip(reports, weights)) / sum(weights),
+            bytes_per_message=sum(r["bytes_per_message"] * w for r, w in zip(reports, weights, strict=False))
+            / sum(weights),
             deflate_offered=sum(report["deflate_offered"] for report in reports),
             deflate_accepted=sum(report["deflate_accepted"] for report in reports),
             cut_off=sum(report["cut_off"] for report in reports),
@@ -93,7 +107,13 @@ class PushCell:
 
 
 def push_cell(
-    workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float,
+    workdir: Path,
+    fixture: Path,
+    servers: int,
+    clients: int,
+    *,
+    settle: float,
+    seconds: float,
     profile_to: Path | None = None,
 ) -> PushCell:
     """Run the daemon on a copy of `fixture` with `clients` subscribers. With `profile_to`, py-spy
@@ -103,9 +123,7 @@ def push_cell(
         fleets = ws_fleets(daemon, daemon.login(), clients)
         recording = profiling.Recording(daemon.pid, profile_to).start() if profile_to else None
         try:
-            window = measure_window(
-                fleets, [daemon.pid], settle=settle, seconds=seconds, rss_cap_bytes=RSS_CAP_BYTES
-            )
+            window = measure_window(fleets, [daemon.pid], settle=settle, seconds=seconds, rss_cap_bytes=RSS_CAP_BYTES)
         finally:
             if recording is not None:
                 recording.stop()
@@ -148,11 +166,15 @@ DESIGNS: dict[str, tuple[list[str], str]] = {
 }
 
 
-def side_by_side(workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float) -> SideBySide:
+def side_by_side(
+    workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float
+) -> SideBySide:
     """Push, polling and per-client encoding, each its own daemon, measured over one window."""
     daemons = {
-        design: Daemon(write_config(copy_fixture(fixture, workdir / f"side-{design}"),
-                                    interval_seconds=INTERVAL_SECONDS), module=module)
+        design: Daemon(
+            write_config(copy_fixture(fixture, workdir / f"side-{design}"), interval_seconds=INTERVAL_SECONDS),
+            module=module,
+        )
         for design, (module, _) in DESIGNS.items()
     }
     try:
@@ -160,14 +182,18 @@ def side_by_side(workdir: Path, fixture: Path, servers: int, clients: int, *, se
         for design, daemon in daemons.items():
             fleets[design] = ws_fleets(daemon.start(), daemon.login(), clients, mode=DESIGNS[design][1])
         window = measure_window(
-            [fleet for group in fleets.values() for fleet in group], [d.pid for d in daemons.values()],
-            settle=settle, seconds=seconds,
+            [fleet for group in fleets.values() for fleet in group],
+            [d.pid for d in daemons.values()],
+            settle=settle,
+            seconds=seconds,
         )
     finally:
         for daemon in daemons.values():
             daemon.stop()
     return SideBySide(
-        servers=servers, clients=clients, seconds=window.wall,
+        servers=servers,
+        clients=clients,
+        seconds=window.wall,
         cpu={design: window.cpu[daemon.pid] for design, daemon in daemons.items()},
         delivery={design: Delivery.of(group, window.wall) for design, group in fleets.items()},
     )
@@ -177,9 +203,16 @@ def as_row(cell: PushCell) -> dict[str, Any]:
     """One line of the figure-1 table."""
     d = cell.delivery
     return {
-        "S": cell.servers, "C": cell.clients, "snapshot KB": round(d.bytes_per_message / 1000),
-        "ms CPU/tick": round(cell.cpu_per_tick * 1000), "core": f"{cell.core_share:.0%}",
-        "delivered": f"{d.delivered_share:.0%}", "connected": f"{d.connected}/{d.clients}",
-        "all ticks": f"{d.complete_clients}/{d.clients}", "cut off": d.cut_off, "gap p50/p99 s": f"{d.gap_p50:.2f}/{d.gap_p99:.2f}", "RSS MB": round(cell.daemon_peak_rss / 1e6),
+        "S": cell.servers,
+        "C": cell.clients,
+        "snapshot KB": round(d.bytes_per_message / 1000),
+        "ms CPU/tick": round(cell.cpu_per_tick * 1000),
+        "core": f"{cell.core_share:.0%}",
+        "delivered": f"{d.delivered_share:.0%}",
+        "connected": f"{d.connected}/{d.clients}",
+        "all ticks": f"{d.complete_clients}/{d.clients}",
+        "cut off": d.cut_off,
+        "gap p50/p99 s": f"{d.gap_p50:.2f}/{d.gap_p99:.2f}",
+        "RSS MB": round(cell.daemon_peak_rss / 1e6),
         "clients' CPU": f"{cell.fleet_core_share:.0%}" + (" (RSS cap hit)" if cell.rss_capped else ""),
     }

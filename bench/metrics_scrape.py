@@ -28,21 +28,39 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fixtures import plausible_sample  # noqa: E402
-from monitord.cache import LiveCache  # noqa: E402
-from monitord.models import HostFacts, ServerRecord, now_ms  # noqa: E402
-from monitord.push.hub import SnapshotHub  # noqa: E402
-from monitord.telemetry import Telemetry  # noqa: E402
+from bench.fixtures import plausible_sample
+from monitord.cache import LiveCache
+from monitord.models import HostFacts, ServerRecord, now_ms
+from monitord.push.hub import SnapshotHub
+from monitord.telemetry import Telemetry
 
 
 def filled_cache(servers: int) -> LiveCache:
     """`servers` servers, every one online with a latest sample."""
     now = now_ms()
-    facts = HostFacts(hostname="", os_type="", os_version="", kernel_version="", arch="", cpu_model="",
-                      cpu_cores=0, agent_version="", ip_address="")
+    facts = HostFacts(
+        hostname="",
+        os_type="",
+        os_version="",
+        kernel_version="",
+        arch="",
+        cpu_model="",
+        cpu_cores=0,
+        agent_version="",
+        ip_address="",
+    )
     cache = LiveCache.load(
-        [ServerRecord(id=index + 1, name=f"web-{index:05d}.prod", agent_token_hash="!", facts=facts,
-                      last_seen_ms=now, created_at_ms=now) for index in range(servers)],
+        [
+            ServerRecord(
+                id=index + 1,
+                name=f"web-{index:05d}.prod",
+                agent_token_hash="!",
+                facts=facts,
+                last_seen_ms=now,
+                created_at_ms=now,
+            )
+            for index in range(servers)
+        ],
         {},
     )
     for index in range(servers):

@@ -24,12 +24,14 @@ import trio_asyncio
 # Run as a script (bench/x.py), the repository root is not on the path: bench.* needs it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scratch_postgres import scratch_database_url  # noqa: E402
-from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS  # noqa: E402
+from bench.scratch_postgres import scratch_database_url
+from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS
 
 COLUMNS = ("server_id", "time_ms", *METRIC_FIELDS)
 TYPES = ["bigint", "bigint", *("bigint" if f in INTEGER_METRIC_FIELDS else "float8" for f in METRIC_FIELDS)]
-TABLE_DDL = ", ".join(f"{c} {t} NOT NULL" for c, t in zip(COLUMNS, TYPES)) + ", PRIMARY KEY (server_id, time_ms)"
+TABLE_DDL = (
+    ", ".join(f"{c} {t} NOT NULL" for c, t in zip(COLUMNS, TYPES, strict=False)) + ", PRIMARY KEY (server_id, time_ms)"
+)
 
 
 def rows(batch_size: int, start_ms: int, servers: int) -> list[tuple[Any, ...]]:
@@ -51,7 +53,7 @@ async def executemany(c: asyncpg.Connection, table: str, batch: list[tuple[Any, 
 
 
 async def unnest(c: asyncpg.Connection, table: str, batch: list[tuple[Any, ...]]) -> int:
-    arrays = [list(column) for column in zip(*batch)]
+    arrays = [list(column) for column in zip(*batch, strict=False)]
     params = ", ".join(f"${i}::{t}[]" for i, t in enumerate(TYPES, start=1))
     async with c.transaction():
         status = await c.execute(
@@ -83,11 +85,13 @@ async def measure(url: str, batch_sizes: list[int], total: int, max_batches: int
             for size in batch_sizes:
                 for name, method in METHODS.items():
                     table = f"m_{name}_{size}"
-                    await loop.run_aio_coroutine(connection.execute(
-                        f"CREATE TABLE {table} ({TABLE_DDL}); "
-                        f"CREATE TEMP TABLE incoming_{table} ({TABLE_DDL.rsplit(', PRIMARY', 1)[0]}) "
-                        "ON COMMIT DELETE ROWS"
-                    ))
+                    await loop.run_aio_coroutine(
+                        connection.execute(
+                            f"CREATE TABLE {table} ({TABLE_DDL}); "
+                            f"CREATE TEMP TABLE incoming_{table} ({TABLE_DDL.rsplit(', PRIMARY', 1)[0]}) "
+                            "ON COMMIT DELETE ROWS"
+                        )
+                    )
                     batches = max(1, min(total // size, max_batches))
                     prepared = [rows(size, 1_000_000 * b, min(size, 100)) for b in range(batches)]
                     started = time.perf_counter()
@@ -113,5 +117,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

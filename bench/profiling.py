@@ -27,9 +27,22 @@ class Recording:
     def start(self) -> Recording:
         command = str(PY_SPY if PY_SPY.exists() else shutil.which("py-spy"))
         self._process = subprocess.Popen(
-            [command, "record", "--pid", str(self.pid), "--rate", "100", "--format", "raw", "--nonblocking",
-             "--threads", "-o", str(self.output)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                command,
+                "record",
+                "--pid",
+                str(self.pid),
+                "--rate",
+                "100",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--threads",
+                "-o",
+                str(self.output),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         return self
 
@@ -58,6 +71,8 @@ def summarize(collapsed: Path, top: int = 12) -> tuple[int, list[tuple[str, floa
         for frame in set(frames):
             if any(package in frame for package in ("monitord/", "hypercorn/", "wsproto/", "h11/", "quart")):
                 inclusive[frame] += count
+
     def shares(counter: collections.Counter[str]) -> list[tuple[str, float]]:
         return [(frame, count / total) for frame, count in counter.most_common(top)] if total else []
+
     return total, shares(own), shares(inclusive)

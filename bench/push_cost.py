@@ -126,7 +126,9 @@ async def main(args: argparse.Namespace) -> None:
             env.update(MALLOC_MMAP_THRESHOLD_="67108864", MALLOC_TRIM_THRESHOLD_="268435456")
         daemon = await trio.lowlevel.open_process(
             [sys.executable, "-m", "monitord", "--config", str(config)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         try:
             assert daemon.stderr is not None

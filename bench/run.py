@@ -51,16 +51,36 @@ class Sizes:
 
 
 FULL = Sizes(
-    servers=(100, 1000, 10_000), clients=(1, 100, 1000), settle=4.0, push_seconds=10.0,
-    side_servers=1000, side_clients=100, side_seconds=20.0,
-    agents=1000, agent_processes=2, batches=(1, 2, 4, 8, 16, 32), ingest_settle=8.0, ingest_seconds=8.0,
-    footprint_seconds=60.0, footprint_warm_up=5.0,
+    servers=(100, 1000, 10_000),
+    clients=(1, 100, 1000),
+    settle=4.0,
+    push_seconds=10.0,
+    side_servers=1000,
+    side_clients=100,
+    side_seconds=20.0,
+    agents=1000,
+    agent_processes=2,
+    batches=(1, 2, 4, 8, 16, 32),
+    ingest_settle=8.0,
+    ingest_seconds=8.0,
+    footprint_seconds=60.0,
+    footprint_warm_up=5.0,
 )
 SMOKE = Sizes(
-    servers=(20,), clients=(3,), settle=1.0, push_seconds=4.5,
-    side_servers=20, side_clients=2, side_seconds=4.5,
-    agents=6, agent_processes=2, batches=(1,), ingest_settle=1.0, ingest_seconds=3.0,
-    footprint_seconds=2.0, footprint_warm_up=2.0,
+    servers=(20,),
+    clients=(3,),
+    settle=1.0,
+    push_seconds=4.5,
+    side_servers=20,
+    side_clients=2,
+    side_seconds=4.5,
+    agents=6,
+    agent_processes=2,
+    batches=(1,),
+    ingest_settle=1.0,
+    ingest_seconds=3.0,
+    footprint_seconds=2.0,
+    footprint_warm_up=2.0,
 )
 
 
@@ -73,8 +93,11 @@ def run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results)
     fixtures = {}
     for servers in sorted({*sizes.servers, sizes.side_servers, sizes.agents, 1}):
         log(f"fixture: {servers} servers")
-        fixtures[servers] = trio.run(partial(build_sqlite_fixture, workdir / f"fixture-{servers}", servers,
-                                             with_tokens=servers in (sizes.agents, 1)))
+        fixtures[servers] = trio.run(
+            partial(
+                build_sqlite_fixture, workdir / f"fixture-{servers}", servers, with_tokens=servers in (sizes.agents, 1)
+            )
+        )
     heaviest = (max(sizes.servers), max(sizes.clients))
     profile = workdir / "daemon-profile.txt" if args.profile and profiling.available() else None
     if args.profile and profile is None:
@@ -83,19 +106,38 @@ def run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results)
         for clients in sizes.clients:
             log(f"figure 1: push, {servers} servers x {clients} clients")
             record = profile if (servers, clients) == heaviest else None
-            results.matrix.append(leg_push.push_cell(
-                workdir, fixtures[servers], servers, clients, settle=sizes.settle, seconds=sizes.push_seconds,
-                profile_to=record,
-            ))
+            results.matrix.append(
+                leg_push.push_cell(
+                    workdir,
+                    fixtures[servers],
+                    servers,
+                    clients,
+                    settle=sizes.settle,
+                    seconds=sizes.push_seconds,
+                    profile_to=record,
+                )
+            )
             if record is not None and record.exists():
                 total, own, inclusive = profiling.summarize(record)
                 what = f"the daemon during the {servers:,} servers x {clients:,} clients push cell (clients connecting, then the window)"
                 results.profile = (what, total, own, inclusive)
-    log(f"figures 2 and 3: push / poll / per-client encode, {sizes.side_servers} servers x {sizes.side_clients} clients")
-    results.side = leg_push.side_by_side(workdir, fixtures[sizes.side_servers], sizes.side_servers,
-                                         sizes.side_clients, settle=sizes.settle, seconds=sizes.side_seconds)
-    ramp = dict(processes=sizes.agent_processes, batches=list(sizes.batches), settle=sizes.ingest_settle,
-                seconds=sizes.ingest_seconds)
+    log(
+        f"figures 2 and 3: push / poll / per-client encode, {sizes.side_servers} servers x {sizes.side_clients} clients"
+    )
+    results.side = leg_push.side_by_side(
+        workdir,
+        fixtures[sizes.side_servers],
+        sizes.side_servers,
+        sizes.side_clients,
+        settle=sizes.settle,
+        seconds=sizes.side_seconds,
+    )
+    ramp = dict(
+        processes=sizes.agent_processes,
+        batches=list(sizes.batches),
+        settle=sizes.ingest_settle,
+        seconds=sizes.ingest_seconds,
+    )
     log(f"figure 4: ingest into SQLite, {sizes.agents} agents")
     results.ingest.append(leg_ingest.sqlite_ingest(workdir, fixtures[sizes.agents], sizes.agents, **ramp))
     if args.postgres:
@@ -110,14 +152,19 @@ def run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results)
     elif not args.tools:
         results.skipped.append("Glances / node_exporter: --no-tools")
     log("figure 5: agent footprint" + (" beside Glances and node_exporter" if with_tools else ""))
-    results.footprints = leg_footprint.footprints(workdir, fixtures[1], seconds=sizes.footprint_seconds,
-                                                  with_tools=with_tools, warm_up=sizes.footprint_warm_up)
+    results.footprints = leg_footprint.footprints(
+        workdir, fixtures[1], seconds=sizes.footprint_seconds, with_tools=with_tools, warm_up=sizes.footprint_warm_up
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", default="", metavar="URL",
-                        help="a server where the bench may create and drop the database monitord_bench")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        metavar="URL",
+        help="a server where the bench may create and drop the database monitord_bench",
+    )
     parser.add_argument("--no-tools", dest="tools", action="store_false", help="skip Glances and node_exporter")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip py-spy")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, no external tools (for the test suite)")
@@ -127,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.tools = args.profile = False
     raise_open_files_limit()  # 1000 WebSocket clients need more than the usual 1024
-    results = Results(command=shlex.join(["python", "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])]),
-                      machine=machine_info())
+    results = Results(
+        command=shlex.join(["python", "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])]),
+        machine=machine_info(),
+    )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="monitord-bench-") as workdir:
         run(args, SMOKE if args.smoke else FULL, Path(workdir), results)

@@ -69,7 +69,9 @@ def batches(server_ids: list[int], total: int, batch_size: int) -> list[list[tup
     return [samples[i : i + batch_size] for i in range(0, len(samples), batch_size)]
 
 
-async def run_one(storage: Storage, servers: int, total: int, batch_size: int, writers: int) -> tuple[float, float, float]:
+async def run_one(
+    storage: Storage, servers: int, total: int, batch_size: int, writers: int
+) -> tuple[float, float, float]:
     """Write into fresh servers; returns (samples/s, median and p99 batch latency in ms)."""
     server_ids = [(await storage.create_server(f"bench-{i}", "h", now_ms=T0)).id for i in range(servers)]
     work = batches(server_ids, total, batch_size)

@@ -145,17 +145,23 @@ async def _read_head(stream: trio.SocketStream) -> tuple[bytes, bytes]:
 
 
 async def push_client(
-    host: str, port: int, token: str, counter: FrameCounter, offer_deflate: bool, stats: HandshakeStats,
-    connected: trio.Semaphore, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    host: str,
+    port: int,
+    token: str,
+    counter: FrameCounter,
+    offer_deflate: bool,
+    stats: HandshakeStats,
+    connected: trio.Semaphore,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """One WebSocket subscriber: handshake, then count frames until cancelled or cut off."""
     async with connected:
         stream = await trio.open_tcp_stream(host, port)
         key = base64.b64encode(os.urandom(16)).decode()
         browser_like = (
-            f"Origin: http://{host}:{port}\r\n"
-            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
-            if offer_deflate else ""
+            f"Origin: http://{host}:{port}\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+            if offer_deflate
+            else ""
         )
         await stream.send_all(
             f"GET /ws/servers HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -179,7 +185,12 @@ async def push_client(
 
 
 async def poll_client(
-    host: str, port: int, token: str, interval: float, counter: FrameCounter, stats: HandshakeStats,
+    host: str,
+    port: int,
+    token: str,
+    interval: float,
+    counter: FrameCounter,
+    stats: HandshakeStats,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """One poller: GET /api/servers every `interval` on one keep-alive connection until cancelled."""
@@ -199,7 +210,9 @@ async def poll_client(
             if not head.startswith(b"HTTP/1.1 200"):
                 raise SystemExit(f"poll refused: {head.splitlines()[0]!r}")
             length = next(
-                int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
             )
             received = len(body)
             while received < length:
@@ -224,15 +237,19 @@ def percentile(values: list[float], fraction: float) -> float:
 def summarize(counters: list[FrameCounter], probes: list[LatencyProbe], t0: float, t1: float) -> dict[str, object]:
     """What arrived in [t0, t1]: messages per client, bytes, inter-arrival and latency percentiles."""
     per_client = [sum(t0 <= at <= t1 for at in c.arrivals) for c in counters]
-    gaps = [b - a for c in counters for a, b in zip(c.arrivals, c.arrivals[1:]) if t0 <= b <= t1 and a >= t0]
+    gaps = [
+        b - a for c in counters for a, b in zip(c.arrivals, c.arrivals[1:], strict=False) if t0 <= b <= t1 and a >= t0
+    ]
     latencies = [seconds for p in probes for at, seconds in p.latencies if t0 <= at <= t1]
     total_bytes = sum(c.bytes for c in counters)
     total_frames = sum(c.text_frames for c in counters)
     return {
         "messages": per_client,
         "bytes_per_message": total_bytes / total_frames if total_frames else 0,
-        "gap_p50": percentile(gaps, 0.5), "gap_p99": percentile(gaps, 0.99),
-        "latency_p50": percentile(latencies, 0.5), "latency_p99": percentile(latencies, 0.99),
+        "gap_p50": percentile(gaps, 0.5),
+        "gap_p99": percentile(gaps, 0.99),
+        "latency_p50": percentile(latencies, 0.5),
+        "latency_p99": percentile(latencies, 0.99),
         "latency_count": len(latencies),
         "cut_off": sum(c.cut_off for c in counters),
     }
@@ -252,7 +269,15 @@ async def main(args: argparse.Namespace) -> None:
                 for index, counter in enumerate(counters):
                     if args.mode == "push":
                         starting.start_soon(
-                            nursery.start, push_client, host, port, args.token, counter, index % 2 == 1, stats, connecting
+                            nursery.start,
+                            push_client,
+                            host,
+                            port,
+                            args.token,
+                            counter,
+                            index % 2 == 1,
+                            stats,
+                            connecting,
                         )
                     else:
                         starting.start_soon(
@@ -276,7 +301,11 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, required=True)
     parser.add_argument("--mode", choices=["push", "poll"], default="push")
     parser.add_argument("--interval", type=float, default=2.0)
-    parser.add_argument("--connect-seconds", type=float, default=60.0,
-                        help="report ready after this long even if not every client got in")
+    parser.add_argument(
+        "--connect-seconds",
+        type=float,
+        default=60.0,
+        help="report ready after this long even if not every client got in",
+    )
     parser.add_argument("--probes", type=int, default=0, help="clients that decode messages to time samples")
     trio.run(main, parser.parse_args())

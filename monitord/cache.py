@@ -112,6 +112,4 @@ class LiveCache:
             return None
         if view.latest_metrics is not None and view.latest_metrics.time >= sample.time:
             return self.set_status(server_id, ServerStatus.ONLINE)
-        return self._replace(
-            server_id, latest_metrics=sample, last_seen_at=sample.time, status=ServerStatus.ONLINE
-        )
+        return self._replace(server_id, latest_metrics=sample, last_seen_at=sample.time, status=ServerStatus.ONLINE)

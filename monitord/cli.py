@@ -68,20 +68,21 @@ def _parser() -> argparse.ArgumentParser:
     add_user = user.add_parser("add", parents=[sub_config], help="create a user")
     add_user.add_argument("name")
     add_user.add_argument("--role", required=True, choices=[role.value for role in Role])
-    add_user.add_argument("--password-stdin", action="store_true", required=True,
-                          help="read the password from the first line of stdin")
+    add_user.add_argument(
+        "--password-stdin", action="store_true", required=True, help="read the password from the first line of stdin"
+    )
     passwd = user.add_parser("passwd", parents=[sub_config], help="set a user's password (revokes their sessions)")
     passwd.add_argument("name")
-    passwd.add_argument("--password-stdin", action="store_true", required=True,
-                        help="read the password from the first line of stdin")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", required=True, help="read the password from the first line of stdin"
+    )
 
     server = commands.add_parser("server", help="manage monitored servers").add_subparsers(
         dest="action", required=True, parser_class=_Parser
     )
     add_server = server.add_parser("add", parents=[sub_config], help="register a server and print its agent token")
     add_server.add_argument("name")
-    add_server.add_argument("--token-file", metavar="PATH",
-                            help="also write the agent token to PATH (mode 0600)")
+    add_server.add_argument("--token-file", metavar="PATH", help="also write the agent token to PATH (mode 0600)")
 
     db = commands.add_parser("db", help="database tools").add_subparsers(
         dest="action", required=True, parser_class=_Parser
@@ -95,12 +96,27 @@ def _parser() -> argparse.ArgumentParser:
         "postgresql://user:pass@host:port/dbname.",
     )
     copy.add_argument("--from", dest="source", required=True, metavar="URL", help="the database to copy")
-    copy.add_argument("--to", dest="target", required=True, metavar="URL",
-                      help="an empty database, or one an earlier (interrupted) copy wrote to")
-    copy.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
-                      help=f"samples per transaction (default {DEFAULT_BATCH_SIZE})")
-    copy.add_argument("--connect-timeout-seconds", type=float, default=10.0, metavar="S",
-                      help="how long to retry an unreachable PostgreSQL (default 10)")
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="an empty database, or one an earlier (interrupted) copy wrote to",
+    )
+    copy.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"samples per transaction (default {DEFAULT_BATCH_SIZE})",
+    )
+    copy.add_argument(
+        "--connect-timeout-seconds",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="how long to retry an unreachable PostgreSQL (default 10)",
+    )
     return parser
 
 
@@ -117,8 +133,10 @@ def _validated(value: str, kind: type, what: str) -> str:
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError:
-        raise UsageError(f"{what} {value!r} is not allowed (letters, digits and . _ @ - for usernames; "
-                         "no control characters, at most 100 characters for server names)") from None
+        raise UsageError(
+            f"{what} {value!r} is not allowed (letters, digits and . _ @ - for usernames; "
+            "no control characters, at most 100 characters for server names)"
+        ) from None
 
 
 async def _add_user(settings: Settings, name: str, role: Role, password: str) -> None:
@@ -173,9 +191,13 @@ async def _copy_database(source_url: str, target_url: str, batch_size: int, conn
             cast(TransferStorage, source), cast(TransferStorage, target), batch_size=batch_size, progress=progress
         )
     counts = report.verified
-    resumed = f" ({report.already_there:,} samples were already there from an earlier run)" if report.already_there else ""
-    print(f"verified: {counts.users:,} users, {counts.servers:,} servers and {counts.samples:,} samples "
-          f"in both databases{resumed}")
+    resumed = (
+        f" ({report.already_there:,} samples were already there from an earlier run)" if report.already_there else ""
+    )
+    print(
+        f"verified: {counts.users:,} users, {counts.servers:,} servers and {counts.samples:,} samples "
+        f"in both databases{resumed}"
+    )
 
 
 def _run_daemon(settings: Settings) -> None:

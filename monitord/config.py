@@ -26,9 +26,21 @@ from monitord.tomlconfig import (
 )
 
 __all__ = [
-    "AgentsSettings", "AuthSettings", "ConfigError", "DatabaseSettings", "GrpcSettings", "HttpSettings",
-    "ListenAddress", "MetricsSettings", "PushSettings", "RetentionSettings", "Settings", "decode_toml_file",
-    "describe_validation_error", "load_settings", "parse_listen",
+    "AgentsSettings",
+    "AuthSettings",
+    "ConfigError",
+    "DatabaseSettings",
+    "GrpcSettings",
+    "HttpSettings",
+    "ListenAddress",
+    "MetricsSettings",
+    "PushSettings",
+    "RetentionSettings",
+    "Settings",
+    "decode_toml_file",
+    "describe_validation_error",
+    "load_settings",
+    "parse_listen",
 ]
 
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=86_400 * 366)]
@@ -57,11 +69,11 @@ class HttpSettings(_Section):
         _check_listen("listen", self.listen)
         for name in self.allowed_hosts:
             if not HOSTNAME.match(name.rstrip(".")):
-                raise ValueError(f"`allowed_hosts`: expected host names like \"monitor.example.com\", got {name!r}")
+                raise ValueError(f'`allowed_hosts`: expected host names like "monitor.example.com", got {name!r}')
         for origin in self.allowed_origins:
             if not re.fullmatch(r"https?://[^/\s?#]+", origin):
                 raise ValueError(
-                    f"`allowed_origins`: expected origins like \"https://monitor.example.com\", got {origin!r}"
+                    f'`allowed_origins`: expected origins like "https://monitor.example.com", got {origin!r}'
                 )
 
     @property
@@ -125,7 +137,7 @@ class DatabaseSettings(_Section):
             )
         if self.url.startswith(("postgresql://", "postgres://")) and "," not in urlsplit(self.url).netloc:
             try:
-                urlsplit(self.url).port  # parses the port; the message must not echo the URL
+                _ = urlsplit(self.url).port  # parses the port; the message must not echo the URL
             except ValueError:
                 raise ValueError("`url`: the port of the PostgreSQL URL must be a number from 0 to 65535") from None
 
@@ -166,7 +178,7 @@ class MetricsSettings(_Section):
 
     def __post_init__(self) -> None:
         if self.bearer_token and (len(self.bearer_token) < 16 or not self.bearer_token.isprintable()):
-            raise ValueError("`bearer_token`: expected at least 16 printable characters, or \"\" to turn /metrics off")
+            raise ValueError('`bearer_token`: expected at least 16 printable characters, or "" to turn /metrics off')
 
 
 class RetentionSettings(_Section):

@@ -1,26 +1,26 @@
 """The daemon's composition root: storage, the live cache and one nursery of components.
 
-    run(settings)
-    └ open_storage                 outlives every task
-      └ nursery                    the only long-lived nursery
-        ├ watch_signals            first signal → shutdown event
-        ├ serve_watchdog           systemd WATCHDOG=1 while the loop makes progress
-        ├ SampleWriter.run         the one task that stores agent samples (then acks go out);
-                                   what is still buffered at the stop is flushed after the nursery
-        ├ watch_offline            online → offline after agents.offline_after_seconds
-        ├ serve_agents             gRPC servicer for agents
-        ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
-        ├ maintain_history         rollups, late samples, retention, vacuum: short batches
-        └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
-                                   gracefully, then everything stops
+run(settings)
+└ open_storage                 outlives every task
+  └ nursery                    the only long-lived nursery
+    ├ watch_signals            first signal → shutdown event
+    ├ serve_watchdog           systemd WATCHDOG=1 while the loop makes progress
+    ├ SampleWriter.run         the one task that stores agent samples (then acks go out);
+                               what is still buffered at the stop is flushed after the nursery
+    ├ watch_offline            online → offline after agents.offline_after_seconds
+    ├ serve_agents             gRPC servicer for agents
+    ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
+    ├ maintain_history         rollups, late samples, retention, vacuum: short batches
+    └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
+                               gracefully, then everything stops
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from functools import partial
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import trio
@@ -32,21 +32,21 @@ from monitord.auth.login_limiter import LoginLimiter
 from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import ListenAddress, Settings
+from monitord.errors import StartupError
+from monitord.history.maintenance import MaintenanceStatus, maintain_history
 from monitord.http.app import create_app
 from monitord.http.context import AppState
 from monitord.http.hosts import TrustedHostMiddleware
-from monitord.history.maintenance import MaintenanceStatus, maintain_history
-from monitord.errors import StartupError
 from monitord.http.serve import serve_dashboard
-from monitord.sd_notify import notify, serve_watchdog
-from monitord.push.hub import SnapshotHub
-from monitord.push.task import push_snapshots
 from monitord.ingest.calls import AgentCalls
 from monitord.ingest.presence import AgentPresence, watch_offline
 from monitord.ingest.server import serve_agents
 from monitord.ingest.sessions import AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.writer import SampleWriter
+from monitord.push.hub import SnapshotHub
+from monitord.push.task import push_snapshots
+from monitord.sd_notify import notify, serve_watchdog
 from monitord.servers import ServerRegistry
 from monitord.signals import watch_signals
 from monitord.storage import Storage, open_storage
@@ -196,7 +196,10 @@ async def run(
             grpc = await nursery.start(serve_agents, settings.grpc, agent_calls)
             await nursery.start(
                 partial(
-                    push_snapshots, hub, cache, settings.push.interval_seconds,
+                    push_snapshots,
+                    hub,
+                    cache,
+                    settings.push.interval_seconds,
                     observe_tick_seconds=telemetry.push_duration.observe,
                 )
             )
@@ -230,5 +233,6 @@ async def _flush_on_stop(writer: SampleWriter, timeout_seconds: float) -> None:
             return
     log.warning(
         "stopping with %d buffered samples not stored (%s); agents re-send them when the daemon is back",
-        writer.buffered_samples, writer.reason or f"no room within {timeout_seconds:g} s",
+        writer.buffered_samples,
+        writer.reason or f"no room within {timeout_seconds:g} s",
     )

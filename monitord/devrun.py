@@ -57,7 +57,8 @@ def _register(settings: Settings, config_args: list[str], token_file: Path) -> N
     name = socket.gethostname()[:100] or "localhost"
     subprocess.run(
         [sys.executable, "-m", "monitord", "server", "add", name, "--token-file", str(token_file), *config_args],
-        check=True, stdout=subprocess.DEVNULL,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     print(f"Registered this host as server {name!r} for the local agent.", file=sys.stderr, flush=True)
 
@@ -129,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"\n  Dashboard: http://{http}   user: admin   password: {password}\n"
                 f"  A local agent reports this host to {grpc}. Ctrl-C stops both.\n",
-                file=sys.stderr, flush=True,
+                file=sys.stderr,
+                flush=True,
             )
         while daemon.poll() is None and not stop:
             time.sleep(0.2)

@@ -37,11 +37,9 @@ from purerpc.grpc_proto import GRPCProtoSocket, GRPCProtoStream
 from purerpc.grpc_socket import GRPCStream
 from purerpc.grpclib.config import GRPCConfiguration
 from purerpc.grpclib.connection import GRPCConnection
-from purerpc.grpclib.events import Event, MessageReceived, RequestEnded, RequestReceived, ResponseEnded
-from purerpc.grpclib.events import WindowUpdated
+from purerpc.grpclib.events import Event, MessageReceived, RequestEnded, RequestReceived, ResponseEnded, WindowUpdated
 from purerpc.grpclib.exceptions import GRPCError, MessageTooLargeError
 from purerpc.grpclib.status import Status, StatusCode
-
 
 # A stream that broke at the transport level ends with one of these; callers treat them as
 # "the peer is gone", never as a bug.

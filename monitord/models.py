@@ -78,9 +78,7 @@ class MetricsSample(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     uptime_seconds: int
 
 
-METRIC_FIELDS: tuple[str, ...] = tuple(
-    name for name in MetricsSample.__struct_fields__ if name != "time"
-)
+METRIC_FIELDS: tuple[str, ...] = tuple(name for name in MetricsSample.__struct_fields__ if name != "time")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -87,7 +87,7 @@ class IngestCounters(Protocol):
 
 def _label_value(text: str) -> str:
     """A label value escaped for the text format (backslash, newline, double quote)."""
-    return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+    return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 def _gauge(name: str, documentation: str, lines: Iterable[str]) -> bytes:
@@ -104,22 +104,33 @@ def _server_gauges(servers: Sequence[ServerWithDetails]) -> Iterator[bytes]:
     """
     # Label names sorted, as prometheus_client writes them.
     labels = [f'{{name="{_label_value(server.name)}",server_id="{server.id}"}}' for server in servers]
-    reporting = [(label, server.latest_metrics) for label, server in zip(labels, servers, strict=True)
-                 if server.latest_metrics is not None]
-    name = "monitord_server_up"
-    yield _gauge(name, "1 while the server's agent reports, 0 when offline or pending", (
-        f"{name}{label} {'1.0' if server.status is ServerStatus.ONLINE else '0.0'}\n"
+    reporting = [
+        (label, server.latest_metrics)
         for label, server in zip(labels, servers, strict=True)
-    ))
+        if server.latest_metrics is not None
+    ]
+    name = "monitord_server_up"
+    yield _gauge(
+        name,
+        "1 while the server's agent reports, 0 when offline or pending",
+        (
+            f"{name}{label} {'1.0' if server.status is ServerStatus.ONLINE else '0.0'}\n"
+            for label, server in zip(labels, servers, strict=True)
+        ),
+    )
     name = "monitord_server_last_seen_timestamp_seconds"
-    yield _gauge(name, "When the latest sample was taken", (
-        f"{name}{label} {_go_float(latest.time.timestamp())}\n" for label, latest in reporting
-    ))
+    yield _gauge(
+        name,
+        "When the latest sample was taken",
+        (f"{name}{label} {_go_float(latest.time.timestamp())}\n" for label, latest in reporting),
+    )
     for field, name in SERVER_GAUGE_NAMES.items():
         read = attrgetter(field)
-        yield _gauge(name, f"Latest {field.replace('_', ' ')} reported by the agent", (
-            f"{name}{label} {_go_float(read(latest))}\n" for label, latest in reporting
-        ))
+        yield _gauge(
+            name,
+            f"Latest {field.replace('_', ' ')} reported by the agent",
+            (f"{name}{label} {_go_float(read(latest))}\n" for label, latest in reporting),
+        )
 
 
 def _hub_families(hub: SnapshotHub) -> list[Metric]:
@@ -127,7 +138,8 @@ def _hub_families(hub: SnapshotHub) -> list[Metric]:
     return [
         GaugeMetricFamily("monitord_websocket_clients", "Dashboard WebSockets open now", value=len(hub)),
         CounterMetricFamily(
-            "monitord_snapshots_dropped", "Snapshots replaced before a slow client took them",
+            "monitord_snapshots_dropped",
+            "Snapshots replaced before a slow client took them",
             value=hub.snapshots_dropped,
         ),
     ]
@@ -135,18 +147,21 @@ def _hub_families(hub: SnapshotHub) -> list[Metric]:
 
 def _ingest_families(stats: IngestCounters, sessions: Sized, database: DatabaseHealth) -> list[Metric]:
     """What the agent servicer and the sample writer count anyway."""
-    rejected = CounterMetricFamily("monitord_samples_rejected", "Agent samples dropped by validation, by reason",
-                                   labels=["reason"])
+    rejected = CounterMetricFamily(
+        "monitord_samples_rejected", "Agent samples dropped by validation, by reason", labels=["reason"]
+    )
     for reason, count in sorted(stats.dropped_samples.items()):
         rejected.add_metric([reason], count)
-    ended = CounterMetricFamily("monitord_agent_calls_ended", "Agent calls the daemon ended, by reason",
-                                labels=["reason"])
+    ended = CounterMetricFamily(
+        "monitord_agent_calls_ended", "Agent calls the daemon ended, by reason", labels=["reason"]
+    )
     for reason, count in sorted(stats.ended_calls.items()):
         ended.add_metric([reason], count)
     return [
         GaugeMetricFamily("monitord_agents_connected", "Agent streams open now", value=len(sessions)),
         GaugeMetricFamily(
-            "monitord_ingest_buffer_samples", "Accepted samples waiting to be stored",
+            "monitord_ingest_buffer_samples",
+            "Accepted samples waiting to be stored",
             value=database.buffered_samples,
         ),
         CounterMetricFamily(
@@ -155,17 +170,23 @@ def _ingest_families(stats: IngestCounters, sessions: Sized, database: DatabaseH
             value=stats.overflowed_samples,
         ),
         GaugeMetricFamily(
-            "monitord_database_writable", "1 while the last database write succeeded, 0 while writes fail",
+            "monitord_database_writable",
+            "1 while the last database write succeeded, 0 while writes fail",
             value=1.0 if database.state is DatabaseState.OK else 0.0,
         ),
-        CounterMetricFamily("monitord_samples_accepted", "Agent samples that passed validation",
-                            value=stats.accepted_samples),
-        CounterMetricFamily("monitord_samples_stored", "Agent samples stored (re-sent ones not counted)",
-                            value=stats.stored_samples),
+        CounterMetricFamily(
+            "monitord_samples_accepted", "Agent samples that passed validation", value=stats.accepted_samples
+        ),
+        CounterMetricFamily(
+            "monitord_samples_stored", "Agent samples stored (re-sent ones not counted)", value=stats.stored_samples
+        ),
         rejected,
         ended,
-        CounterMetricFamily("monitord_sample_writes_failed", "Sample writes the database refused (then retried)",
-                            value=stats.failed_writes),
+        CounterMetricFamily(
+            "monitord_sample_writes_failed",
+            "Sample writes the database refused (then retried)",
+            value=stats.failed_writes,
+        ),
     ]
 
 
@@ -173,16 +194,23 @@ def _maintenance_families(status: MaintenanceStatus) -> list[Metric]:
     """What history maintenance has done since start."""
     longest = status.last.longest_batch_seconds if status.last is not None else 0.0
     return [
-        CounterMetricFamily("monitord_history_passes", "History maintenance passes completed",
-                            value=status.passes),
-        CounterMetricFamily("monitord_history_passes_failed", "History maintenance passes that failed",
-                            value=status.failed_passes),
-        CounterMetricFamily("monitord_history_rolled_up_samples", "Raw samples rolled up into minute buckets",
-                            value=status.rolled_up_samples),
-        CounterMetricFamily("monitord_history_deleted_rows", "Rows deleted as past their retention",
-                            value=status.deleted_rows),
-        GaugeMetricFamily("monitord_history_longest_batch_seconds",
-                          "Longest single transaction of the last maintenance pass", value=longest),
+        CounterMetricFamily("monitord_history_passes", "History maintenance passes completed", value=status.passes),
+        CounterMetricFamily(
+            "monitord_history_passes_failed", "History maintenance passes that failed", value=status.failed_passes
+        ),
+        CounterMetricFamily(
+            "monitord_history_rolled_up_samples",
+            "Raw samples rolled up into minute buckets",
+            value=status.rolled_up_samples,
+        ),
+        CounterMetricFamily(
+            "monitord_history_deleted_rows", "Rows deleted as past their retention", value=status.deleted_rows
+        ),
+        GaugeMetricFamily(
+            "monitord_history_longest_batch_seconds",
+            "Longest single transaction of the last maintenance pass",
+            value=longest,
+        ),
     ]
 
 
@@ -192,8 +220,9 @@ class Scrape(Collector):
     Formatting it touches nothing the trio thread mutates, so it may run in another thread.
     """
 
-    def __init__(self, registry: CollectorRegistry, families: list[Metric],
-                 servers: Sequence[ServerWithDetails]) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, families: list[Metric], servers: Sequence[ServerWithDetails]
+    ) -> None:
         self._registry = registry
         self._families = families
         self._servers = servers
@@ -217,12 +246,14 @@ class Telemetry:
         registry = self.registry
         ProcessCollector(registry=registry)
         self.push_duration = Histogram(
-            "monitord_push_duration_seconds", "Time to build, encode and publish one snapshot",
+            "monitord_push_duration_seconds",
+            "Time to build, encode and publish one snapshot",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
             registry=registry,
         )
         self.db_write_duration = Histogram(
-            "monitord_db_write_duration_seconds", "Time to store one batch of samples",
+            "monitord_db_write_duration_seconds",
+            "Time to store one batch of samples",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,
         )

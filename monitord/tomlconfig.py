@@ -95,9 +95,7 @@ _TYPE_WORDS = {
 }
 
 
-def describe_validation_error(
-    exc: msgspec.ValidationError, *, root: str = "file", object_word: str = "a table"
-) -> str:
+def describe_validation_error(exc: msgspec.ValidationError, *, root: str = "file", object_word: str = "a table") -> str:
     """Turn msgspec's message into `key: what was expected` with dotted key names.
 
     `root` names the whole document and `object_word` a mapping, so the words fit TOML files

@@ -23,7 +23,9 @@ class ServerStatus(enum.StrEnum):
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
 # Free text shown in the dashboard: no control characters, bounded.
-ServerName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
+ServerName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+]
 
 
 class _Wire(msgspec.Struct, rename="camel", kw_only=True):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 import msgspec

@@ -58,11 +58,18 @@ async def feeds(
             if local_host is not None:
                 await sock.bind((local_host, 0))
             await sock.connect((address.host, address.port))
-            connections.append(await wrap_client_stream(
-                nursery, stream, f"{address.host}:{address.port}", "/ws/servers",
-                subprotocols=protocols, extra_headers=headers, max_message_size=SNAPSHOT_LIMIT_BYTES,
-                receive_buffer_size=None,
-            ))
+            connections.append(
+                await wrap_client_stream(
+                    nursery,
+                    stream,
+                    f"{address.host}:{address.port}",
+                    "/ws/servers",
+                    subprotocols=protocols,
+                    extra_headers=headers,
+                    max_message_size=SNAPSHOT_LIMIT_BYTES,
+                    receive_buffer_size=None,
+                )
+            )
         yield connections
         nursery.cancel_scope.cancel()
 
@@ -206,22 +213,45 @@ async def add_servers(settings: Settings, count: int, *, padding_bytes: int = 0)
         samples = []
         for index in range(count):
             record = await storage.create_server(f"server-{index:04d} in rack {index % 40}", "!", now_ms=now)
-            await storage.update_host_facts(record.id, HostFacts(
-                hostname=f"host-{index:04d}.example.internal", os_type="linux", os_version="Debian 12",
-                kernel_version="6.1.0-18-amd64", arch="x86_64",
-                cpu_model="AMD EPYC 7763 64-Core Processor" + " " * padding_bytes,
-                cpu_cores=8, agent_version="0.1.0", ip_address=f"10.0.{index // 250}.{index % 250 + 1}",
-            ))
+            await storage.update_host_facts(
+                record.id,
+                HostFacts(
+                    hostname=f"host-{index:04d}.example.internal",
+                    os_type="linux",
+                    os_version="Debian 12",
+                    kernel_version="6.1.0-18-amd64",
+                    arch="x86_64",
+                    cpu_model="AMD EPYC 7763 64-Core Processor" + " " * padding_bytes,
+                    cpu_cores=8,
+                    agent_version="0.1.0",
+                    ip_address=f"10.0.{index // 250}.{index % 250 + 1}",
+                ),
+            )
             samples.append((record.id, sample(now - 1000)))
         await storage.insert_samples(samples)
 
 
 def sample(at_ms: int) -> MetricsSample:
     return MetricsSample(
-        time=ms_to_datetime(at_ms), cpu_usage_percent=12.5, memory_usage_bytes=3_221_225_472,
-        memory_total_bytes=8_589_934_592, swap_usage_bytes=0, swap_total_bytes=2_147_483_648,
-        disk_used_bytes=42_949_672_960, disk_total_bytes=107_374_182_400, disk_read_bps=1024.0,
-        disk_write_bps=20480.0, network_rx_instant_bps=125_000.0, network_tx_instant_bps=64_000.0,
-        network_rx_total_bytes=987_654_321, network_tx_total_bytes=123_456_789, load1=0.42, load5=0.37,
-        load15=0.30, process_count=187, tcp_connections=42, udp_connections=7, uptime_seconds=1_234_567,
+        time=ms_to_datetime(at_ms),
+        cpu_usage_percent=12.5,
+        memory_usage_bytes=3_221_225_472,
+        memory_total_bytes=8_589_934_592,
+        swap_usage_bytes=0,
+        swap_total_bytes=2_147_483_648,
+        disk_used_bytes=42_949_672_960,
+        disk_total_bytes=107_374_182_400,
+        disk_read_bps=1024.0,
+        disk_write_bps=20480.0,
+        network_rx_instant_bps=125_000.0,
+        network_tx_instant_bps=64_000.0,
+        network_rx_total_bytes=987_654_321,
+        network_tx_total_bytes=123_456_789,
+        load1=0.42,
+        load5=0.37,
+        load15=0.30,
+        process_count=187,
+        tcp_connections=42,
+        udp_connections=7,
+        uptime_seconds=1_234_567,
     )

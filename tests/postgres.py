@@ -62,7 +62,9 @@ def postgres_admin_url() -> str:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Report every PostgreSQL skip at one place, so `-ra` folds them into a single line.
 
     pytest reports a skip raised by a fixture at the test's own location, which would print

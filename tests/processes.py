@@ -25,11 +25,19 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_monitord(*args: str, stdin: str = "", cwd: Path | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_monitord(
+    *args: str, stdin: str = "", cwd: Path | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m monitord ARGS` to completion and capture its output."""
     return subprocess.run(
-        monitord_command(*args), input=stdin, capture_output=True, text=True, cwd=cwd,
-        env=child_env(), timeout=timeout, check=False,
+        monitord_command(*args),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=child_env(),
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -74,8 +82,12 @@ async def daemon_process(
     The process is killed on exit if the test left it running.
     """
     process = await trio.lowlevel.open_process(
-        (command or monitord_command()) + list(args), cwd=cwd, env={**child_env(), **(env or {})}, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        (command or monitord_command()) + list(args),
+        cwd=cwd,
+        env={**child_env(), **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         yield DaemonProcess(process)

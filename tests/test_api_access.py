@@ -74,9 +74,7 @@ async def _viewer_token(running: RunningDaemon, admin_token: str) -> str:
     return await running.login("vera", "viewer-password")
 
 
-def _request_for(
-    method: str, rule: str, ids: dict[str, int], password: str
-) -> tuple[str, dict[str, object] | None]:
+def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> tuple[str, dict[str, object] | None]:
     path = (
         rule.replace("<int:server_id>", str(ids["server"]))
         .replace("<int:user_id>", str(ids["user"]))

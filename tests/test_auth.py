@@ -45,7 +45,18 @@ async def test_a_token_signed_with_the_daemon_key_is_accepted(running: RunningDa
 
 @pytest.mark.parametrize(
     "case",
-    ["alg_none", "other_key", "no_exp", "no_iat", "no_sub", "expired", "tampered", "wrong_issuer", "future_iat", "garbage"],
+    [
+        "alg_none",
+        "other_key",
+        "no_exp",
+        "no_iat",
+        "no_sub",
+        "expired",
+        "tampered",
+        "wrong_issuer",
+        "future_iat",
+        "garbage",
+    ],
 )
 async def test_bad_tokens_get_401(running: RunningDaemon, case: str) -> None:
     key = _key(running)
@@ -100,7 +111,9 @@ async def test_a_wrong_current_password_changes_nothing(running: RunningDaemon, 
 
 async def test_deleting_a_user_revokes_their_tokens(running: RunningDaemon, admin_token: str) -> None:
     async with running.client(admin_token) as client:
-        created = await client.post("/api/users", json={"username": "tmp", "password": "tmp-password", "role": "viewer"})
+        created = await client.post(
+            "/api/users", json={"username": "tmp", "password": "tmp-password", "role": "viewer"}
+        )
         token = await running.login("tmp", "tmp-password")
         assert await _me_status(running, token) == 200
         assert (await client.delete(f"/api/users/{created.json()['id']}")).status_code == 204

@@ -16,8 +16,20 @@ def test_the_history_stays_within_its_budget_once_every_tier_is_full() -> None:
     # Ten days at one sample a minute; raw kept 2 h, minutes 1 day, hours 5 days: by the end
     # each tier has been trimmed for days, as a year would trim them.
     command = [
-        sys.executable, str(REPO / "bench" / "history_size.py"), "--days", "10", "--interval", "60",
-        "--raw-hours", "2", "--minute-days", "1", "--hour-days", "5", "--repeat", "1",
+        sys.executable,
+        str(REPO / "bench" / "history_size.py"),
+        "--days",
+        "10",
+        "--interval",
+        "60",
+        "--raw-hours",
+        "2",
+        "--minute-days",
+        "1",
+        "--hour-days",
+        "5",
+        "--repeat",
+        "1",
     ]
     postgres = os.environ.get(ENVIRONMENT_VARIABLE, "")
     if postgres:

@@ -18,7 +18,12 @@ def test_the_bench_harness_writes_every_figure(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     run = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--output", str(results)],
-        capture_output=True, text=True, cwd=REPO, env=child_env(), timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=child_env(),
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "monitord bench summary" in run.stdout

@@ -15,8 +15,16 @@ def test_every_host_fact_is_a_field_of_the_wire_view() -> None:
 def test_facts_land_in_the_view_and_servers_stay_ordered_by_id() -> None:
     cache = LiveCache()
     for server_id in (5, 2):
-        cache.add(ServerRecord(id=server_id, name=f"s{server_id}", agent_token_hash="h", facts=HostFacts(),
-                               last_seen_ms=None, created_at_ms=0))
+        cache.add(
+            ServerRecord(
+                id=server_id,
+                name=f"s{server_id}",
+                agent_token_hash="h",
+                facts=HostFacts(),
+                last_seen_ms=None,
+                created_at_ms=0,
+            )
+        )
     facts = HostFacts(hostname="db", os_type="Linux", cpu_cores=8, ip_address="10.0.0.2")
     view = cache.set_facts(5, facts)
     assert view is not None

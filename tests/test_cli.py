@@ -23,8 +23,9 @@ def config(tmp_path: Path) -> Path:
 
 
 def test_user_add_then_log_in(tmp_path: Path, config: Path) -> None:
-    result = run_monitord("user", "add", "olga", "--role", "viewer", "--password-stdin", "--config", str(config),
-                          stdin="olga-password\n")
+    result = run_monitord(
+        "user", "add", "olga", "--role", "viewer", "--password-stdin", "--config", str(config), stdin="olga-password\n"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "user olga created with role viewer"
     assert "olga-password" not in result.stdout + result.stderr
@@ -51,9 +52,15 @@ print(status, hypercorn.trio.run.TCPServer is hypercorn.trio.tcp_server.TCPServe
 
 def test_cli_commands_leave_hypercorn_alone(config: Path) -> None:
     """Only serving the dashboard changes how hypercorn serves connections; `user add` does not."""
-    result = subprocess.run([sys.executable, "-c", _USER_ADD_THEN_CHECK_HYPERCORN, str(config)],
-                            input="olga-password\n", capture_output=True, text=True, env=child_env(), timeout=30,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _USER_ADD_THEN_CHECK_HYPERCORN, str(config)],
+        input="olga-password\n",
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].split() == ["0", "True"], result.stdout + result.stderr
 
@@ -87,12 +94,17 @@ def test_server_add_prints_the_token_once_and_can_write_it(tmp_path: Path, confi
 
 
 def test_user_passwd_revokes_and_replaces(tmp_path: Path, config: Path) -> None:
-    add = run_monitord("user", "add", "pat", "--role", "viewer", "--password-stdin", "--config", str(config),
-                       stdin="first-password\n")
+    add = run_monitord(
+        "user", "add", "pat", "--role", "viewer", "--password-stdin", "--config", str(config), stdin="first-password\n"
+    )
     assert add.returncode == 0
-    changed = run_monitord("user", "passwd", "pat", "--password-stdin", "--config", str(config), stdin="second-password\n")
+    changed = run_monitord(
+        "user", "passwd", "pat", "--password-stdin", "--config", str(config), stdin="second-password\n"
+    )
     assert changed.returncode == 0, changed.stderr
-    missing = run_monitord("user", "passwd", "nobody", "--password-stdin", "--config", str(config), stdin="whatever-pw\n")
+    missing = run_monitord(
+        "user", "passwd", "nobody", "--password-stdin", "--config", str(config), stdin="whatever-pw\n"
+    )
     assert missing.returncode == 2 and "no user named 'nobody'" in missing.stderr
 
     async def log_in() -> None:

@@ -14,20 +14,32 @@ CASES = {
     "unknown_key_in_section": ("[http]\nlisten_addr = '0.0.0.0:80'\n", "http.listen_addr: unknown key"),
     "wrong_type": ("[push]\ninterval_seconds = 'fast'\n", "push.interval_seconds: expected a number, got a string"),
     "section_not_a_table": ("http = 8080\n", "http: expected a table, got an integer"),
-    "negative_interval": ("[agents]\noffline_after_seconds = -5\n", "agents.offline_after_seconds: expected a number > 0"),
+    "negative_interval": (
+        "[agents]\noffline_after_seconds = -5\n",
+        "agents.offline_after_seconds: expected a number > 0",
+    ),
     "listen_without_port": ("[http]\nlisten = 'localhost'\n", 'http.listen: expected "host:port"'),
     "listen_port_too_big": ("[grpc]\nlisten = '127.0.0.1:70000'\n", "grpc.listen: port must be 0-65535"),
     "listen_bad_host": ("[http]\nlisten = 'bad host!:80'\n", 'http.listen: expected "host:port"'),
     "listen_non_ascii_port": ("[http]\nlisten = '127.0.0.1:８０'\n", 'http.listen: expected "host:port"'),
-    "half_tls": ("[grpc]\ntls_cert_file = '/etc/cert.pem'\n", "grpc.tls_key_file: set tls_cert_file and tls_key_file together"),
+    "half_tls": (
+        "[grpc]\ntls_cert_file = '/etc/cert.pem'\n",
+        "grpc.tls_key_file: set tls_cert_file and tls_key_file together",
+    ),
     "wildcard_origin": ("[http]\nallowed_origins = ['*']\n", "http.allowed_origins: expected origins like"),
-    "no_live_feeds": ("[http]\nmax_live_feeds_per_user = 0\n", "http.max_live_feeds_per_user: expected an integer >= 1"),
+    "no_live_feeds": (
+        "[http]\nmax_live_feeds_per_user = 0\n",
+        "http.max_live_feeds_per_user: expected an integer >= 1",
+    ),
     "bad_database_url": ("[database]\nurl = 'mysql://root@db/x'\n", "database.url: expected"),
     "bad_postgres_port": ("[database]\nurl = 'postgresql://u:hunter2@db:port/x'\n", "database.url: the port of the"),
     "zero_connect_timeout": ("[database]\nconnect_timeout_seconds = 0\n", "database.connect_timeout_seconds: expected"),
     "tiny_buffer": ("[database]\nbuffer_samples = 10\n", "database.buffer_samples: expected an integer >= 100"),
     "zero_retry_cap": ("[database]\nretry_max_seconds = 0\n", "database.retry_max_seconds: expected a number >= 0.1"),
-    "zero_database_timeout": ("[database]\ntimeout_seconds = 0\n", "database.timeout_seconds: expected a number >= 0.1"),
+    "zero_database_timeout": (
+        "[database]\ntimeout_seconds = 0\n",
+        "database.timeout_seconds: expected a number >= 0.1",
+    ),
     "not_toml": ("[http\nlisten = \n", "not valid TOML"),
     "raw_hours_too_short": ("[retention]\nraw_hours = 1\n", "retention.raw_hours: expected an integer >= 2"),
     "fractional_days": ("[retention]\nminute_days = 1.5\n", "retention.minute_days: expected an integer, got a number"),
@@ -69,7 +81,9 @@ def test_unreadable_config_exits_2(tmp_path: Path, path: str, expected: str) -> 
 def test_a_bad_command_line_exits_2_with_one_line(tmp_path: Path) -> None:
     result = run_monitord("--colour", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == ["monitord: unrecognized arguments: --colour (see `python -m monitord --help`)"]
+    assert result.stderr.splitlines() == [
+        "monitord: unrecognized arguments: --colour (see `python -m monitord --help`)"
+    ]
 
 
 def test_an_invalid_utf8_config_is_reported_not_raised(tmp_path: Path) -> None:
@@ -112,6 +126,7 @@ hour_days = 730
     assert settings.database.url.startswith("postgresql://")
     assert load_settings(None) == Settings()
     assert (Settings().retention.raw_hours, Settings().retention.minute_days, Settings().retention.hour_days) == (
-        48, 14, 400
+        48,
+        14,
+        400,
     )
-

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 import anyio
+import anyio.abc
 import grpc
 import msgspec
-import anyio.abc
 import purerpc
 import pytest
 import trio
@@ -50,7 +50,9 @@ async def test_the_daemon_serves_the_api_from_postgresql_and_keeps_it_across_res
         server_id = created.json()["server"]["id"]
         assert (await client.patch(f"/api/servers/{server_id}", json={"name": "web-01"})).json()["name"] == "web-01"
         assert (await client.post(f"/api/servers/{server_id}/token")).status_code == 200
-        viewer = await client.post("/api/users", json={"username": "vera", "password": "viewer-password", "role": "viewer"})
+        viewer = await client.post(
+            "/api/users", json={"username": "vera", "password": "viewer-password", "role": "viewer"}
+        )
         assert viewer.status_code == 201
     await first.stop()
 

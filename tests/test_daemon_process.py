@@ -17,7 +17,9 @@ from tests.processes import daemon_process, monitord_command
 
 def _config(tmp_path: Path, http_listen: str = "127.0.0.1:0") -> Path:
     config = tmp_path / "monitord.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[http]\nlisten = "{http_listen}"\n[grpc]\nlisten = "127.0.0.1:0"\n')
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[http]\nlisten = "{http_listen}"\n[grpc]\nlisten = "127.0.0.1:0"\n'
+    )
     return config
 
 

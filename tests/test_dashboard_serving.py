@@ -43,9 +43,14 @@ async def _serving(tmp_path: Path, build: Path) -> AsyncIterator[httpx.AsyncClie
     async with open_sqlite_storage(tmp_path / "db.sqlite") as storage, trio.open_nursery() as nursery:
         cache, hub = LiveCache(), SnapshotHub()
         state = AppState(
-            settings=settings, storage=storage, cache=cache, hub=hub, telemetry=Telemetry(cache, hub),
+            settings=settings,
+            storage=storage,
+            cache=cache,
+            hub=hub,
+            telemetry=Telemetry(cache, hub),
             sessions=SessionAuthenticator(TokenIssuer(b"k" * 32, 60), storage),
-            login_limiter=LoginLimiter(5, 60, trio.current_time), servers=ServerRegistry(storage, cache),
+            login_limiter=LoginLimiter(5, 60, trio.current_time),
+            servers=ServerRegistry(storage, cache),
         )
         address = await nursery.start(
             partial(serve_dashboard, create_app(state, build), settings.http, shutdown_trigger=stop.wait)

@@ -32,7 +32,9 @@ async def populate(storage: Any) -> None:
         await storage.create_server(f"srv-{number} ☃", f"token-{number}", now_ms=T0 + number)
     await storage.delete_server(3)
     await storage.delete_server(6)  # the highest id ever handed out is gone: ids continue at 7
-    await storage.update_host_facts(5, HostFacts(hostname="db.local", os_type="linux", cpu_cores=16, ip_address="10.0.0.5"))
+    await storage.update_host_facts(
+        5, HostFacts(hostname="db.local", os_type="linux", cpu_cores=16, ip_address="10.0.0.5")
+    )
     for server_id, count in SAMPLES.items():
         await storage.insert_samples(
             [(server_id, sample(T0 + 1000 * i + server_id, cpu=(i * 7 % 1000) / 10)) for i in range(count)]
@@ -100,7 +102,8 @@ async def test_the_history_older_than_raw_retention_and_pending_late_minutes_are
         assert await source.delete_expired(cutoffs, max_rows=10_000) > 0  # type: ignore[attr-defined]
         report = await copy_database(source, target, batch_size=7)  # type: ignore[arg-type]
         assert (report.verified.minute_buckets, report.verified.hour_buckets) == (
-            counts.minute_buckets, counts.hour_buckets
+            counts.minute_buckets,
+            counts.hour_buckets,
         )
         await assert_same(source, target)  # type: ignore[arg-type]
         # The target carries on: the late minute is recomputed there as it would have been here.
@@ -143,7 +146,10 @@ async def test_an_interrupted_copy_continues_where_it_stopped(tmp_path: Path, po
 
 
 async def test_a_target_that_is_not_a_prefix_of_the_source_is_gone_through_again(tmp_path: Path) -> None:
-    async with open_database(f"sqlite://{tmp_path / 's.db'}") as source, open_database(f"sqlite://{tmp_path / 't.db'}") as target:
+    async with (
+        open_database(f"sqlite://{tmp_path / 's.db'}") as source,
+        open_database(f"sqlite://{tmp_path / 't.db'}") as target,
+    ):
         await populate(source)
         await target.import_servers(await source.list_servers())  # type: ignore[attr-defined]
         every_other = (await source.query_samples(1, 0, 2**62))[::2]
@@ -154,16 +160,24 @@ async def test_a_target_that_is_not_a_prefix_of_the_source_is_gone_through_again
 
 
 async def test_a_target_holding_other_data_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    async with open_database(f"sqlite://{tmp_path / 's.db'}") as source, open_database(f"sqlite://{tmp_path / 't.db'}") as target:
+    async with (
+        open_database(f"sqlite://{tmp_path / 's.db'}") as source,
+        open_database(f"sqlite://{tmp_path / 't.db'}") as target,
+    ):
         await populate(source)
         await target.create_user("admin", "h", Role.ADMIN, now_ms=T0 + 99)  # a daemon's first start
-        with pytest.raises(CopyError, match=r"the target already holds user 1 \('admin'\), which did not come from the source"):
+        with pytest.raises(
+            CopyError, match=r"the target already holds user 1 \('admin'\), which did not come from the source"
+        ):
             await copy_database(source, target)  # type: ignore[arg-type]
         assert await target.list_servers() == []
 
 
 async def test_a_target_written_to_meanwhile_fails_verification(tmp_path: Path) -> None:
-    async with open_database(f"sqlite://{tmp_path / 's.db'}") as source, open_database(f"sqlite://{tmp_path / 't.db'}") as target:
+    async with (
+        open_database(f"sqlite://{tmp_path / 's.db'}") as source,
+        open_database(f"sqlite://{tmp_path / 't.db'}") as target,
+    ):
         await populate(source)
         await copy_database(source, target, batch_size=BATCH)  # type: ignore[arg-type]
         await target.insert_samples([(5, sample(T0 * 2))])  # say, a daemon already running on it
@@ -189,7 +203,9 @@ async def test_the_command_copies_shows_progress_and_reruns_as_a_no_op(tmp_path:
         "(2,001 samples were already there from an earlier run)\n"
     )
     back = tmp_path / "back.db"
-    home = await trio.to_thread.run_sync(lambda: run_monitord("db", "copy", "--from", postgres_url, "--to", f"sqlite://{back}"))
+    home = await trio.to_thread.run_sync(
+        lambda: run_monitord("db", "copy", "--from", postgres_url, "--to", f"sqlite://{back}")
+    )
     assert home.returncode == 0, home.stderr
     async with open_database(f"sqlite://{source}") as original, open_database(f"sqlite://{back}") as copied:
         await assert_same(original, copied)  # type: ignore[arg-type]
@@ -199,7 +215,11 @@ async def test_the_command_copies_shows_progress_and_reruns_as_a_no_op(tmp_path:
     "source,target,expected",
     [
         ("mysql://root@db/x", "sqlite:///tmp/t.db", '--from: expected "sqlite:///abs/path.db" or "postgresql://'),
-        ("sqlite:///nonexistent/monitord.db", "sqlite:///tmp/t.db", "--from: no SQLite database at /nonexistent/monitord.db"),
+        (
+            "sqlite:///nonexistent/monitord.db",
+            "sqlite:///tmp/t.db",
+            "--from: no SQLite database at /nonexistent/monitord.db",
+        ),
         ("SOURCE", "postgresql://u:hunter2@db:port/x", "--to: the port of the PostgreSQL URL must be a number"),
         ("SOURCE", "SOURCE", "--from and --to name the same database"),
     ],
@@ -220,9 +240,16 @@ def test_an_unreachable_target_is_one_line_and_status_1(tmp_path: Path) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-        result = run_monitord("db", "copy", "--from", f"sqlite://{source}",
-                              "--to", f"postgresql://monitor:hunter2@127.0.0.1:{port}/fleet",
-                              "--connect-timeout-seconds", "0.5")
+        result = run_monitord(
+            "db",
+            "copy",
+            "--from",
+            f"sqlite://{source}",
+            "--to",
+            f"postgresql://monitor:hunter2@127.0.0.1:{port}/fleet",
+            "--connect-timeout-seconds",
+            "0.5",
+        )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and f"cannot connect to PostgreSQL at 127.0.0.1:{port}" in errors[0], result.stderr
@@ -233,5 +260,3 @@ def test_an_unreachable_target_is_one_line_and_status_1(tmp_path: Path) -> None:
 async def _empty_database(path: Path) -> None:
     async with open_database(f"sqlite://{path}"):
         pass
-
-

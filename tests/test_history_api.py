@@ -30,8 +30,8 @@ POINT_KEYS = {name for name in msgspec.json.decode(msgspec.json.encode(sample(0)
 
 
 @pytest.fixture
-async def settings(backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Settings]:
-    name, database = backend
+async def settings(backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Settings]:  # noqa: F811
+    _name, database = backend
     if database is None:
         yield make_settings(tmp_path / "data", retention=RETENTION)
         return
@@ -45,7 +45,9 @@ def minute_sample(at_ms: int) -> MetricsSample:
     """Values that tell buckets apart: cpu cycles 0..9 by minute, rx counts minutes."""
     minute = at_ms // MINUTE_MS
     return msgspec.structs.replace(
-        sample(at_ms), cpu_usage_percent=float(minute % 10), memory_usage_bytes=1000 + minute % 3,
+        sample(at_ms),
+        cpu_usage_percent=float(minute % 10),
+        memory_usage_bytes=1000 + minute % 3,
         network_rx_total_bytes=minute,
     )
 
@@ -59,10 +61,10 @@ def buckets_of(samples: Sequence[MetricsSample], step_ms: int, lo: int, hi: int)
     return dict(sorted(grouped.items()))
 
 
-def check_points(points: list[dict[str, object]], wanted: dict[int, list[MetricsSample]], *, peak: bool = False) -> None:
-    assert [p["time"] for p in points] == [
-        ms_to_datetime(t).isoformat().replace("+00:00", "Z") for t in wanted
-    ]
+def check_points(
+    points: list[dict[str, object]], wanted: dict[int, list[MetricsSample]], *, peak: bool = False
+) -> None:
+    assert [p["time"] for p in points] == [ms_to_datetime(t).isoformat().replace("+00:00", "Z") for t in wanted]
     for point, group in zip(points, wanted.values(), strict=True):
         assert set(point) == POINT_KEYS
         cpu = [s.cpu_usage_percent for s in group]
@@ -87,11 +89,7 @@ class History:
 async def history(settings: Settings, daemons: DaemonStarter) -> History:
     now = now_ms() // MINUTE_MS * MINUTE_MS
     offline = range(now - 10 * HOUR_MS, now - 7 * HOUR_MS)
-    samples = [
-        minute_sample(moment)
-        for moment in range(now - 60 * HOUR_MS, now, MINUTE_MS)
-        if moment not in offline
-    ]
+    samples = [minute_sample(moment) for moment in range(now - 60 * HOUR_MS, now, MINUTE_MS) if moment not in offline]
     async with open_storage(settings) as storage:
         server = await storage.create_server("history", "h", now_ms=now)
         await storage.insert_samples([(server.id, s) for s in samples])

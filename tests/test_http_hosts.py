@@ -22,7 +22,9 @@ async def test_ip_literals_and_localhost_are_answered(running: RunningDaemon, ho
     assert (await _health_status(running, host)).status_code == 200
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8080", "127.0.0.1.evil.example", "localhost.evil.example"])
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8080", "127.0.0.1.evil.example", "localhost.evil.example"]
+)
 async def test_other_names_are_refused(running: RunningDaemon, host: str) -> None:
     response = await _health_status(running, host)
     assert response.status_code == 400

@@ -19,8 +19,6 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.processes import child_env
 
 PACKAGE = Path(__file__).resolve().parent.parent / "monitord"
@@ -164,8 +162,10 @@ def test_the_agent_side_never_imports_the_http_side() -> None:
 
 def test_storage_knows_models_and_config_only() -> None:
     """Storage is below everything: no HTTP, gRPC, cache, auth, push or telemetry."""
-    breaches = _breaches(("monitord.storage.*",),
-                         allowed=("monitord", "monitord.models", "monitord.config", "monitord.tomlconfig", "monitord.storage.*"))
+    breaches = _breaches(
+        ("monitord.storage.*",),
+        allowed=("monitord", "monitord.models", "monitord.config", "monitord.tomlconfig", "monitord.storage.*"),
+    )
     assert not breaches, "\n".join(["storage imports beyond models and config:", *breaches])
 
 
@@ -221,7 +221,8 @@ def test_importing_the_http_side_loads_nothing_of_the_agent_side() -> None:
         "import sys, monitord.http.app, monitord.http.serve\n"
         "print(sorted(m for m in sys.modules if m.startswith(('monitord.ingest', 'monitord.grpc_transport'))))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=child_env(),
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=child_env(), timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", result.stdout

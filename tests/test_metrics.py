@@ -21,6 +21,12 @@ METRICS_TOKEN = "scrape-token-0123456789"
 PROMTOOL = shutil.which("promtool")
 
 
+def _promtool_check(text: str) -> subprocess.CompletedProcess[str]:
+    """promtool's verdict on a scrape (run in a thread: the test's daemon shares the event loop)."""
+    assert PROMTOOL is not None
+    return subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, check=False)
+
+
 @pytest.fixture
 async def metrics_daemon(tmp_path: Path, daemons: DaemonStarter) -> RunningDaemon:
     settings = make_settings(tmp_path / "data", metrics={"bearer_token": METRICS_TOKEN}, push={"interval_seconds": 0.2})
@@ -56,10 +62,19 @@ async def _scrape(running: RunningDaemon) -> str:
 
 async def test_metrics_expose_self_metrics_and_servers(metrics_daemon: RunningDaemon) -> None:
     families = {family.name: family for family in text_string_to_metric_families(await _scrape(metrics_daemon))}
-    for name in ("monitord_agents_connected", "monitord_websocket_clients", "monitord_push_duration_seconds",
-                 "monitord_snapshots_dropped", "monitord_samples_accepted", "monitord_samples_rejected",
-                 "monitord_db_write_duration_seconds", "monitord_ingest_buffer_samples", "monitord_server_up",
-                 "monitord_history_passes", "monitord_history_deleted_rows"):
+    for name in (
+        "monitord_agents_connected",
+        "monitord_websocket_clients",
+        "monitord_push_duration_seconds",
+        "monitord_snapshots_dropped",
+        "monitord_samples_accepted",
+        "monitord_samples_rejected",
+        "monitord_db_write_duration_seconds",
+        "monitord_ingest_buffer_samples",
+        "monitord_server_up",
+        "monitord_history_passes",
+        "monitord_history_deleted_rows",
+    ):
         assert name in families, name
     (up,) = families["monitord_server_up"].samples
     assert up.labels == {"server_id": "1", "name": 'web "one"\\'} and up.value == 0.0  # pending
@@ -68,7 +83,7 @@ async def test_metrics_expose_self_metrics_and_servers(metrics_daemon: RunningDa
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus): format not linted")
 async def test_promtool_accepts_the_output(metrics_daemon: RunningDaemon) -> None:
     text = await _scrape(metrics_daemon)
-    result = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, check=False)
+    result = await trio.to_thread.run_sync(_promtool_check, text)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -112,11 +127,23 @@ def _add_reporting_servers(running: RunningDaemon, names: dict[int, str]) -> Met
     assert cache is not None
     now = now_ms()
     latest = sample(now - 1000)
-    facts = HostFacts(hostname="", os_type="", os_version="", kernel_version="", arch="", cpu_model="",
-                      cpu_cores=0, agent_version="", ip_address="")
+    facts = HostFacts(
+        hostname="",
+        os_type="",
+        os_version="",
+        kernel_version="",
+        arch="",
+        cpu_model="",
+        cpu_cores=0,
+        agent_version="",
+        ip_address="",
+    )
     for server_id, name in names.items():
-        cache.add(ServerRecord(id=server_id, name=name, agent_token_hash="!", facts=facts, last_seen_ms=None,
-                               created_at_ms=now))
+        cache.add(
+            ServerRecord(
+                id=server_id, name=name, agent_token_hash="!", facts=facts, last_seen_ms=None, created_at_ms=now
+            )
+        )
         cache.apply_sample(server_id, latest)
     return latest
 
@@ -138,8 +165,7 @@ async def test_server_gauges_parse_back_exactly(metrics_daemon: RunningDaemon) -
         expected = latest.time.timestamp() if field == "time" else float(getattr(latest, field))
         assert values == {str(server_id): expected for server_id in names}, family
     if PROMTOOL is not None:
-        result = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True,
-                                check=False)
+        result = await trio.to_thread.run_sync(_promtool_check, text)
         assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -41,8 +41,9 @@ def _on_the_test_server(server: str, database: str, user: str = "") -> str:
     """The test server's URL for another database (and user), with a password the server never checks."""
     parts = urlsplit(server)
     user = user or parts.username or "postgres"
-    return urlunsplit(parts._replace(netloc=f"{user}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}",
-                                     path=f"/{database}"))
+    return urlunsplit(
+        parts._replace(netloc=f"{user}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}", path=f"/{database}")
+    )
 
 
 async def test_a_closed_port_is_retried_then_one_line_naming_host_and_cause(tmp_path: Path) -> None:
@@ -51,7 +52,10 @@ async def test_a_closed_port_is_retried_then_one_line_naming_host_and_cause(tmp_
         port = closed.getsockname()[1]
         log, errors = await _start_and_fail(tmp_path, f"postgresql://monitor:{PASSWORD}@127.0.0.1:{port}/fleet")
     assert len(errors) == 1
-    assert f'cannot connect to PostgreSQL at 127.0.0.1:{port} (database "fleet", user "monitor"): connection refused' in errors[0]
+    assert (
+        f'cannot connect to PostgreSQL at 127.0.0.1:{port} (database "fleet", user "monitor"): connection refused'
+        in errors[0]
+    )
     assert "gave up after" in errors[0]
     retries = [line for line in log.splitlines() if " WARNING " in line]
     assert retries and all("connection refused" in line and "retrying in" in line for line in retries)
@@ -74,7 +78,7 @@ async def test_an_unknown_role_is_an_authentication_failure(tmp_path: Path, post
 async def test_the_daemon_on_postgresql_serves_and_stops_cleanly_on_sigterm(tmp_path: Path, postgres_url: str) -> None:
     async with daemon_process("--config", str(_config(tmp_path, postgres_url)), cwd=tmp_path) as daemon:
         line = await daemon.wait_for_line("dashboard and API on http://")
-        base_url = line[line.index("http://"):].split()[0]
+        base_url = line[line.index("http://") :].split()[0]
         await daemon.wait_for_line("ready")
         async with httpx.AsyncClient(base_url=base_url) as client:
             health = (await client.get("/api/health")).json()

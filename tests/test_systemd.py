@@ -25,7 +25,9 @@ UNITS = sorted((REPO / "systemd").glob("*.service"))
 
 def _config(tmp_path: Path) -> Path:
     config = tmp_path / "monitord.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[http]\nlisten = "127.0.0.1:0"\n[grpc]\nlisten = "127.0.0.1:0"\n')
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[http]\nlisten = "127.0.0.1:0"\n[grpc]\nlisten = "127.0.0.1:0"\n'
+    )
     return config
 
 
@@ -78,7 +80,9 @@ def test_the_daemon_unit_is_hardened(tmp_path: Path) -> None:
     unit = REPO / "systemd" / "monitord.service"
     result = subprocess.run(
         [SYSTEMD_ANALYZE, "security", "--offline=yes", "--no-pager", str(unit)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     exposure = re.search(r"Overall exposure level for \S+: ([\d.]+)", result.stdout)
     assert exposure is not None, result.stdout + result.stderr

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import jwt
 import pytest
+import trio
 
 from monitord.auth.jwt_tokens import ISSUER, TokenIssuer
 from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.live_feed_helpers import feed, raw_handshake, read_data_frame, rejection, subprotocols
-
-import trio
 
 
 def _jwt_key(running: RunningDaemon) -> bytes:

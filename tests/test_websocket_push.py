@@ -16,8 +16,8 @@ import pytest
 import trio
 import trio.testing
 import wsproto
-from wsproto.events import Event
 from trio_websocket import ConnectionClosed, WebSocketConnection
+from wsproto.events import Event
 
 from monitord.push.hub import SnapshotHub
 from monitord.push.snapshot import Snapshot
@@ -39,14 +39,44 @@ INTERVAL = 2.0
 # CONTRACT §4 and §5, spelled out: the push must carry exactly these keys.
 MESSAGE_KEYS = {"type", "generatedAt", "servers"}
 SERVER_KEYS = {
-    "id", "name", "ipAddress", "status", "osType", "osVersion", "hostname", "kernelVersion", "arch",
-    "cpuModel", "cpuCores", "agentVersion", "lastSeenAt", "createdAt", "latestMetrics",
+    "id",
+    "name",
+    "ipAddress",
+    "status",
+    "osType",
+    "osVersion",
+    "hostname",
+    "kernelVersion",
+    "arch",
+    "cpuModel",
+    "cpuCores",
+    "agentVersion",
+    "lastSeenAt",
+    "createdAt",
+    "latestMetrics",
 }
 METRIC_KEYS = {
-    "time", "cpuUsagePercent", "memoryUsageBytes", "memoryTotalBytes", "swapUsageBytes", "swapTotalBytes",
-    "diskUsedBytes", "diskTotalBytes", "diskReadBps", "diskWriteBps", "networkRxInstantBps",
-    "networkTxInstantBps", "networkRxTotalBytes", "networkTxTotalBytes", "load1", "load5", "load15",
-    "processCount", "tcpConnections", "udpConnections", "uptimeSeconds",
+    "time",
+    "cpuUsagePercent",
+    "memoryUsageBytes",
+    "memoryTotalBytes",
+    "swapUsageBytes",
+    "swapTotalBytes",
+    "diskUsedBytes",
+    "diskTotalBytes",
+    "diskReadBps",
+    "diskWriteBps",
+    "networkRxInstantBps",
+    "networkTxInstantBps",
+    "networkRxTotalBytes",
+    "networkTxTotalBytes",
+    "load1",
+    "load5",
+    "load15",
+    "processCount",
+    "tcpConnections",
+    "udpConnections",
+    "uptimeSeconds",
 }
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 

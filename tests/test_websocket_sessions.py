@@ -29,7 +29,9 @@ async def _close_of(connection: WebSocketConnection) -> tuple[int | None, str | 
 
 async def _viewer(running: RunningDaemon, admin_token: str, name: str = "vera") -> tuple[int, str]:
     async with running.client(admin_token) as client:
-        response = await client.post("/api/users", json={"username": name, "password": "viewer-password", "role": "viewer"})
+        response = await client.post(
+            "/api/users", json={"username": name, "password": "viewer-password", "role": "viewer"}
+        )
     assert response.status_code == 201, response.text
     return response.json()["id"], await running.login(name, "viewer-password")
 
@@ -61,7 +63,8 @@ async def test_a_password_change_closes_that_users_feeds_with_4401(
             await admin.get_message()
             async with running.client(viewer_token) as client:
                 response = await client.put(
-                    "/api/auth/password", json={"currentPassword": "viewer-password", "newPassword": "new-viewer-password"}
+                    "/api/auth/password",
+                    json={"currentPassword": "viewer-password", "newPassword": "new-viewer-password"},
                 )
             assert response.status_code == 200
             assert await _close_of(viewer) == (4401, "the session was revoked")

@@ -52,7 +52,9 @@ async def run_until_signal(settings: AgentSettings) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             await nursery.start(agent.run)
-            log.info("monitord agent %s reporting to %s every %g s", __version__, settings.server, settings.interval_seconds)
+            log.info(
+                "monitord agent %s reporting to %s every %g s", __version__, settings.server, settings.interval_seconds
+            )
             async for signum in signals:
                 log.info("%s received: stopping", signal.Signals(signum).name)
                 nursery.cancel_scope.cancel()

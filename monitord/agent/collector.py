@@ -27,11 +27,42 @@ from monitord.proto import monitord_pb2 as pb
 # of other filesystems, pseudo and network filesystems.
 VIRTUAL_FILESYSTEMS = frozenset(
     {
-        "tmpfs", "devtmpfs", "ramfs", "overlay", "overlayfs", "aufs", "squashfs", "iso9660",
-        "udf", "proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs",
-        "pstore", "bpf", "configfs", "fusectl", "hugetlbfs", "mqueue", "nsfs", "autofs",
-        "binfmt_misc", "efivarfs", "rpc_pipefs", "nfs", "nfs4", "cifs", "smb3", "9p", "fuse",
-        "erofs", "zram",
+        "tmpfs",
+        "devtmpfs",
+        "ramfs",
+        "overlay",
+        "overlayfs",
+        "aufs",
+        "squashfs",
+        "iso9660",
+        "udf",
+        "proc",
+        "sysfs",
+        "cgroup",
+        "cgroup2",
+        "devpts",
+        "debugfs",
+        "tracefs",
+        "securityfs",
+        "pstore",
+        "bpf",
+        "configfs",
+        "fusectl",
+        "hugetlbfs",
+        "mqueue",
+        "nsfs",
+        "autofs",
+        "binfmt_misc",
+        "efivarfs",
+        "rpc_pipefs",
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "9p",
+        "fuse",
+        "erofs",
+        "zram",
     }
 )
 # The first sample's CPU figure needs a window of at least this long.
@@ -96,6 +127,7 @@ def cpu_busy_percent(before: NamedTuple, after: NamedTuple) -> float:
     Idle and I/O wait count as not busy (as psutil does); guest time is already inside user and
     nice time, so it is left out of the total.
     """
+
     def split(times: NamedTuple) -> tuple[float, float]:
         fields = times._asdict()
         total = sum(value for name, value in fields.items() if name not in ("guest", "guest_nice"))
@@ -272,10 +304,7 @@ class Collector:
     def _net_counters() -> dict[str, tuple[int, int]]:
         counters = psutil.net_io_counters(pernic=True)
         stats = psutil.net_if_stats()
-        names = [
-            name for name in counters
-            if name != "lo" and "loopback" not in getattr(stats.get(name), "flags", "")
-        ]
+        names = [name for name in counters if name != "lo" and "loopback" not in getattr(stats.get(name), "flags", "")]
         # Physical NICs when there are any (a Docker host's bridges and veths would count the
         # same bytes twice); otherwise everything but loopback (inside a container).
         physical = [name for name in names if Path("/sys/class/net", name, "device").exists()]

@@ -140,7 +140,8 @@ class Agent:
             log.warning(
                 "a collection has run longer than interval_seconds = %g (a hung filesystem?); skipping "
                 "collections until it returns (%d skipped since start)",
-                self.settings.interval_seconds, self.skipped_collections,
+                self.settings.interval_seconds,
+                self.skipped_collections,
             )
 
     # --- shipping ----------------------------------------------------------------------------
@@ -167,7 +168,8 @@ class Agent:
                     log.error(
                         "the daemon rejected this agent's token (%s): check token_file/token (a rotated "
                         "or deleted server?); retrying every %g s",
-                        rejected, self.settings.rejected_retry_seconds,
+                        rejected,
+                        self.settings.rejected_retry_seconds,
                     )
                 self.rejections += 1
                 delay = self.settings.rejected_retry_seconds
@@ -190,7 +192,10 @@ class Agent:
         if failures == 0:
             log.warning(
                 "daemon %s unavailable (%s); buffering (%d samples held, room for %d), retrying with backoff",
-                self.settings.server, reason, len(self.buffer), self.buffer.capacity,
+                self.settings.server,
+                reason,
+                len(self.buffer),
+                self.buffer.capacity,
             )
         else:
             log.debug("daemon %s still unavailable (%s); next attempt in %.1f s", self.settings.server, reason, delay)
@@ -226,7 +231,9 @@ class Agent:
             self.rejections = 0
         log.info(
             "connected to %s as server %d; %d samples to send",
-            self.settings.server, self.server_id, len(self.buffer),
+            self.settings.server,
+            self.server_id,
+            len(self.buffer),
         )
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._send_samples, stream, limit)

@@ -147,7 +147,10 @@ async def run_pass(
         while await batch(lambda: storage.reclaim_space(max_pages=VACUUM_BATCH_PAGES)):
             pass
     return PassReport(
-        rolled_up_samples=rolled, late_minutes=late, deleted_rows=deleted, batches=batches,
+        rolled_up_samples=rolled,
+        late_minutes=late,
+        deleted_rows=deleted,
+        batches=batches,
         longest_batch_seconds=longest,
     )
 
@@ -196,7 +199,10 @@ async def maintain_history(
                 log.info(
                     "history: rolled up %d samples, recomputed %d late minutes, deleted %d expired rows "
                     "in %d batches (longest %.0f ms)",
-                    report.rolled_up_samples, report.late_minutes, report.deleted_rows, report.batches,
+                    report.rolled_up_samples,
+                    report.late_minutes,
+                    report.deleted_rows,
+                    report.batches,
                     report.longest_batch_seconds * 1000,
                 )
         await trio.sleep(interval_seconds)

@@ -48,7 +48,26 @@ MAX_POINTS = 10_000
 DEFAULT_POINTS = 1_000
 DEFAULT_SPAN_MS = HOUR_MS
 NICE_STEPS_SECONDS = (
-    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    172800,
+    604800,
 )
 # Times must fit RFC 3339 output (years 1970 to 9999).
 MAX_TIME_MS = 253_402_300_799_999
@@ -137,14 +156,12 @@ def parse_history_query(args: Mapping[str, str], retention: RetentionSettings, n
         raise HistoryRequestError("`from` must be before `to`")
     agg = args.get("agg", "avg")
     if agg not in ("avg", "max"):
-        raise HistoryRequestError(f"`agg`: expected \"avg\" or \"max\", got {agg[:20]!r}")
+        raise HistoryRequestError(f'`agg`: expected "avg" or "max", got {agg[:20]!r}')
     finest = choose_tier(retention, from_ms, now_ms)
     if "step" in args:
         text = args["step"]
         if not re.fullmatch(r"\d{1,12}", text) or not 1 <= int(text) <= MAX_STEP_SECONDS:
-            raise HistoryRequestError(
-                f"`step`: expected whole seconds from 1 to {MAX_STEP_SECONDS}, got {text[:20]!r}"
-            )
+            raise HistoryRequestError(f"`step`: expected whole seconds from 1 to {MAX_STEP_SECONDS}, got {text[:20]!r}")
         # A rollup tier cannot be cut finer than its buckets.
         step_ms = -(-int(text) * 1000 // finest.width_ms) * finest.width_ms
         points = bucket_count(from_ms, to_ms, step_ms)

@@ -17,8 +17,8 @@ from monitord.http import (
     websocket,
 )
 from monitord.http.context import AppState, MonitordApp
-from monitord.http.routes_dashboard import DASHBOARD_DIR
 from monitord.http.errors import install_error_handlers
+from monitord.http.routes_dashboard import DASHBOARD_DIR
 
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 
@@ -42,7 +42,13 @@ def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> Monitord
     )
     install_error_handlers(app)
     for module in (
-        routes_auth, routes_users, routes_servers, routes_history, routes_health, routes_metrics, websocket,
+        routes_auth,
+        routes_users,
+        routes_servers,
+        routes_history,
+        routes_health,
+        routes_metrics,
+        websocket,
         routes_dashboard,
     ):
         app.register_blueprint(module.blueprint)

@@ -58,8 +58,7 @@ class TrustedHostMiddleware:
 
 async def _refuse(scope: dict[str, Any], send: Any, host: str) -> None:
     message = (
-        f"this server does not answer to the name {host_name(host)[:100]!r}; "
-        "add it to http.allowed_hosts in the config"
+        f"this server does not answer to the name {host_name(host)[:100]!r}; add it to http.allowed_hosts in the config"
     )
     body = encoder.encode(ErrorResponse(error=ErrorBody(code="bad_host", message=message)))
     start, chunk = (

@@ -178,8 +178,10 @@ class HypercornWebSockets:
                 send_frame = _frame_sender_for(stream)  # only with deflate declined, as just done
             elif not self._warned:
                 self._warned = True
-                log.warning("hypercorn internals changed: WebSocket deflate stays on, snapshots are framed per "
-                            "client and stuck clients wait for TCP timeouts")
+                log.warning(
+                    "hypercorn internals changed: WebSocket deflate stays on, snapshots are framed per "
+                    "client and stuck clients wait for TCP timeouts"
+                )
             transport = {"abort": abort, "send_frame": send_frame}
             scope = {**scope, "extensions": {**(scope.get("extensions") or {}), TRANSPORT_EXTENSION: transport}}
             try:

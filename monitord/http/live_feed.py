@@ -191,9 +191,7 @@ class LiveFeed:
                 self._subscription.request_close(CLOSE_POLICY_VIOLATION, "too many messages")
                 return
 
-    async def _watch_session(
-        self, ends_in_seconds: float, still_valid: Callable[[], Awaitable[bool]]
-    ) -> None:
+    async def _watch_session(self, ends_in_seconds: float, still_valid: Callable[[], Awaitable[bool]]) -> None:
         expires = trio.current_time() + ends_in_seconds
         while True:
             await trio.sleep_until(min(expires, trio.current_time() + SESSION_RECHECK_SECONDS))

@@ -22,7 +22,11 @@ async def metrics() -> Response:
         raise ApiError(404, "not_found", "the metrics endpoint is off; set metrics.bearer_token to turn it on")
     offered = bearer_token(request.headers.get("Authorization")) or ""
     if not hmac.compare_digest(offered.encode(), expected.encode()):
-        raise ApiError(401, "unauthenticated", "send the metrics bearer token",
-                       {"WWW-Authenticate": 'Bearer realm="monitord-metrics"'})
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "send the metrics bearer token",
+            {"WWW-Authenticate": 'Bearer realm="monitord-metrics"'},
+        )
     body = await state.telemetry.exposition()
     return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

@@ -22,8 +22,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import trio
 import hypercorn.trio.run
+import trio
 from hypercorn.config import Config, Sockets
 from hypercorn.trio.run import worker_serve
 from hypercorn.trio.tcp_server import TCPServer
@@ -71,8 +71,10 @@ class ContainedTCPServer(TCPServer):
         try:
             await super().run()
         except* Exception as group:
-            log.warning("http: dropped a connection after an internal error (%s)",
-                        ", ".join(sorted({type(exc).__name__ for exc in group.exceptions})))
+            log.warning(
+                "http: dropped a connection after an internal error (%s)",
+                ", ".join(sorted({type(exc).__name__ for exc in group.exceptions})),
+            )
             log.debug("details", exc_info=group)
 
 

@@ -33,7 +33,7 @@ BEARER_PREFIX = "bearer."
 
 def bearer_from_subprotocols(offered: list[str]) -> str | None:
     """The JWT of the single `bearer.<JWT>` subprotocol offered, else None."""
-    tokens = [item[len(BEARER_PREFIX):] for item in offered if item.startswith(BEARER_PREFIX)]
+    tokens = [item[len(BEARER_PREFIX) :] for item in offered if item.startswith(BEARER_PREFIX)]
     if len(tokens) != 1 or not tokens[0]:
         return None
     return tokens[0]

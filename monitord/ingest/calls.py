@@ -144,7 +144,9 @@ class AgentCalls:
         if request.service_name != _SERVICE.name or request.method_name not in _SERVICE.methods:
             return Status(StatusCode.UNIMPLEMENTED, f"no method {request.service_name}/{request.method_name}")
         if self._open_calls >= self._settings.grpc.max_concurrent_streams:
-            raise _EndCall("too_many_streams", Status(StatusCode.RESOURCE_EXHAUSTED, "too many agent calls; retry later"))
+            raise _EndCall(
+                "too_many_streams", Status(StatusCode.RESOURCE_EXHAUSTED, "too many agent calls; retry later")
+            )
         self._open_calls += 1
         try:
             session = await self._authenticate(request.custom_metadata)
@@ -166,7 +168,9 @@ class AgentCalls:
         The secret is compared in constant time. A server the daemon does not know yet (`server
         add` writes to the database while the daemon runs) is found by the registry.
         """
-        unauthenticated = _EndCall("unauthenticated", Status(StatusCode.UNAUTHENTICATED, "missing or invalid agent token"))
+        unauthenticated = _EndCall(
+            "unauthenticated", Status(StatusCode.UNAUTHENTICATED, "missing or invalid agent token")
+        )
         values = [value for name, value in metadata if name == "authorization"]
         if len(values) != 1 or not isinstance(values[0], str):
             raise unauthenticated

@@ -13,10 +13,10 @@ import trio
 from anyio.streams.tls import TLSStream
 
 from monitord.config import GrpcSettings, ListenAddress
-from monitord.grpc_transport import TRANSPORT_ERRORS, GrpcSocket, server_config
 from monitord.errors import StartupError
-from monitord.listeners import bind_listener, bound_address
+from monitord.grpc_transport import TRANSPORT_ERRORS, GrpcSocket, server_config
 from monitord.ingest.calls import AgentCalls
+from monitord.listeners import bind_listener, bound_address
 
 log = logging.getLogger("monitord.agents")
 
@@ -91,8 +91,9 @@ async def serve_agents(
             if open_connections >= settings.max_connections:
                 await stream.aclose()
                 if trio.current_time() >= next_refusal_log:  # a flood gives a line a minute, not one each
-                    log.warning("agents (gRPC): %d connections open (grpc.max_connections); refusing more",
-                                open_connections)
+                    log.warning(
+                        "agents (gRPC): %d connections open (grpc.max_connections); refusing more", open_connections
+                    )
                     next_refusal_log = trio.current_time() + REFUSAL_LOG_INTERVAL_SECONDS
                 continue
             open_connections += 1
@@ -117,7 +118,9 @@ async def _serve_connection(
         if context is not None:
             with trio.move_on_at(first_call_deadline) as handshake:
                 try:
-                    transport = await TLSStream.wrap(stream, server_side=True, ssl_context=context, standard_compatible=False)
+                    transport = await TLSStream.wrap(
+                        stream, server_side=True, ssl_context=context, standard_compatible=False
+                    )
                 except TRANSPORT_ERRORS as exc:
                     log.info("agents (gRPC): TLS handshake with %s failed: %s", peer, _reason(exc))
                     return

@@ -16,7 +16,7 @@ enough for any real machine and narrow enough to keep garbage out of charts and 
 | process_count | at most 4,194,304 (Linux's largest pid_max) |
 | tcp/udp connections | at most 2^26 |
 | uptime_seconds | at most 100 years |
-| timestamp_ms | not more than `agents.max_future_skew_seconds` ahead of the daemon's clock, not older than `agents.max_sample_age_seconds` |
+| timestamp_ms | at most `agents.max_future_skew_seconds` ahead of the daemon's clock and `agents.max_sample_age_seconds` old |
 | seq | strictly increasing within one call |
 """
 
@@ -93,7 +93,9 @@ class CheckedBatch:
 # builtins over the whole tuple, about 4x faster than a per-field Python loop.
 _VALUES = operator.attrgetter(*METRIC_FIELDS)
 _BOUNDS = tuple(UPPER_BOUNDS[name] for name in METRIC_FIELDS)
-_USED_TOTAL_INDEXES = tuple((METRIC_FIELDS.index(used), METRIC_FIELDS.index(total)) for used, total in _USED_WITHIN_TOTAL)
+_USED_TOTAL_INDEXES = tuple(
+    (METRIC_FIELDS.index(used), METRIC_FIELDS.index(total)) for used, total in _USED_WITHIN_TOTAL
+)
 
 
 def _build_sample(time: datetime, values: tuple[Any, ...]) -> MetricsSample:

@@ -163,9 +163,7 @@ class SampleWriter:
         """Accepted samples dropped from the full buffer since the daemon started."""
         return self._stats.overflowed_samples
 
-    async def submit(
-        self, server_id: int, samples: Sequence[MetricsSample], seq: int, acks: AckTracker
-    ) -> None:
+    async def submit(self, server_id: int, samples: Sequence[MetricsSample], seq: int, acks: AckTracker) -> None:
         """Show `samples` (validated, not empty) of `server_id` live, and queue them for the
         database; `acks` learns when they are stored through `seq`. Waits while the buffer is
         full and the database works."""
@@ -175,9 +173,7 @@ class SampleWriter:
         # Drop only while the database fails; while it works, wait for room (a batch bigger
         # than the whole buffer goes in alone, so the buffer may hold one batch more).
         while (
-            self._waiting
-            and self._waiting_samples + len(samples) > self._capacity
-            and self.state is DatabaseState.OK
+            self._waiting and self._waiting_samples + len(samples) > self._capacity and self.state is DatabaseState.OK
         ):
             self._room = self._room if not self._room.is_set() else trio.Event()
             await self._room.wait()
@@ -311,13 +307,19 @@ class SampleWriter:
             log.error(
                 "the database is full (%s): free disk space; meanwhile agent samples wait in memory "
                 "(%d of %d), retried every %g s at most, the oldest dropped beyond that",
-                exc, self.buffered_samples, self._capacity, self._retry_max_seconds,
+                exc,
+                self.buffered_samples,
+                self._capacity,
+                self._retry_max_seconds,
             )
         else:
             log.error(
                 "cannot store agent samples (%s); they wait in memory (%d of %d), retried every %g s at "
                 "most, the oldest dropped beyond that",
-                exc, self.buffered_samples, self._capacity, self._retry_max_seconds,
+                exc,
+                self.buffered_samples,
+                self._capacity,
+                self._retry_max_seconds,
             )
 
     def _recovered(self) -> None:
@@ -325,9 +327,10 @@ class SampleWriter:
             return
         assert self._failing_since is not None
         log.info(
-            "the database accepts writes again after %.1f s; %d samples dropped on overflow so far, "
-            "%d still buffered",
-            trio.current_time() - self._failing_since, self._stats.overflowed_samples, self.buffered_samples,
+            "the database accepts writes again after %.1f s; %d samples dropped on overflow so far, %d still buffered",
+            trio.current_time() - self._failing_since,
+            self._stats.overflowed_samples,
+            self.buffered_samples,
         )
         self.state = DatabaseState.OK
         self.reason = ""

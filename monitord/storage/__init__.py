@@ -10,7 +10,16 @@ from urllib.parse import urlsplit, urlunsplit
 from monitord.config import DatabaseSettings, Settings
 from monitord.storage.base import AlreadyExists, Storage, StorageError, StorageFull
 
-__all__ = ["AlreadyExists", "Storage", "StorageError", "StorageFull", "open_database", "open_storage", "redact_url", "sqlite_path"]
+__all__ = [
+    "AlreadyExists",
+    "Storage",
+    "StorageError",
+    "StorageFull",
+    "open_database",
+    "open_storage",
+    "redact_url",
+    "sqlite_path",
+]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 

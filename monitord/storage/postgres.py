@@ -41,7 +41,6 @@ import trio
 import trio_asyncio
 
 from monitord.models import INTEGER_METRIC_FIELDS, MetricsSample
-from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -53,6 +52,7 @@ from monitord.storage.base import (
     StorageFull,
     Tier,
 )
+from monitord.storage.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS, SCHEMA_TABLE
 from monitord.storage.rollup import (
     TABLES,
     floor_to,
@@ -62,7 +62,7 @@ from monitord.storage.rollup import (
     rollup_sql,
     stitch,
 )
-from monitord.storage.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS, SCHEMA_TABLE
+from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
 from monitord.storage.shared import SharedQueries, SharedStatements, Step
 from monitord.storage.transfer import IdHighWater
 
@@ -209,14 +209,16 @@ def describe_error(exc: BaseException, target: PostgresTarget) -> str:
 # Failures of the database or of the way to it, as opposed to bugs in this module.
 # asyncpg's InternalClientError shows up when the server drops a connection at an awkward moment.
 _DATABASE_ERRORS = (
-    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, asyncio.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    asyncio.TimeoutError,
     ssl.SSLError,
 )
 
 
 # --- rows -------------------------------------------------------------------------------------
-
-
 
 
 def _status_count(status: str) -> int:
@@ -343,7 +345,8 @@ class PostgresStorage(SharedQueries):
             await connection.execute(
                 "UPDATE servers AS s SET last_seen_ms = GREATEST(s.last_seen_ms, v.moment) "
                 "FROM unnest($1::bigint[], $2::bigint[]) AS v(id, moment) WHERE s.id = v.id",
-                live_ids, [newest[server_id] for server_id in live_ids],
+                live_ids,
+                [newest[server_id] for server_id in live_ids],
             )
             return inserted
 
@@ -364,7 +367,9 @@ class PostgresStorage(SharedQueries):
             lambda c: c.fetch(
                 f"SELECT {_SAMPLES} FROM metrics WHERE server_id = $1 AND time_ms >= $2 AND time_ms < $3 "
                 "ORDER BY time_ms",
-                server_id, from_ms, to_ms,
+                server_id,
+                from_ms,
+                to_ms,
             )
         )
         return [sample_from_row(row) for row in rows]
@@ -376,7 +381,9 @@ class PostgresStorage(SharedQueries):
             plan: list[tuple[int, int, int]] = []  # (server, from, to)
             read, after, more, done = 0, 0, False, False
             while not done:
-                page = await connection.fetch(_PROBE_BEHIND, until_ms, max_samples - read + 1, after, _PROBE_PAGE_SERVERS)
+                page = await connection.fetch(
+                    _PROBE_BEHIND, until_ms, max_samples - read + 1, after, _PROBE_PAGE_SERVERS
+                )
                 for row in page:
                     server_id, start, count = row["server_id"], row["rolled_up_to_ms"], row["count"]
                     budget = max_samples - read
@@ -391,7 +398,10 @@ class PostgresStorage(SharedQueries):
                         edge = await connection.fetchval(
                             "SELECT time_ms FROM metrics WHERE server_id = $1 AND time_ms >= $2 AND time_ms < $3 "
                             "ORDER BY time_ms OFFSET $4 LIMIT 1",
-                            server_id, start, until_ms, budget,
+                            server_id,
+                            start,
+                            until_ms,
+                            budget,
                         )
                         end = floor_to(edge, MINUTE_MS)
                         if end <= start:
@@ -400,7 +410,9 @@ class PostgresStorage(SharedQueries):
                             end = start + MINUTE_MS
                         count = await connection.fetchval(
                             "SELECT count(*) FROM metrics WHERE server_id = $1 AND time_ms >= $2 AND time_ms < $3",
-                            server_id, start, end,
+                            server_id,
+                            start,
+                            end,
                         )
                     plan.append((server_id, start, end))
                     read += count
@@ -420,7 +432,8 @@ class PostgresStorage(SharedQueries):
             await connection.execute(
                 "UPDATE rollup_state AS r SET rolled_up_to_ms = p.moment "
                 "FROM unnest($1::bigint[], $2::bigint[]) AS p(server_id, moment) WHERE r.server_id = p.server_id",
-                [server_id for server_id, _, _ in plan], [end for _, _, end in plan],
+                [server_id for server_id, _, _ in plan],
+                [end for _, _, end in plan],
             )
             return RollupProgress(samples=read, caught_up=caught_up)
 
@@ -443,7 +456,8 @@ class PostgresStorage(SharedQueries):
                 "SELECT l.server_id, l.bucket_ms, r.rolled_up_to_ms, r.raw_deleted_before_ms FROM rollup_late AS l "
                 "LEFT JOIN rollup_state AS r ON r.server_id = l.server_id WHERE l.server_id = ANY($1::bigint[]) "
                 "ORDER BY l.server_id, l.bucket_ms LIMIT $2",
-                server_ids, max_buckets,
+                server_ids,
+                max_buckets,
             )
             minutes: list[tuple[int, int, int]] = []
             hours: set[tuple[int, int, int]] = set()
@@ -459,7 +473,8 @@ class PostgresStorage(SharedQueries):
             await connection.execute(
                 "DELETE FROM rollup_late AS l USING unnest($1::bigint[], $2::bigint[]) AS d(server_id, bucket_ms) "
                 "WHERE l.server_id = d.server_id AND l.bucket_ms = d.bucket_ms",
-                [mark["server_id"] for mark in marks], [mark["bucket_ms"] for mark in marks],
+                [mark["server_id"] for mark in marks],
+                [mark["bucket_ms"] for mark in marks],
             )
             return len(marks)
 
@@ -636,9 +651,7 @@ async def _connect_with_retries(
         attempt_timeout = min(ATTEMPT_TIMEOUT_SECONDS, max(deadline - trio.current_time(), 0.1))
         try:
             with trio.fail_after(attempt_timeout):
-                return await loop.run_aio_coroutine(
-                    asyncpg.connect(url, server_settings=target.server_settings)
-                )
+                return await loop.run_aio_coroutine(asyncpg.connect(url, server_settings=target.server_settings))
         except ValueError as exc:  # asyncpg's verdict on the URL itself: retrying cannot help
             raise StorageError(f"database.url is not a valid PostgreSQL URL: {target.scrub(str(exc))}") from None
         except trio.TooSlowError:
@@ -676,10 +689,13 @@ async def open_postgres_storage(
         try:
             await loop.run_aio_coroutine(_migrate(connection))
         except _DATABASE_ERRORS as exc:
-            raise StorageError(f"cannot prepare the PostgreSQL database at {target}: {describe_error(exc, target)}") from None
+            raise StorageError(
+                f"cannot prepare the PostgreSQL database at {target}: {describe_error(exc, target)}"
+            ) from None
         finally:
             with trio.CancelScope(shield=True):
                 await loop.run_aio_coroutine(connection.close(timeout=POOL_CLOSE_TIMEOUT_SECONDS))
+
         async def create_pool() -> asyncpg.Pool:
             # Built inside the loop: asyncpg's Pool looks up the running loop when constructed.
             return await asyncpg.create_pool(

@@ -21,8 +21,7 @@ CREATE TABLE IF NOT EXISTS monitord_schema (
 
 def _metric_columns() -> str:
     return ",\n    ".join(
-        f"{name} {'BIGINT' if name in INTEGER_METRIC_FIELDS else 'DOUBLE PRECISION'} NOT NULL"
-        for name in METRIC_FIELDS
+        f"{name} {'BIGINT' if name in INTEGER_METRIC_FIELDS else 'DOUBLE PRECISION'} NOT NULL" for name in METRIC_FIELDS
     )
 
 

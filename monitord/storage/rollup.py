@@ -80,7 +80,9 @@ def _aggregates(source: Tier, *, averages: bool = True, maxima: bool = True) -> 
     return parts
 
 
-def _grouped(source: Tier, bucket: str, *, sid: str, lo: str, hi: str, averages: bool = True, maxima: bool = True) -> str:
+def _grouped(
+    source: Tier, bucket: str, *, sid: str, lo: str, hi: str, averages: bool = True, maxima: bool = True
+) -> str:
     """`agg`: the rows of one server in [lo, hi) of `source`, grouped by the expression `bucket`
     of their time; `last_ms` is the time of each group's newest row, to fetch its counters."""
     time = _TIME_COLUMNS[source]

@@ -10,13 +10,22 @@ from typing import Any, Protocol
 
 import msgspec
 
-from monitord.models import METRIC_FIELDS, HostFacts, MetricsSample, Role, ServerRecord, User
-from monitord.models import datetime_to_ms, ms_to_datetime
+from monitord.models import (
+    METRIC_FIELDS,
+    HostFacts,
+    MetricsSample,
+    Role,
+    ServerRecord,
+    User,
+    datetime_to_ms,
+    ms_to_datetime,
+)
 
 FACT_COLUMNS = tuple(HostFacts.__struct_fields__)
 SERVER_COLUMNS = ("id", "name", "agent_token_hash", *FACT_COLUMNS, "last_seen_ms", "created_at_ms")
 USER_COLUMNS = ("id", "username", "role", "password_hash", "token_version", "created_at_ms")
 SAMPLE_COLUMNS = ("time_ms", *METRIC_FIELDS)
+
 
 class Row(Protocol):
     """A result row of either driver (sqlite3.Row, asyncpg.Record): its columns by name."""

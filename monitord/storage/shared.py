@@ -89,9 +89,7 @@ class SharedStatements:
             "SELECT count(*) AS count, min(time_ms) AS first_ms, max(time_ms) AS last_ms FROM metrics "
             f"WHERE server_id = {m(1)} AND time_ms <= {m(2)}"
         )
-        self.samples_after = (
-            f"SELECT {_SAMPLES} FROM metrics WHERE server_id = {m(1)} AND time_ms > {m(2)} ORDER BY time_ms LIMIT {m(3)}"
-        )
+        self.samples_after = f"SELECT {_SAMPLES} FROM metrics WHERE server_id = {m(1)} AND time_ms > {m(2)} ORDER BY time_ms LIMIT {m(3)}"
         self.bucket_stats = {
             tier: "SELECT count(*) AS count, min(bucket_ms) AS first_ms, max(bucket_ms) AS last_ms "
             f"FROM {TABLES[tier]} WHERE server_id = {m(1)} AND bucket_ms <= {m(2)}"
@@ -106,9 +104,7 @@ class SharedStatements:
             tier: import_buckets_sql(tier, [m(number) for number in range(1, 3 + len(BUCKET_VALUE_COLUMNS))])
             for tier in (Tier.MINUTE, Tier.HOUR)
         }
-        self.rollup_state = (
-            f"SELECT rolled_up_to_ms, raw_deleted_before_ms FROM rollup_state WHERE server_id = {m(1)}"
-        )
+        self.rollup_state = f"SELECT rolled_up_to_ms, raw_deleted_before_ms FROM rollup_state WHERE server_id = {m(1)}"
         self.late_minutes = f"SELECT bucket_ms FROM rollup_late WHERE server_id = {m(1)} ORDER BY bucket_ms"
         self.import_rollup_state = (
             f"INSERT INTO rollup_state (server_id, rolled_up_to_ms, raw_deleted_before_ms) VALUES ({_marks(m, 3)}) "
@@ -224,7 +220,10 @@ class SharedQueries(ABC):
         """How many users, servers and samples are stored."""
         (row,) = await self._query(self._sql.table_counts)
         return TableCounts(
-            users=row["users"], servers=row["servers"], samples=row["samples"], minute_buckets=row["minutes"],
+            users=row["users"],
+            servers=row["servers"],
+            samples=row["samples"],
+            minute_buckets=row["minutes"],
             hour_buckets=row["hours"],
         )
 
@@ -264,33 +263,51 @@ class SharedQueries(ABC):
             return None
         late = await self._query(self._sql.late_minutes, server_id)
         return RollupState(
-            rolled_up_to_ms=rows[0]["rolled_up_to_ms"], raw_deleted_before_ms=rows[0]["raw_deleted_before_ms"],
+            rolled_up_to_ms=rows[0]["rolled_up_to_ms"],
+            raw_deleted_before_ms=rows[0]["raw_deleted_before_ms"],
             late_minutes=tuple(row["bucket_ms"] for row in late),
         )
 
     async def import_rollup_state(self, server_id: int, state: RollupState) -> None:
         """Set the server's rollup state (replacing it), and note its late minutes."""
-        await self._change_in_steps([
-            (self._sql.import_rollup_state, [(server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms)]),
-            (self._sql.import_late_minute, [(server_id, minute) for minute in state.late_minutes]),
-        ])
+        await self._change_in_steps(
+            [
+                (self._sql.import_rollup_state, [(server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms)]),
+                (self._sql.import_late_minute, [(server_id, minute) for minute in state.late_minutes]),
+            ]
+        )
 
     async def import_users(self, users: Sequence[User]) -> None:
         """Insert users with their ids, or update the ones with the same id; one transaction."""
-        await self._change_in_steps([(
-            self._sql.import_user,
-            [(u.id, u.username, u.role.value, u.password_hash, u.token_version, u.created_at_ms) for u in users],
-        )])
+        await self._change_in_steps(
+            [
+                (
+                    self._sql.import_user,
+                    [
+                        (u.id, u.username, u.role.value, u.password_hash, u.token_version, u.created_at_ms)
+                        for u in users
+                    ],
+                )
+            ]
+        )
 
     async def import_servers(self, servers: Sequence[ServerRecord]) -> None:
         """Insert servers with their ids, or update the ones with the same id; one transaction."""
-        await self._change_in_steps([(
-            self._sql.import_server,
+        await self._change_in_steps(
             [
                 (
-                    s.id, s.name, s.agent_token_hash, *(getattr(s.facts, name) for name in FACT_COLUMNS),
-                    s.last_seen_ms, s.created_at_ms,
+                    self._sql.import_server,
+                    [
+                        (
+                            s.id,
+                            s.name,
+                            s.agent_token_hash,
+                            *(getattr(s.facts, name) for name in FACT_COLUMNS),
+                            s.last_seen_ms,
+                            s.created_at_ms,
+                        )
+                        for s in servers
+                    ],
                 )
-                for s in servers
-            ],
-        )])
+            ]
+        )

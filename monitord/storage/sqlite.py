@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 import trio
 
 from monitord.models import MetricsSample, datetime_to_ms
-from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -36,6 +35,7 @@ from monitord.storage.base import (
     Tier,
 )
 from monitord.storage.rollup import TABLES, floor_to, history_sql, hours_completed, merge_summaries, rollup_sql, stitch
+from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
 from monitord.storage.shared import SharedQueries, SharedStatements, Step
 from monitord.storage.sqlite_schema import MIGRATIONS
 from monitord.storage.transfer import IdHighWater
@@ -270,11 +270,19 @@ class SqliteStorage(SharedQueries):
                 "WHERE raw_deleted_before_ms < min(?, rolled_up_to_ms)",
                 (raw_before, raw_before),
             )
-            states = connection.execute("SELECT server_id, rolled_up_to_ms FROM rollup_state ORDER BY server_id").fetchall()
+            states = connection.execute(
+                "SELECT server_id, rolled_up_to_ms FROM rollup_state ORDER BY server_id"
+            ).fetchall()
             plans = [
                 # Nothing is deleted before it is rolled up into the next tier.
                 (Tier.RAW, [(server_id, min(raw_before, rolled_up_to)) for server_id, rolled_up_to in states]),
-                (Tier.MINUTE, [(server_id, min(minute_before, floor_to(rolled_up_to, HOUR_MS))) for server_id, rolled_up_to in states]),
+                (
+                    Tier.MINUTE,
+                    [
+                        (server_id, min(minute_before, floor_to(rolled_up_to, HOUR_MS)))
+                        for server_id, rolled_up_to in states
+                    ],
+                ),
                 (Tier.HOUR, [(server_id, cutoffs.hour_before_ms) for server_id, _ in states]),
             ]
             left = max_rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -61,9 +62,9 @@ async def test_reconnects_back_off_with_jitter_up_to_the_cap(
     started = trio.current_time()
     async with running_agent(nursery, settings):
         await trio.sleep_until(started + 600)
-    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     # Each delay is at most min(cap, 2^failures) seconds: at least 10 tries in 10 minutes...
-    assert all(gap <= min(60.0, 2.0 ** n) + 0.5 for n, gap in enumerate(gaps)), gaps
+    assert all(gap <= min(60.0, 2.0**n) + 0.5 for n, gap in enumerate(gaps)), gaps
     assert len(attempts) >= 10
     # ...and, being random below that bound, never a hot loop.
     assert len(attempts) < 200

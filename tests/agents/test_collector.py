@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections import namedtuple
 from pathlib import Path
 
-from monitord.agent.buffer import SampleBuffer
-from monitord.agent.collector import Collector, Partition, counter_rate, cpu_busy_percent, host_addresses, host_facts
-from monitord.agent.collector import parse_sockstat, physical_disks, real_filesystems
+from monitord.agent.buffer import SampleBuffer, to_wire
+from monitord.agent.collector import (
+    Collector,
+    Partition,
+    counter_rate,
+    cpu_busy_percent,
+    host_addresses,
+    host_facts,
+    parse_sockstat,
+    physical_disks,
+    real_filesystems,
+)
 from monitord.ingest.validation import check_samples
 from monitord.models import METRIC_FIELDS, datetime_to_ms, now_ms
-from monitord.agent.buffer import to_wire
 
 
 def test_rates_come_from_counter_deltas() -> None:
@@ -71,7 +79,9 @@ def test_a_real_sample_of_this_host_passes_the_daemons_checks() -> None:
     first = collector.collect(now_ms())
     second = collector.collect(now_ms() + 1)
     for seq, taken in enumerate([first, second], start=1):
-        result = check_samples([to_wire(seq, taken)], last_seq=None, now_ms=now_ms(), max_future_ms=60_000, max_age_ms=60_000)
+        result = check_samples(
+            [to_wire(seq, taken)], last_seq=None, now_ms=now_ms(), max_future_ms=60_000, max_age_ms=60_000
+        )
         assert result.dropped == {}, result.dropped
     assert second.memory_total_bytes > 0 and second.process_count > 0 and second.uptime_seconds > 0
     assert 0.0 <= second.cpu_usage_percent <= 100.0

@@ -10,8 +10,15 @@ from trio.testing import MockClock
 
 from monitord.agent.run import Agent
 from monitord.wire import ServerStatus
-from tests.agents.conftest import TcpProxy, agent_settings, jump_when_idle, register_server, running_agent
-from tests.agents.conftest import stored_times, wait_for
+from tests.agents.conftest import (
+    TcpProxy,
+    agent_settings,
+    jump_when_idle,
+    register_server,
+    running_agent,
+    stored_times,
+    wait_for,
+)
 from tests.conftest import make_settings, start_daemon
 
 
@@ -81,7 +88,9 @@ async def test_the_agent_backfills_the_gap_after_a_daemon_restart(
             assert daemon.endpoints.grpc is not None
             grpc_address = daemon.endpoints.grpc
             jump_when_idle(clock)
-            agent = await agent_lifetime.enter_async_context(running_agent(nursery, agent_settings(grpc_address, token)))
+            agent = await agent_lifetime.enter_async_context(
+                running_agent(nursery, agent_settings(grpc_address, token))
+            )
             await wait_for(lambda: len(stored_times(settings, server_id)) >= 3, timeout=10)
             daemon.shutdown.set()
         outage_started = agent_now_ms(agent)
@@ -107,7 +116,9 @@ async def test_offline_after_the_timeout_and_online_again_when_reports_resume(
     tmp_path: Path, nursery: trio.Nursery, clock: MockClock
 ) -> None:
     offline_after = 5.0
-    daemon = await start_daemon(nursery, make_settings(tmp_path / "data", agents={"offline_after_seconds": offline_after}))
+    daemon = await start_daemon(
+        nursery, make_settings(tmp_path / "data", agents={"offline_after_seconds": offline_after})
+    )
     server_id, token = await register_server(daemon)
     cache = daemon.endpoints.cache
     assert cache is not None and daemon.endpoints.grpc is not None

@@ -20,7 +20,9 @@ AGENT = [sys.executable, "-m", "monitord.agent"]
 
 
 def run_agent(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*AGENT, *args], capture_output=True, text=True, cwd=cwd, env=child_env(), timeout=30, check=False)
+    return subprocess.run(
+        [*AGENT, *args], capture_output=True, text=True, cwd=cwd, env=child_env(), timeout=30, check=False
+    )
 
 
 CASES = {
@@ -102,7 +104,9 @@ async def test_a_taken_grpc_port_is_one_clear_line_and_status_1(tmp_path: Path) 
         taken.listen()
         port = taken.getsockname()[1]
         config = tmp_path / "monitord.toml"
-        config.write_text(f'data_dir = "{tmp_path / "data"}"\n[http]\nlisten = "127.0.0.1:0"\n[grpc]\nlisten = "127.0.0.1:{port}"\n')
+        config.write_text(
+            f'data_dir = "{tmp_path / "data"}"\n[http]\nlisten = "127.0.0.1:0"\n[grpc]\nlisten = "127.0.0.1:{port}"\n'
+        )
         async with daemon_process("--config", str(config), cwd=tmp_path) as daemon:
             with trio.fail_after(10):
                 assert await daemon.process.wait() == 1

@@ -14,8 +14,16 @@ from trio.testing import MockClock
 from monitord.config import ListenAddress
 from monitord.models import now_ms
 from monitord.proto import monitord_pb2 as pb
-from tests.agents.conftest import HELLO, RawCall, agent_call, jump_when_idle, metrics, register_server, sample
-from tests.agents.conftest import stored_times
+from tests.agents.conftest import (
+    HELLO,
+    RawCall,
+    agent_call,
+    jump_when_idle,
+    metrics,
+    register_server,
+    sample,
+    stored_times,
+)
 from tests.conftest import RunningDaemon, make_settings, start_daemon
 
 
@@ -63,7 +71,6 @@ async def test_a_missing_or_wrong_token_is_unauthenticated_and_nothing_is_stored
     assert stored_times(daemon.settings, server_id) == []
     assert daemon.endpoints.cache.get(server_id).hostname == ""  # the hello was never read
     assert daemon.endpoints.ingest_stats.ended_calls["unauthenticated"] == 1
-
 
 
 async def _welcomed(call: RawCall) -> None:
@@ -157,7 +164,7 @@ async def test_a_message_just_under_the_limit_is_accepted(daemon: RunningDaemon)
 
 
 async def test_a_new_call_replaces_the_old_one(daemon: RunningDaemon) -> None:
-    server_id, token = await register_server(daemon)
+    _server_id, token = await register_server(daemon)
     async with agent_call(grpc_of(daemon), token) as old:
         await _welcomed(old)
         async with agent_call(grpc_of(daemon), token) as new:
@@ -274,12 +281,16 @@ async def test_a_hostile_hello_is_cleaned_and_bounded(daemon: RunningDaemon) -> 
     assert stored["hostname"] == "evil [2J host"
 
 
-async def test_a_server_added_by_the_cli_while_the_daemon_runs_is_accepted(daemon: RunningDaemon, tmp_path: Path) -> None:
+async def test_a_server_added_by_the_cli_while_the_daemon_runs_is_accepted(
+    daemon: RunningDaemon, tmp_path: Path
+) -> None:
     from tests.processes import run_monitord
 
     config = tmp_path / "monitord.toml"
     config.write_text(f'data_dir = "{daemon.settings.data_dir}"\n')
-    result = await trio.to_thread.run_sync(lambda: run_monitord("server", "add", "late", "--config", str(config), cwd=tmp_path))
+    result = await trio.to_thread.run_sync(
+        lambda: run_monitord("server", "add", "late", "--config", str(config), cwd=tmp_path)
+    )
     assert result.returncode == 0, result.stderr
     token = result.stdout.split("agent token (shown once): ")[1].strip()
     server_id = int(token.split(".")[0])
@@ -294,7 +305,8 @@ async def test_a_server_added_by_the_cli_while_the_daemon_runs_is_accepted(daemo
 async def test_the_per_agent_sample_rate_is_capped(tmp_path: Path, nursery: trio.Nursery, clock: MockClock) -> None:
     rate = 100.0
     daemon = await start_daemon(
-        nursery, make_settings(tmp_path / "data", agents={"max_samples_per_second": rate}, grpc={"max_message_bytes": 4096})
+        nursery,
+        make_settings(tmp_path / "data", agents={"max_samples_per_second": rate}, grpc={"max_message_bytes": 4096}),
     )
     server_id, token = await register_server(daemon)
     jump_when_idle(clock)

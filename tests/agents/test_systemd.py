@@ -31,7 +31,9 @@ def test_the_agent_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     root = _root_with_the_unit(tmp_path)
     result = subprocess.run(
         ["systemd-analyze", "verify", f"--root={root}", f"/etc/systemd/system/{UNIT.name}"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0 and result.stderr == "", result.stderr
 

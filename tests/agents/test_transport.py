@@ -14,12 +14,22 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from monitord.grpc_transport import TRANSPORT_ERRORS
 from monitord.errors import StartupError
+from monitord.grpc_transport import TRANSPORT_ERRORS
 from monitord.proto import monitord_pb2 as pb
 from monitord.proto.regenerate import generate
-from tests.agents.conftest import HELLO, agent_call, agent_settings, jump_when_idle, metrics, register_server
-from tests.agents.conftest import running_agent, sample, stored_times, wait_for
+from tests.agents.conftest import (
+    HELLO,
+    agent_call,
+    agent_settings,
+    jump_when_idle,
+    metrics,
+    register_server,
+    running_agent,
+    sample,
+    stored_times,
+    wait_for,
+)
 from tests.conftest import make_settings, start_daemon
 
 
@@ -34,7 +44,7 @@ async def test_a_second_daemon_on_the_same_grpc_port_fails_loudly(tmp_path: Path
     first = await start_daemon(nursery, make_settings(tmp_path / "one"))
     assert first.endpoints.grpc is not None
     port = first.endpoints.grpc.port
-    with pytest.raises(BaseException) as raised:  # noqa: PT011 - the leaf is checked below
+    with pytest.raises(BaseException) as raised:
         await start_daemon(nursery, make_settings(tmp_path / "two", grpc={"listen": f"127.0.0.1:{port}"}))
     error = _leaf(raised.value)
     assert isinstance(error, StartupError)
@@ -70,11 +80,27 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=monitord-test",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=monitord-test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
         ],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -92,7 +118,7 @@ async def test_agents_use_tls_when_the_daemon_has_a_certificate(
     async with running_agent(nursery, agent_settings(address, token, tls=True, ca_file=str(cert))) as agent:
         await wait_for(lambda: agent.connected and stored_times(daemon.settings, server_id) != [], timeout=10)
     # A client that does not trust the certificate never gets to talk.
-    with pytest.raises(BaseException) as raised:  # noqa: PT011
+    with pytest.raises(BaseException) as raised:
         async with agent_call(address, token, ssl_context=ssl.create_default_context()):
             pass
     assert isinstance(_leaf(raised.value), ssl.SSLCertVerificationError)
@@ -119,7 +145,9 @@ def grpcio_stubs(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     return module
 
 
-def _grpcio_session(stubs: ModuleType, port: int, token: str, messages: list[pb.AgentMessage]) -> list[pb.ServerMessage]:
+def _grpcio_session(
+    stubs: ModuleType, port: int, token: str, messages: list[pb.AgentMessage]
+) -> list[pb.ServerMessage]:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         call = stubs.AgentServiceStub(channel).Connect(
             iter(messages), metadata=(("authorization", f"Bearer {token}"),), timeout=30
@@ -168,13 +196,15 @@ async def test_a_connection_that_opens_no_call_is_dropped_after_the_handshake_ti
 
 
 @pytest.mark.parametrize("broken", ["missing", "not-a-certificate"])
-async def test_unusable_tls_files_are_a_one_line_startup_error(tmp_path: Path, nursery: trio.Nursery, broken: str) -> None:
+async def test_unusable_tls_files_are_a_one_line_startup_error(
+    tmp_path: Path, nursery: trio.Nursery, broken: str
+) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     if broken == "not-a-certificate":
         cert.write_text("hello\n")
         key.write_text("hello\n")
     settings = make_settings(tmp_path / "data", grpc={"tls_cert_file": str(cert), "tls_key_file": str(key)})
-    with pytest.raises(BaseException) as raised:  # noqa: PT011
+    with pytest.raises(BaseException) as raised:
         await start_daemon(nursery, settings)
     error = _leaf(raised.value)
     assert isinstance(error, StartupError)

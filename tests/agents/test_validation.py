@@ -6,8 +6,14 @@ import math
 
 import pytest
 
-from monitord.ingest.validation import DROP_REASONS, UPPER_BOUNDS, check_samples, clean_text, host_facts
-from monitord.ingest.validation import primary_address
+from monitord.ingest.validation import (
+    DROP_REASONS,
+    UPPER_BOUNDS,
+    check_samples,
+    clean_text,
+    host_facts,
+    primary_address,
+)
 from monitord.models import METRIC_FIELDS, datetime_to_ms
 from monitord.proto import monitord_pb2 as pb
 from tests.agents.conftest import sample
@@ -16,7 +22,7 @@ NOW = 1_800_000_000_000
 LIMITS = {"now_ms": NOW, "max_future_ms": 300_000, "max_age_ms": 7 * 86_400_000}
 
 
-def check(*samples: pb.Sample, last_seq: int | None = None):  # noqa: ANN201
+def check(*samples: pb.Sample, last_seq: int | None = None):
     return check_samples(samples, last_seq=last_seq, **LIMITS)
 
 
@@ -66,7 +72,9 @@ def test_used_above_total_is_dropped() -> None:
 
 
 def test_seq_must_increase_within_a_call_and_drops_still_advance_the_ack() -> None:
-    result = check(sample(5, NOW), sample(5, NOW + 1), sample(4, NOW + 2), sample(6, NOW + 3, load1=math.nan), last_seq=3)
+    result = check(
+        sample(5, NOW), sample(5, NOW + 1), sample(4, NOW + 2), sample(6, NOW + 3, load1=math.nan), last_seq=3
+    )
     assert [datetime_to_ms(s.time) for s in result.accepted] == [NOW]
     assert result.dropped == {"seq_not_increasing": 2, "not_finite": 1}
     assert result.last_seq == 6
@@ -75,7 +83,12 @@ def test_seq_must_increase_within_a_call_and_drops_still_advance_the_ack() -> No
 
 def test_drop_reasons_are_the_documented_ones() -> None:
     assert set(DROP_REASONS) == {
-        "not_finite", "negative", "too_large", "used_exceeds_total", "future_timestamp", "stale_timestamp",
+        "not_finite",
+        "negative",
+        "too_large",
+        "used_exceeds_total",
+        "future_timestamp",
+        "stale_timestamp",
         "seq_not_increasing",
     }
 
@@ -96,12 +109,16 @@ def test_clean_text_removes_control_and_format_characters_and_caps_length(raw: s
 
 
 def test_primary_address_skips_what_is_not_the_hosts_own() -> None:
-    assert primary_address(["127.0.0.1", "::1", "fe80::1", "0.0.0.0", "junk", "2001:db8::1", "10.1.2.3"]) == "2001:db8::1"
+    assert (
+        primary_address(["127.0.0.1", "::1", "fe80::1", "0.0.0.0", "junk", "2001:db8::1", "10.1.2.3"]) == "2001:db8::1"
+    )
     assert primary_address(["127.0.0.1"]) == ""
 
 
 def test_host_facts_are_cleaned_and_bounded() -> None:
-    facts = host_facts(pb.Hello(hostname="h\x00ost", cpu_model="m" * 1000, cpu_cores=1_000_000, ip_addresses=["10.0.0.9"]))
+    facts = host_facts(
+        pb.Hello(hostname="h\x00ost", cpu_model="m" * 1000, cpu_cores=1_000_000, ip_addresses=["10.0.0.9"])
+    )
     assert facts.hostname == "h ost"
     assert len(facts.cpu_model) == 128
     assert facts.cpu_cores == 0

@@ -65,7 +65,9 @@ class RecordingAgent:
 
 
 @asynccontextmanager
-async def recording_agent(address: ListenAddress, token: str, base_ms: int | None = None) -> AsyncIterator[RecordingAgent]:
+async def recording_agent(
+    address: ListenAddress, token: str, base_ms: int | None = None
+) -> AsyncIterator[RecordingAgent]:
     """A `RecordingAgent` whose call has been welcomed; its replies are read in the background."""
     async with agent_call(address, token) as call, trio.open_nursery() as nursery:
         await call.send(HELLO)
@@ -102,7 +104,7 @@ async def report_while_down(agent: RecordingAgent, cache: LiveCache, server_id: 
         await agent.send(agent.sent + 1, agent.sent + 2)
         newest = agent.time_of(agent.sent)
 
-        async def shows_newest() -> bool:
+        async def shows_newest(newest: int = newest) -> bool:
             view = cache.get(server_id)
             assert view is not None and view.status == ServerStatus.ONLINE
             return view.latest_metrics is not None and datetime_to_ms(view.latest_metrics.time) == newest

@@ -71,6 +71,8 @@ async def test_a_frozen_postgresql_is_a_failing_database_within_the_deadline_and
     async with sql_session(postgres_url) as session:
         rows = await session.fetch("SELECT time_ms FROM metrics WHERE server_id = $1 ORDER BY time_ms", server_id)
     assert [row["time_ms"] for row in rows] == [agent.time_of(n) for n in range(1, last + 1)]
-    print(f"\nFAULT postgresql frozen: health degraded {degraded_after:.2f} s after the freeze "
-          f"(database.timeout_seconds = {TIMEOUT_SECONDS:g}); {last - 5} samples buffered, stored and acked "
-          f"{recovered_in:.2f} s after it answered again, 0 lost")
+    print(
+        f"\nFAULT postgresql frozen: health degraded {degraded_after:.2f} s after the freeze "
+        f"(database.timeout_seconds = {TIMEOUT_SECONDS:g}); {last - 5} samples buffered, stored and acked "
+        f"{recovered_in:.2f} s after it answered again, 0 lost"
+    )

@@ -75,12 +75,16 @@ async def test_postgresql_refusing_connections_keeps_the_daemon_serving_and_lose
         rows = await session.fetch("SELECT time_ms FROM metrics WHERE server_id = $1 ORDER BY time_ms", server_id)
     assert [row["time_ms"] for row in rows] == [agent.time_of(n) for n in range(1, last + 1)]
     assert (stats.stored_samples, stats.duplicate_samples) == (last, 0)
-    print(f"\nFAULT postgresql down: {last - 5} samples buffered over {back_at - down_at:.1f} s "
-          f"({failed_writes} failed writes, backoff capped at 0.5 s), stored and acked {recovered_in:.2f} s "
-          f"after connections were allowed again, 0 lost; reason shown: {reason!r}")
+    print(
+        f"\nFAULT postgresql down: {last - 5} samples buffered over {back_at - down_at:.1f} s "
+        f"({failed_writes} failed writes, backoff capped at 0.5 s), stored and acked {recovered_in:.2f} s "
+        f"after connections were allowed again, 0 lost; reason shown: {reason!r}"
+    )
 
 
-async def _signed_in_users_keep_the_live_data(running: RunningDaemon, token: str, server_id: int, newest_ms: int) -> None:
+async def _signed_in_users_keep_the_live_data(
+    running: RunningDaemon, token: str, server_id: int, newest_ms: int
+) -> None:
     """During the outage: a signed-in user still gets the list and the live feed from memory; a
     new login, which needs the database, gets the one 503 answer."""
     async with running.client(token) as client:
@@ -99,8 +103,9 @@ async def _signed_in_users_keep_the_live_data(running: RunningDaemon, token: str
 def tiny_disk(path: Path, size: str) -> Iterator[Path]:
     """A tmpfs of `size` mounted at `path` (needs root; skips otherwise)."""
     path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True, check=False
+    )
     if mounted.returncode != 0:
         pytest.skip(f"full-disk test skipped: cannot mount a tmpfs here ({mounted.stderr.strip() or 'not root'})")
     try:
@@ -164,13 +169,20 @@ async def test_a_full_disk_is_one_clear_error_no_tight_loop_and_recovers(
         assert stored_times_at(disk / "monitord.db", server_id) == [agent.time_of(n) for n in range(1, agent.sent + 1)]
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "the database is full" in errors[0], errors
-    print(f"\nFAULT disk full (tmpfs 8 MB filled up): {agent.sent - acked_at_full} samples buffered, "
-          f"{retries} retries in 3 s, 1 ERROR line; stored and acked {recovered_in:.2f} s after space was freed, 0 lost")
+    print(
+        f"\nFAULT disk full (tmpfs 8 MB filled up): {agent.sent - acked_at_full} samples buffered, "
+        f"{retries} retries in 3 s, 1 ERROR line; stored and acked {recovered_in:.2f} s after space was freed, 0 lost"
+    )
 
 
 def stored_times_at(database: Path, server_id: int) -> list[int]:
     connection = sqlite3.connect(database)
     try:
-        return [t for (t,) in connection.execute("SELECT time_ms FROM metrics WHERE server_id = ? ORDER BY time_ms", (server_id,))]
+        return [
+            t
+            for (t,) in connection.execute(
+                "SELECT time_ms FROM metrics WHERE server_id = ? ORDER BY time_ms", (server_id,)
+            )
+        ]
     finally:
         connection.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 import trio
+import trio.lowlevel
 from trio_websocket import ConnectionClosed
 
 from monitord.config import ListenAddress
@@ -27,7 +28,13 @@ from tests.processes import DaemonProcess, daemon_process, run_monitord
 
 
 def _write_config(tmp_path: Path, **sections: dict[str, object]) -> Path:
-    lines = [f'data_dir = "{tmp_path / "data"}"', '[http]', 'listen = "127.0.0.1:0"', '[grpc]', 'listen = "127.0.0.1:0"']
+    lines = [
+        f'data_dir = "{tmp_path / "data"}"',
+        "[http]",
+        'listen = "127.0.0.1:0"',
+        "[grpc]",
+        'listen = "127.0.0.1:0"',
+    ]
     for name, values in sections.items():
         lines.append(f"[{name}]")
         lines.extend(f"{key} = {value!r}" for key, value in values.items())
@@ -114,10 +121,10 @@ async def test_kill_9_during_a_write_burst_loses_no_acknowledged_sample(tmp_path
             killed.set()
             process.process.kill()  # SIGKILL, mid-burst
             await process.process.wait()
-            await trio.sleep(0)  # acks already received are recorded; none can come now
-            acked = {server_id: agent.acked for (server_id, _), agent in zip(servers, agents)}
-            sent = {server_id: agent.sent for (server_id, _), agent in zip(servers, agents)}
-            times = {server_id: agent.time_of for (server_id, _), agent in zip(servers, agents)}
+            await trio.lowlevel.checkpoint()  # acks already received are recorded; none can come now
+            acked = {server_id: agent.acked for (server_id, _), agent in zip(servers, agents, strict=False)}
+            sent = {server_id: agent.sent for (server_id, _), agent in zip(servers, agents, strict=False)}
+            times = {server_id: agent.time_of for (server_id, _), agent in zip(servers, agents, strict=False)}
     assert process.process.returncode == -signal.SIGKILL
 
     async with daemon_process("--config", str(config), cwd=tmp_path) as restarted:
@@ -133,8 +140,10 @@ async def test_kill_9_during_a_write_burst_loses_no_acknowledged_sample(tmp_path
         assert not missing, f"server {server_id}: acked samples lost: {missing[:10]}"
     total_acked, total_sent = sum(acked.values()), sum(sent.values())
     total_stored = sum(len(stored.get(server_id, ())) for server_id in acked)
-    print(f"\nFAULT kill -9: {total_sent} sent, {total_acked} acked, {total_stored} stored after restart; "
-          f"acked lost: 0; unacked not stored (agents re-send): {total_sent - total_stored}; integrity_check ok")
+    print(
+        f"\nFAULT kill -9: {total_sent} sent, {total_acked} acked, {total_stored} stored after restart; "
+        f"acked lost: 0; unacked not stored (agents re-send): {total_sent - total_stored}; integrity_check ok"
+    )
 
 
 async def test_sigterm_under_load_exits_0_quickly_with_every_accepted_sample_stored(tmp_path: Path) -> None:
@@ -149,8 +158,11 @@ async def test_sigterm_under_load_exits_0_quickly_with_every_accepted_sample_sto
         http, grpc = await _addresses(process)
         host, port = http.removeprefix("http://").rsplit(":", 1)
         running = RunningDaemon(
-            settings=make_settings(tmp_path / "data"), endpoints=Endpoints(http=ListenAddress(host, int(port))),
-            shutdown=trio.Event(), hub=SnapshotHub(), stopped=trio.Event(),  # unused: another process
+            settings=make_settings(tmp_path / "data"),
+            endpoints=Endpoints(http=ListenAddress(host, int(port))),
+            shutdown=trio.Event(),
+            hub=SnapshotHub(),
+            stopped=trio.Event(),  # unused: another process
         )
         token = await running.login()
         close_codes: list[int | None] = []
@@ -163,7 +175,8 @@ async def test_sigterm_under_load_exits_0_quickly_with_every_accepted_sample_sto
                         message = msgspec.json.decode(await connections[0].get_message())
                         accepted = {
                             s["id"]: datetime_to_ms(datetime.fromisoformat(s["latestMetrics"]["time"]))
-                            for s in message["servers"] if s["latestMetrics"] is not None
+                            for s in message["servers"]
+                            if s["latestMetrics"] is not None
                         }
                 stopping.set()
                 process.process.send_signal(signal.SIGTERM)
@@ -184,10 +197,12 @@ async def test_sigterm_under_load_exits_0_quickly_with_every_accepted_sample_sto
     flushed = re.search(r"stored the (\d+) buffered samples before stopping", log)
     assert flushed, log
     _, stored = _stored(tmp_path / "data" / "monitord.db")
-    by_server = {server_id: agent for (server_id, _), agent in zip(servers, agents)}
+    by_server = {server_id: agent for (server_id, _), agent in zip(servers, agents, strict=False)}
     for server_id, newest in accepted.items():
         agent = by_server[server_id]
         expected = {agent.time_of(seq) for seq in range(1, agent.sent + 1) if agent.time_of(seq) <= newest}
         assert expected <= stored.get(server_id, set()), f"server {server_id}: accepted samples not stored"
-    print(f"\nFAULT SIGTERM under load: 20 agents, 3 WebSockets; exit 0 in {stopped_in:.2f} s, "
-          f"{flushed[1]} buffered samples flushed on stop, WebSockets closed 1001")
+    print(
+        f"\nFAULT SIGTERM under load: 20 agents, 3 WebSockets; exit 0 in {stopped_in:.2f} s, "
+        f"{flushed[1]} buffered samples flushed on stop, WebSockets closed 1001"
+    )

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -68,6 +68,7 @@ async def test_a_locked_database_keeps_the_live_view_and_its_buffer_is_stored_on
             # 8 s of reports, one every 0.25 s: longer than busy_timeout (5 s) and than
             # offline_after_seconds, so a view fed by the database would go offline.
             seq = await report_while_down(agent, cache, server_id, 8 - (trio.current_time() - locked_at))
+
             # The WebSocket push still carries the newest sample.
             async def pushed_newest() -> bool:
                 return await _latest_pushed_ms(connection, server_id) == agent.time_of(seq)
@@ -90,8 +91,10 @@ async def test_a_locked_database_keeps_the_live_view_and_its_buffer_is_stored_on
     assert stats.failed_writes >= 1
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "database is locked" in errors[0], errors  # one per state change
-    print(f"\nFAULT sqlite-locked: {seq - 5} samples buffered over {released_at - locked_at:.1f} s, "
-          f"{stats.failed_writes} failed writes, stored and acked {recovered_in:.2f} s after release, 0 lost")
+    print(
+        f"\nFAULT sqlite-locked: {seq - 5} samples buffered over {released_at - locked_at:.1f} s, "
+        f"{stats.failed_writes} failed writes, stored and acked {recovered_in:.2f} s after release, 0 lost"
+    )
 
 
 @pytest.mark.expect_error_logs
@@ -139,8 +142,10 @@ async def test_overflow_drops_the_oldest_counts_them_and_never_acks_them(
         await again.wait_until(lambda: again.acked == total, timeout=15)
     assert stored_times(settings, server_id) == [agent.time_of(n) for n in range(1, total + 1)]
     assert (stats.stored_samples, stats.duplicate_samples) == (total, capacity)
-    print(f"\nFAULT overflow: buffer {capacity}, {total} sent while locked, {total - capacity} oldest dropped "
-          f"(counted, not acked), re-sent on the next call: {total} stored, 0 lost")
+    print(
+        f"\nFAULT overflow: buffer {capacity}, {total} sent while locked, {total - capacity} oldest dropped "
+        f"(counted, not acked), re-sent on the next call: {total} stored, 0 lost"
+    )
 
 
 async def test_a_route_that_needs_the_locked_database_answers_503_in_the_one_format(

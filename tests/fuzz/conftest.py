@@ -47,7 +47,9 @@ def _client(base_url: str, token: str) -> httpx.Client:
     server closing it (hypercorn's 5 s idle timeout, or a close after a refused body): the
     request then meets "Server disconnected", a flake that says nothing about the daemon."""
     return httpx.Client(
-        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
         limits=httpx.Limits(max_keepalive_connections=0),
     )
 
@@ -68,8 +70,11 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
         ready_socket.settimeout(30)
         with stderr_path.open("w") as stderr:
             process = subprocess.Popen(
-                [*monitord_command(), "--config", str(config)], cwd=directory, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=stderr,
+                [*monitord_command(), "--config", str(config)],
+                cwd=directory,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
                 env={**child_env(), "NOTIFY_SOCKET": str(directory / "notify.sock")},
             )
         try:
@@ -82,10 +87,14 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
             with httpx.Client(base_url=url[1]) as client:
                 admin = client.post("/api/auth/login", json={"username": "admin", "password": password}).json()["token"]
                 auth = {"Authorization": f"Bearer {admin}"}
-                client.post("/api/users", headers=auth,
-                            json={"username": "viewer", "password": "viewer-password", "role": "viewer"})
-                viewer = client.post("/api/auth/login",
-                                     json={"username": "viewer", "password": "viewer-password"}).json()["token"]
+                client.post(
+                    "/api/users",
+                    headers=auth,
+                    json={"username": "viewer", "password": "viewer-password", "role": "viewer"},
+                )
+                viewer = client.post(
+                    "/api/auth/login", json={"username": "viewer", "password": "viewer-password"}
+                ).json()["token"]
                 created = client.post("/api/servers", headers=auth, json={"name": "fuzzed"}).json()
             grpc = re.search(r"agents \(gRPC\) on (\S+)", stderr_path.read_text())
             assert grpc is not None
@@ -94,7 +103,13 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
                 _client(url[1], viewer) as as_viewer,
             ):
                 yield FuzzTarget(
-                    url[1], as_admin, as_viewer, created["server"]["id"], admin, parse_listen(grpc[1]), created["agentToken"]
+                    url[1],
+                    as_admin,
+                    as_viewer,
+                    created["server"]["id"],
+                    admin,
+                    parse_listen(grpc[1]),
+                    created["agentToken"],
                 )
         finally:
             process.send_signal(signal.SIGTERM)

@@ -71,7 +71,7 @@ class RawMessage:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def SerializeToString(self) -> bytes:  # noqa: N802 (protobuf's name)
+    def SerializeToString(self) -> bytes:
         return self.data
 
 
@@ -123,7 +123,9 @@ def test_any_frames_on_a_real_call_end_cleanly(fuzz_target: FuzzTarget, frames: 
 HEADER_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=60).map(str.strip)
 AUTHORIZATIONS = st.one_of(
     HEADER_TEXT,
-    st.builds(lambda scheme, text: f"{scheme} {text}".strip(), st.sampled_from(["Bearer", "bearer", "Basic"]), HEADER_TEXT),
+    st.builds(
+        lambda scheme, text: f"{scheme} {text}".strip(), st.sampled_from(["Bearer", "bearer", "Basic"]), HEADER_TEXT
+    ),
     st.builds(
         lambda server, secret: f"Bearer {server}.{secret}".strip(),
         st.text("0123456789²³¹⁴٣１ -+_", min_size=1, max_size=20),

@@ -27,7 +27,9 @@ TOML_VALUES = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(lambda f: repr(f).replace("inf", "inf").replace("nan", "nan")),
     st.booleans().map(lambda b: str(b).lower()),
     st.text(max_size=40).map(lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'),
-    st.sampled_from(['"127.0.0.1:0"', '"[::1]:80"', '"host:99999"', '"a:b:c"', '["https://x.example"]', "[1, 2]", "[]"]),
+    st.sampled_from(
+        ['"127.0.0.1:0"', '"[::1]:80"', '"host:99999"', '"a:b:c"', '["https://x.example"]', "[1, 2]", "[]"]
+    ),
 )
 
 
@@ -35,7 +37,7 @@ TOML_VALUES = st.one_of(
 def toml_documents(draw: st.DrawFn) -> str:
     lines = []
     for section, keys in SECTIONS.items():
-        chosen = draw(st.lists(st.sampled_from(keys + ["typo_key"]), max_size=3, unique=True))
+        chosen = draw(st.lists(st.sampled_from([*keys, "typo_key"]), max_size=3, unique=True))
         if not chosen:
             continue
         if section:

@@ -45,28 +45,39 @@ def _assert_well_formed(response: httpx.Response) -> None:
 
 
 @given(route=WRITE_ROUTES, body=BODIES, as_admin=st.booleans())
-def test_write_routes_survive_any_body(fuzz_target: FuzzTarget, route: tuple[str, str], body: bytes,
-                                       as_admin: bool) -> None:
+def test_write_routes_survive_any_body(
+    fuzz_target: FuzzTarget, route: tuple[str, str], body: bytes, as_admin: bool
+) -> None:
     method, path = route
     client = fuzz_target.admin if as_admin else fuzz_target.viewer
     if route == ("PUT", "/api/auth/password"):
         client = fuzz_target.viewer  # a successful change would revoke the admin's token
-    response = client.request(method, path.format(id=fuzz_target.server_id), content=body,
-                              headers={"Content-Type": "application/json"})
+    response = client.request(
+        method, path.format(id=fuzz_target.server_id), content=body, headers={"Content-Type": "application/json"}
+    )
     _assert_well_formed(response)
 
 
-@given(segment=st.text(min_size=1, max_size=40).filter(lambda s: "/" not in s and s not in {".", ".."}),
-       method=st.sampled_from(["GET", "PATCH", "DELETE", "POST"]))
+@given(
+    segment=st.text(min_size=1, max_size=40).filter(lambda s: "/" not in s and s not in {".", ".."}),
+    method=st.sampled_from(["GET", "PATCH", "DELETE", "POST"]),
+)
 def test_server_paths_survive_any_id(fuzz_target: FuzzTarget, segment: str, method: str) -> None:
     _assert_well_formed(fuzz_target.viewer.request(method, f"/api/servers/{quote(segment, safe='')}"))
 
 
-@given(params=st.dictionaries(st.sampled_from(["from", "to", "step", "agg", "x"]),
-                              st.text(max_size=30) | st.integers().map(str), max_size=4))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["from", "to", "step", "agg", "x"]), st.text(max_size=30) | st.integers().map(str), max_size=4
+    )
+)
 def test_query_parameters_never_break_a_route(fuzz_target: FuzzTarget, params: dict[str, str]) -> None:
-    for path in ("/api/servers", f"/api/servers/{fuzz_target.server_id}", "/api/health",
-                 f"/api/servers/{fuzz_target.server_id}/metrics"):
+    for path in (
+        "/api/servers",
+        f"/api/servers/{fuzz_target.server_id}",
+        "/api/health",
+        f"/api/servers/{fuzz_target.server_id}/metrics",
+    ):
         _assert_well_formed(fuzz_target.viewer.get(path, params=params))
 
 

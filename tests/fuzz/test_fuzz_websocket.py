@@ -41,8 +41,12 @@ async def _send_and_read_close(fuzz_target: FuzzTarget, frames: list[str | bytes
             # Our own stream, cancelled at the end without a closing handshake (see
             # tests/live_feed_helpers.py `feeds` for why).
             connection = await wrap_client_stream(
-                nursery, stream, url.netloc, "/ws/servers",
-                subprotocols=["monitord.v1", f"bearer.{fuzz_target.admin_token}"], max_message_size=8 * 2**20,
+                nursery,
+                stream,
+                url.netloc,
+                "/ws/servers",
+                subprotocols=["monitord.v1", f"bearer.{fuzz_target.admin_token}"],
+                max_message_size=8 * 2**20,
             )
             try:
                 for frame in frames:

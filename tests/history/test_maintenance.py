@@ -55,7 +55,9 @@ async def test_a_pass_rolls_up_then_deletes_what_retention_says_is_due(storage: 
     minutes = await history(storage, server.id, Tier.MINUTE, 0, end - 2 * MINUTE_MS, MINUTE_MS)
     assert [m.bucket_ms for m in minutes] == [end - DAY_MS + m * MINUTE_MS for m in range(24 * 60 - 2)]
     hours = await history(storage, server.id, Tier.HOUR, 0, end - HOUR_MS, HOUR_MS)
-    assert_buckets(hours, [expected(b, g) for b, g in by_bucket(samples, HOUR_MS).items() if end - 2 * DAY_MS <= b < end - HOUR_MS])
+    assert_buckets(
+        hours, [expected(b, g) for b, g in by_bucket(samples, HOUR_MS).items() if end - 2 * DAY_MS <= b < end - HOUR_MS]
+    )
 
     again = await run_pass(storage, RETENTION, end, pause_seconds=0)
     assert (again.rolled_up_samples, again.late_minutes, again.deleted_rows) == (0, 0, 0)
@@ -131,10 +133,16 @@ async def test_the_task_runs_a_pass_at_once_and_then_every_interval(autojump_clo
     status = MaintenanceStatus()
     started = trio.current_time()
     async with trio.open_nursery() as nursery:
-        await nursery.start(lambda task_status: maintain_history(
-            fake, RETENTION, status=status, clock=lambda: H0 + round((trio.current_time() - started) * 1000),  # type: ignore[arg-type]
-            interval_seconds=20, task_status=task_status,
-        ))
+        await nursery.start(
+            lambda task_status: maintain_history(
+                fake,
+                RETENTION,
+                status=status,
+                clock=lambda: H0 + round((trio.current_time() - started) * 1000),  # type: ignore[arg-type]
+                interval_seconds=20,
+                task_status=task_status,
+            )
+        )
         report = await status.wait_for_passes(4)
         nursery.cancel_scope.cancel()
     assert (report.rolled_up_samples, report.batches) == (ROLLUP_BATCH_SAMPLES + 7, 4)
@@ -151,10 +159,16 @@ async def test_a_pass_the_database_fails_is_retried_on_schedule(
     status = MaintenanceStatus()
     async with trio.open_nursery() as nursery:
         before = trio.current_time()
-        await nursery.start(lambda task_status: maintain_history(
-            fake, RETENTION, status=status, clock=lambda: H0, interval_seconds=20,  # type: ignore[arg-type]
-            task_status=task_status,
-        ))
+        await nursery.start(
+            lambda task_status: maintain_history(
+                fake,
+                RETENTION,
+                status=status,
+                clock=lambda: H0,
+                interval_seconds=20,  # type: ignore[arg-type]
+                task_status=task_status,
+            )
+        )
         await status.wait_for_passes(1)
         assert trio.current_time() - before == pytest.approx(40, abs=1)  # two failed passes, 20 s apart
         nursery.cancel_scope.cancel()
@@ -173,10 +187,16 @@ async def test_a_pass_that_hits_a_bug_is_logged_and_the_task_lives_on(
     fake = FakeStorage(failures=3, error=RuntimeError("a bug"))
     status = MaintenanceStatus()
     async with trio.open_nursery() as nursery:
-        await nursery.start(lambda task_status: maintain_history(
-            fake, RETENTION, status=status, clock=lambda: H0, interval_seconds=20,  # type: ignore[arg-type]
-            task_status=task_status,
-        ))
+        await nursery.start(
+            lambda task_status: maintain_history(
+                fake,
+                RETENTION,
+                status=status,
+                clock=lambda: H0,
+                interval_seconds=20,  # type: ignore[arg-type]
+                task_status=task_status,
+            )
+        )
         await status.wait_for_passes(1)
         nursery.cancel_scope.cancel()
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]

@@ -68,7 +68,9 @@ def test_the_finest_tier_that_covers_the_start_is_chosen() -> None:
     assert choose_tier(RETENTION, NOW - 14 * DAY_MS, NOW) is Tier.MINUTE
     assert choose_tier(RETENTION, NOW - 14 * DAY_MS - 1, NOW) is Tier.HOUR
     assert choose_tier(RETENTION, 0, NOW) is Tier.HOUR
-    assert choose_tier(RetentionSettings(raw_hours=2, minute_days=1, hour_days=1), NOW - 3 * HOUR_MS, NOW) is Tier.MINUTE
+    assert (
+        choose_tier(RetentionSettings(raw_hours=2, minute_days=1, hour_days=1), NOW - 3 * HOUR_MS, NOW) is Tier.MINUTE
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,7 +98,11 @@ def test_the_default_step_of_a_very_long_range_is_whole_days() -> None:
 def test_defaults_are_the_last_hour_and_averages() -> None:
     query = parse_history_query({}, RETENTION, NOW)
     assert (query.from_ms, query.to_ms, query.tier, query.step_ms, query.maximum) == (
-        NOW - HOUR_MS, NOW, Tier.RAW, 5000, False
+        NOW - HOUR_MS,
+        NOW,
+        Tier.RAW,
+        5000,
+        False,
     )
     assert parse_history_query({"to": str(NOW - DAY_MS)}, RETENTION, NOW).from_ms == NOW - DAY_MS - HOUR_MS
     assert parse_history_query({"agg": "max"}, RETENTION, NOW).maximum is True

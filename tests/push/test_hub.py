@@ -6,8 +6,8 @@ import json
 
 import pytest
 import trio
-from wsproto.frame_protocol import FrameProtocol, Opcode
 import trio.testing
+from wsproto.frame_protocol import FrameProtocol, Opcode
 
 from monitord.cache import LiveCache
 from monitord.models import HostFacts, ServerRecord
@@ -91,7 +91,9 @@ async def test_revoking_a_user_closes_only_their_subscriptions() -> None:
     snapshot = hub.build(_cache())
     alice, alice_again, bob = hub.subscribe(1, snapshot), hub.subscribe(1, snapshot), hub.subscribe(2, snapshot)
     assert hub.revoke_user(1) == 2
-    assert alice.close_request == alice_again.close_request == CloseRequest(CLOSE_SESSION_ENDED, "the session was revoked")
+    assert (
+        alice.close_request == alice_again.close_request == CloseRequest(CLOSE_SESSION_ENDED, "the session was revoked")
+    )
     assert bob.close_request is None
     assert await alice.closing() == alice.close_request
     assert alice.slot.pending == 1  # the close did not travel through (or clear) the data slot

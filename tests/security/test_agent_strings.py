@@ -112,7 +112,9 @@ async def test_hostile_host_facts_are_stored_bounded_logged_once_and_served_as_t
 
 
 def test_the_log_format_escapes_line_breaks_and_terminal_controls() -> None:
-    record = logging.LogRecord("monitord.test", logging.WARNING, __file__, 1, "host %s", ("a\nb\r\nFAKE\x1b[2J\u2028",), None)
+    record = logging.LogRecord(
+        "monitord.test", logging.WARNING, __file__, 1, "host %s", ("a\nb\r\nFAKE\x1b[2J\u2028",), None
+    )
     line = OneLineFormatter(LOG_FORMAT).format(record)
     assert line.endswith("host a\\nb\\r\\nFAKE\\x1b[2J\\u2028")
     assert not any(character in line for character in "\n\r\x1b\u2028")
@@ -139,7 +141,7 @@ class RawMessage:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def SerializeToString(self) -> bytes:  # noqa: N802 (protobuf's name)
+    def SerializeToString(self) -> bytes:
         return self.data
 
 

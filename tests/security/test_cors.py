@@ -46,10 +46,18 @@ async def _responses(running: RunningDaemon, token: str, origin: str) -> list[tu
             ("GET /api/auth/me", await client.get("/api/auth/me", headers=headers)),
             ("GET history", await client.get(f"/api/servers/{server}/metrics", headers=headers)),
             ("PATCH server", await client.patch(f"/api/servers/{server}", headers=headers, json={"name": "x"})),
-            ("POST login 200", await anonymous.post("/api/auth/login", headers=headers,
-                                                   json={"username": "admin", "password": running.admin_password})),
-            ("POST login 401", await anonymous.post("/api/auth/login", headers=headers,
-                                                   json={"username": "admin", "password": "wrong"})),
+            (
+                "POST login 200",
+                await anonymous.post(
+                    "/api/auth/login", headers=headers, json={"username": "admin", "password": running.admin_password}
+                ),
+            ),
+            (
+                "POST login 401",
+                await anonymous.post(
+                    "/api/auth/login", headers=headers, json={"username": "admin", "password": "wrong"}
+                ),
+            ),
             ("GET without a token 401", await anonymous.get("/api/servers", headers=headers)),
             ("GET health", await anonymous.get("/api/health", headers=headers)),
             ("GET /metrics", await anonymous.get("/metrics", headers=headers)),

@@ -24,9 +24,7 @@ def _rss_bytes() -> int:
 
 def _client(running: RunningDaemon, *, local_address: str = "127.0.0.1", connections: int = 1) -> httpx.AsyncClient:
     """A client whose connections come from `local_address` (any 127.0.0.0/8 address is loopback)."""
-    transport = httpx.AsyncHTTPTransport(
-        local_address=local_address, limits=httpx.Limits(max_connections=connections)
-    )
+    transport = httpx.AsyncHTTPTransport(local_address=local_address, limits=httpx.Limits(max_connections=connections))
     return httpx.AsyncClient(base_url=running.base_url, transport=transport, timeout=60)
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import aclosing, contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import anyio
 import anyio.abc
@@ -80,17 +80,36 @@ def test_no_server_message_can_carry_a_command_or_a_path() -> None:
 
 # Audit events that mean "ran something" or "changed the file system".
 _FORBIDDEN_EVENTS = (
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
-    "os.startfile", "pty.spawn", "os.remove", "os.unlink", "os.rename", "os.rmdir", "os.mkdir",
-    "os.chmod", "os.chown", "os.symlink", "os.link", "os.truncate", "shutil.rmtree", "shutil.move",
-    "shutil.copyfile", "ctypes.dlopen",
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "os.startfile",
+    "pty.spawn",
+    "os.remove",
+    "os.unlink",
+    "os.rename",
+    "os.rmdir",
+    "os.mkdir",
+    "os.chmod",
+    "os.chown",
+    "os.symlink",
+    "os.link",
+    "os.truncate",
+    "shutil.rmtree",
+    "shutil.move",
+    "shutil.copyfile",
+    "ctypes.dlopen",
 )
 
 
 class AuditLog:
     """Audit events raised while `watching`; a hook cannot be removed, so one serves all tests."""
 
-    events: list[tuple[str, tuple[Any, ...]]] = []
+    events: ClassVar[list[tuple[str, tuple[Any, ...]]]] = []
     active = False
 
     @classmethod
@@ -127,7 +146,7 @@ class RawMessage:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def SerializeToString(self) -> bytes:  # noqa: N802 (protobuf's name)
+    def SerializeToString(self) -> bytes:
         return self.data
 
 

@@ -63,7 +63,9 @@ async def _full_session(running: RunningDaemon, secrets: Secrets, nursery: trio.
     secrets.add_jwt("admin JWT", admin)
     async with running.client(admin) as client:
         assert (await client.get("/api/auth/me")).status_code == 200
-        created = await client.post("/api/users", json={"username": "viewer", "password": VIEWER_PASSWORD, "role": "viewer"})
+        created = await client.post(
+            "/api/users", json={"username": "viewer", "password": VIEWER_PASSWORD, "role": "viewer"}
+        )
         assert created.status_code == 201, created.text
         server = await client.post("/api/servers", json={"name": "web-1"})
         assert server.status_code == 201, server.text
@@ -143,7 +145,7 @@ async def test_a_full_session_logs_no_secret(
     for expected in ("logged in", "failed login", "live feed opened", "connected to", "rejected this agent's token"):
         assert any(expected in line for line in lines), f"no log line mentions {expected!r}"
     assert secrets.found_in(lines) == []
-    errors = [line for record, line in zip(debug_log.records, lines) if record.levelno >= logging.ERROR]
+    errors = [line for record, line in zip(debug_log.records, lines, strict=False) if record.levelno >= logging.ERROR]
     assert len(errors) == 1 and "rejected this agent's token" in errors[0], errors
 
     # The first start prints the admin password once, to the terminal (CONTRACT §3); nothing else

@@ -10,7 +10,9 @@ from tests.conftest import RunningDaemon
 from tests.live_feed_helpers import feed
 
 
-async def test_frames_after_an_oversize_message_close_that_client_only(running: RunningDaemon, admin_token: str) -> None:
+async def test_frames_after_an_oversize_message_close_that_client_only(
+    running: RunningDaemon, admin_token: str
+) -> None:
     code = None
     async with feed(running, admin_token) as connection:
         await connection.get_message()

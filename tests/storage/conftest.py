@@ -25,7 +25,7 @@ def backend(request: pytest.FixtureRequest) -> tuple[str, str | None]:
 @pytest.fixture
 async def storage(backend: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[TransferStorage]:
     """An empty, migrated database of the backend, for this test only."""
-    name, database = backend
+    _name, database = backend
     if database is None:
         async with open_sqlite_storage(tmp_path / "contract.db") as sqlite:
             yield sqlite

@@ -45,7 +45,11 @@ def sample(at_ms: int, cpu: float = 12.5) -> MetricsSample:
 async def test_users_are_created_found_and_unique(storage: Storage) -> None:
     ann = await storage.create_user("ann", "hash-a", Role.ADMIN, now_ms=T0)
     assert (ann.username, ann.role, ann.password_hash, ann.token_version, ann.created_at_ms) == (
-        "ann", Role.ADMIN, "hash-a", 0, T0,
+        "ann",
+        Role.ADMIN,
+        "hash-a",
+        0,
+        T0,
     )
     bob = await storage.create_user("bob", "hash-b", Role.VIEWER, now_ms=T0 + 1)
     assert bob.id != ann.id
@@ -85,8 +89,17 @@ async def test_servers_lifecycle(storage: Storage) -> None:
     assert await storage.rename_server(10**12, "x") is None
     assert await storage.set_agent_token_hash(db.id, "hash-3") is True
     assert await storage.set_agent_token_hash(10**12, "hash-3") is False
-    facts = HostFacts(hostname="db.local", os_type="linux", os_version="Debian 12", kernel_version="6.1",
-                      arch="x86_64", cpu_model="EPYC", cpu_cores=8, agent_version="0.1.0", ip_address="10.0.0.2")
+    facts = HostFacts(
+        hostname="db.local",
+        os_type="linux",
+        os_version="Debian 12",
+        kernel_version="6.1",
+        arch="x86_64",
+        cpu_model="EPYC",
+        cpu_cores=8,
+        agent_version="0.1.0",
+        ip_address="10.0.0.2",
+    )
     assert await storage.update_host_facts(db.id, facts) is True
     stored = await storage.get_server(db.id)
     assert stored is not None and stored.facts == facts and stored.agent_token_hash == "hash-3"
@@ -138,8 +151,9 @@ async def test_samples_of_deleted_servers_are_skipped_and_deleted(storage: Stora
 
 async def test_extreme_but_valid_values_round_trip(storage: Storage) -> None:
     server = await storage.create_server("big", "h", now_ms=T0)
-    huge = msgspec.structs.replace(sample(T0), network_rx_total_bytes=2**63 - 1, cpu_usage_percent=100.0,
-                                   disk_read_bps=1e15, load1=0.0)
+    huge = msgspec.structs.replace(
+        sample(T0), network_rx_total_bytes=2**63 - 1, cpu_usage_percent=100.0, disk_read_bps=1e15, load1=0.0
+    )
     await storage.insert_samples([(server.id, huge)])
     assert await storage.query_samples(server.id, T0, T0 + 1) == [huge]
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import msgspec
 import pytest
 import trio
+import trio.lowlevel
 
 from monitord.models import COUNTER_METRIC_FIELDS, GAUGE_METRIC_FIELDS, MetricsSample, datetime_to_ms, ms_to_datetime
 from monitord.storage.base import HOUR_MS, MINUTE_MS, RetentionCutoffs, Tier
@@ -22,9 +23,15 @@ M0 = H0 + 10 * MINUTE_MS  # a minute boundary inside it
 FAR = H0 + 400 * 24 * HOUR_MS  # well after every sample here
 
 
-def point(at_ms: int, cpu: float, memory: int = 1000, rx: int = 0, load1: float = 0.0, uptime: int = 0) -> MetricsSample:
+def point(
+    at_ms: int, cpu: float, memory: int = 1000, rx: int = 0, load1: float = 0.0, uptime: int = 0
+) -> MetricsSample:
     return msgspec.structs.replace(
-        sample(at_ms), cpu_usage_percent=cpu, memory_usage_bytes=memory, network_rx_total_bytes=rx, load1=load1,
+        sample(at_ms),
+        cpu_usage_percent=cpu,
+        memory_usage_bytes=memory,
+        network_rx_total_bytes=rx,
+        load1=load1,
         uptime_seconds=uptime,
     )
 
@@ -104,7 +111,9 @@ async def test_minute_rollups_hold_average_maximum_and_last_value_with_boundary_
         point(M0 + 59_999, cpu=25.0, memory=1500, rx=1200, load1=1.0, uptime=159),  # its last millisecond
     ]
     second_minute = [
-        point(M0 + MINUTE_MS, cpu=90.0, memory=2000, rx=1300, load1=3.0, uptime=160),  # the next boundary: the next minute
+        point(
+            M0 + MINUTE_MS, cpu=90.0, memory=2000, rx=1300, load1=3.0, uptime=160
+        ),  # the next boundary: the next minute
         point(M0 + MINUTE_MS + 30_000, cpu=70.0, memory=3000, rx=1700, load1=0.25, uptime=190),
     ]
     # Stored out of order, as a backfill interleaved with live samples would be.
@@ -219,7 +228,9 @@ async def test_late_samples_reach_the_minutes_and_hours_already_rolled_up(storag
     backfill = [msgspec.structs.replace(live[i], cpu_usage_percent=70.0) for i in gap]
     # One more on the boundary of an hour-old minute that already had its samples.
     extra = point(H0 + 5 * MINUTE_MS, cpu=100.0, rx=9999)
-    assert await storage.insert_samples([(server.id, s) for s in [*backfill, extra]]) == len(backfill)  # extra: a duplicate time
+    assert await storage.insert_samples([(server.id, s) for s in [*backfill, extra]]) == len(
+        backfill
+    )  # extra: a duplicate time
     extra_late = point(H0 + 5 * MINUTE_MS + 1, cpu=100.0, rx=30)
     assert await storage.insert_samples([(server.id, extra_late)]) == 1
 
@@ -359,8 +370,12 @@ async def test_history_reads_what_is_not_rolled_up_yet_from_the_finer_tiers(stor
     await roll_up_all(storage, H0 + 2 * HOUR_MS + 25 * MINUTE_MS)  # hours: 2; minutes: 145; the rest raw
     for step in (3 * HOUR_MS, HOUR_MS, 20 * MINUTE_MS):
         want = [expected(b, g) for b, g in by_bucket(samples, step).items()]
-        assert_buckets(await history(storage, server.id, Tier.HOUR if step % HOUR_MS == 0 else Tier.MINUTE,
-                                             H0, H0 + 3 * HOUR_MS, step), want)
+        assert_buckets(
+            await history(
+                storage, server.id, Tier.HOUR if step % HOUR_MS == 0 else Tier.MINUTE, H0, H0 + 3 * HOUR_MS, step
+            ),
+            want,
+        )
 
 
 async def test_history_leaves_gaps_where_the_agent_was_silent(storage: TransferStorage) -> None:
@@ -402,7 +417,7 @@ async def test_ingest_during_rollups_loses_no_sample(storage: TransferStorage) -
             batch = [(server_id, s) for s in live + backfill]
             await storage.insert_samples(batch)
             stored.extend(batch)
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
 
     async def maintenance() -> None:
         moment = H0
@@ -410,7 +425,7 @@ async def test_ingest_during_rollups_loses_no_sample(storage: TransferStorage) -
             moment = min(moment + 5 * MINUTE_MS, H0 + 2 * HOUR_MS)
             await storage.roll_up(moment, max_samples=50)
             await storage.roll_up_late(max_buckets=7)
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(maintenance)

@@ -7,8 +7,8 @@ import trio
 
 from monitord.models import ms_to_datetime
 from monitord.storage import StorageError
-from monitord.storage.postgres import open_postgres_storage
 from monitord.storage.base import HOUR_MS, Tier
+from monitord.storage.postgres import open_postgres_storage
 from monitord.storage.postgres_schema import MIGRATIONS, SCHEMA_TABLE
 from tests.postgres import SqlSession, sql_session
 from tests.storage.test_contract import T0, sample
@@ -53,8 +53,10 @@ async def test_a_new_database_is_migrated_to_the_current_version(postgres_url: s
 async def test_a_version_1_database_is_migrated_and_its_history_rolled_up(postgres_url: str) -> None:
     # A database from before the history tiers: its raw samples are rolled up from the oldest.
     async with sql_session(postgres_url) as other:
-        await other.execute(f"{SCHEMA_TABLE}; {MIGRATIONS[0]}; INSERT INTO monitord_schema (version) VALUES (1); "
-                            "INSERT INTO servers (id, name, agent_token_hash, created_at_ms) VALUES (1, 'old', 'h', 0)")
+        await other.execute(
+            f"{SCHEMA_TABLE}; {MIGRATIONS[0]}; INSERT INTO monitord_schema (version) VALUES (1); "
+            "INSERT INTO servers (id, name, agent_token_hash, created_at_ms) VALUES (1, 'old', 'h', 0)"
+        )
     start = T0 - T0 % HOUR_MS
     async with open_postgres_storage(postgres_url) as storage:
         await storage.insert_samples([(1, sample(start + t * 1000, cpu=float(t % 2))) for t in range(7200)])
@@ -62,7 +64,8 @@ async def test_a_version_1_database_is_migrated_and_its_history_rolled_up(postgr
             pass
         hours = await storage.history(1, Tier.HOUR, start, start + 2 * HOUR_MS, HOUR_MS)
     assert [(h.bucket_ms, h.sample_count, h.gauges[0]) for h in hours] == [
-        (start, 3600, 0.5), (start + HOUR_MS, 3600, 0.5)
+        (start, 3600, 0.5),
+        (start + HOUR_MS, 3600, 0.5),
     ]
 
 
@@ -77,11 +80,20 @@ async def test_ids_and_times_are_bigint(postgres_url: str) -> None:
                 "WHERE table_schema = current_schema()"
             )
         }
-    for column in [("users", "id"), ("servers", "id"), ("metrics", "server_id"), ("metrics", "time_ms"),
-                   ("users", "created_at_ms"), ("servers", "last_seen_ms"), ("metrics", "network_rx_total_bytes"),
-                   ("metrics_1m", "bucket_ms"), ("metrics_1h", "memory_usage_bytes_max"),
-                   ("metrics_1h", "network_rx_total_bytes_last"), ("rollup_state", "rolled_up_to_ms"),
-                   ("rollup_late", "bucket_ms")]:
+    for column in [
+        ("users", "id"),
+        ("servers", "id"),
+        ("metrics", "server_id"),
+        ("metrics", "time_ms"),
+        ("users", "created_at_ms"),
+        ("servers", "last_seen_ms"),
+        ("metrics", "network_rx_total_bytes"),
+        ("metrics_1m", "bucket_ms"),
+        ("metrics_1h", "memory_usage_bytes_max"),
+        ("metrics_1h", "network_rx_total_bytes_last"),
+        ("rollup_state", "rolled_up_to_ms"),
+        ("rollup_late", "bucket_ms"),
+    ]:
         assert types[column] == "bigint", column
     assert types[("metrics", "cpu_usage_percent")] == "double precision"
     assert types[("metrics_1m", "memory_usage_bytes_avg")] == "double precision"
@@ -157,7 +169,8 @@ async def test_a_write_cancelled_mid_transaction_leaves_nothing_behind(postgres_
             "INSERT INTO metrics SELECT * FROM (SELECT $1::bigint AS server_id) AS s, LATERAL ("
             "SELECT * FROM unnest(ARRAY[$2::bigint])) AS t(time_ms), LATERAL (SELECT 1.0, 1, 1, 1, 1, 1, 1, 1.0, "
             "1.0, 1.0, 1.0, 1, 1, 1.0, 1.0, 1.0, 1, 1, 1, 1) AS v",
-            server.id, T0,
+            server.id,
+            T0,
         )
         # A call that ignored the cancellation would wait for the other transaction forever.
         with trio.fail_after(10):
@@ -187,13 +200,18 @@ async def test_a_connection_the_server_drops_fails_one_call_clearly_then_is_repl
 
 
 async def test_a_call_past_its_deadline_fails_then_the_connection_is_reused(postgres_url: str) -> None:
-    async with open_postgres_storage(postgres_url, pool_size=1, timeout_seconds=0.5) as storage, \
-            sql_session(postgres_url) as other:
+    async with (
+        open_postgres_storage(postgres_url, pool_size=1, timeout_seconds=0.5) as storage,
+        sql_session(postgres_url) as other,
+    ):
         await storage.ping()
         pid_before = (await storage_session(other))["pid"]
         await other.execute("BEGIN; LOCK TABLE servers IN ACCESS EXCLUSIVE MODE")
         started = trio.current_time()
-        with trio.fail_after(10), pytest.raises(StorageError, match=r"no answer within 0\.5 s \(database\.timeout_seconds\)"):
+        with (
+            trio.fail_after(10),
+            pytest.raises(StorageError, match=r"no answer within 0\.5 s \(database\.timeout_seconds\)"),
+        ):
             await storage.list_servers()
         assert trio.current_time() - started < 1.0
         await wait_until_idle(other)

@@ -70,14 +70,17 @@ async def test_a_server_that_never_answers_times_out_each_attempt(
         async with open_postgres_storage(f"postgresql://monitor@127.0.0.1:{port}/fleet", connect_timeout_seconds=25):
             pass
     # Attempts of 10 s at t=0 and t=10.5, then one cut to the 3.5 s left at t=21.5.
-    assert str(failure.value).endswith("no answer within 3.5 s; gave up after 3 attempts in 25 s "
-                                       "(database.connect_timeout_seconds)")
+    assert str(failure.value).endswith(
+        "no answer within 3.5 s; gave up after 3 attempts in 25 s (database.connect_timeout_seconds)"
+    )
     assert len(held) == 3
 
 
 async def test_a_malformed_url_fails_at_once(mock_clock: trio.testing.MockClock) -> None:
-    with pytest.raises(StorageError, match="database.url is not a valid PostgreSQL URL") as failure:
-        async with open_postgres_storage(f"postgresql://u:{PASSWORD}@db.invalid:notaport/x", connect_timeout_seconds=60):
+    with pytest.raises(StorageError, match=r"database\.url is not a valid PostgreSQL URL") as failure:
+        async with open_postgres_storage(
+            f"postgresql://u:{PASSWORD}@db.invalid:notaport/x", connect_timeout_seconds=60
+        ):
             pass
     assert trio.current_time() == 0  # no retries
     assert PASSWORD not in str(failure.value)
@@ -86,19 +89,33 @@ async def test_a_malformed_url_fails_at_once(mock_clock: trio.testing.MockClock)
 @pytest.mark.parametrize(
     "error,expected",
     [
-        (asyncpg.InvalidPasswordError('password authentication failed for user "monitor"'),
-         'authentication failed: password authentication failed for user "monitor"'),
-        (asyncpg.InvalidAuthorizationSpecificationError('role "ghost" does not exist'),
-         'authentication failed: role "ghost" does not exist'),
-        (asyncpg.InvalidCatalogNameError('database "fleet" does not exist'),
-         'database "fleet" does not exist (create it, or fix the database name in database.url)'),
-        (asyncpg.CannotConnectNowError("the database system is starting up"),
-         "the server is not accepting connections yet: the database system is starting up"),
-        (ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
-         "connection refused (is PostgreSQL running and listening on that address?)"),
-        (OSError("Multiple exceptions: [Errno 111] Connect call failed ('::1', 5432, 0, 0), "
-                 "[Errno 111] Connect call failed ('127.0.0.1', 5432)"),
-         "connection refused (is PostgreSQL running and listening on that address?)"),
+        (
+            asyncpg.InvalidPasswordError('password authentication failed for user "monitor"'),
+            'authentication failed: password authentication failed for user "monitor"',
+        ),
+        (
+            asyncpg.InvalidAuthorizationSpecificationError('role "ghost" does not exist'),
+            'authentication failed: role "ghost" does not exist',
+        ),
+        (
+            asyncpg.InvalidCatalogNameError('database "fleet" does not exist'),
+            'database "fleet" does not exist (create it, or fix the database name in database.url)',
+        ),
+        (
+            asyncpg.CannotConnectNowError("the database system is starting up"),
+            "the server is not accepting connections yet: the database system is starting up",
+        ),
+        (
+            ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
+            "connection refused (is PostgreSQL running and listening on that address?)",
+        ),
+        (
+            OSError(
+                "Multiple exceptions: [Errno 111] Connect call failed ('::1', 5432, 0, 0), "
+                "[Errno 111] Connect call failed ('127.0.0.1', 5432)"
+            ),
+            "connection refused (is PostgreSQL running and listening on that address?)",
+        ),
         (socket.gaierror(-2, "Name or service not known"), "host name not found (Name or service not known)"),
         (TimeoutError(), "no answer (timed out)"),
         (OSError(f"something odd about {PASSWORD}\nand a second line"), "something odd about *** and a second line"),
@@ -112,11 +129,15 @@ def test_failures_are_described_in_one_line_without_secrets(error: BaseException
 @pytest.mark.parametrize(
     "url,where",
     [
-        (f"postgresql://monitor:{PASSWORD}@db.example.com:6543/fleet",
-         'db.example.com:6543 (database "fleet", user "monitor")'),
+        (
+            f"postgresql://monitor:{PASSWORD}@db.example.com:6543/fleet",
+            'db.example.com:6543 (database "fleet", user "monitor")',
+        ),
         ("postgres://db.example.com/fleet", 'db.example.com:5432 (database "fleet", user "(default user)")'),
-        (f"postgresql://monitor@db.example.com/fleet?password={PASSWORD}&sslmode=require",
-         'db.example.com:5432 (database "fleet", user "monitor")'),
+        (
+            f"postgresql://monitor@db.example.com/fleet?password={PASSWORD}&sslmode=require",
+            'db.example.com:5432 (database "fleet", user "monitor")',
+        ),
     ],
 )
 def test_targets_name_host_database_and_user_but_never_the_password(url: str, where: str) -> None:
@@ -130,4 +151,7 @@ def test_targets_name_host_database_and_user_but_never_the_password(url: str, wh
 def test_an_escaped_password_is_scrubbed_in_both_forms() -> None:
     target = PostgresTarget("postgresql://monitor:p%40ss%2Fword@db/fleet")
     assert target.scrub("p%40ss%2Fword and p@ss/word") == "*** and ***"
-    assert redact_url("postgresql://monitor:p%40ss%2Fword@db:5432/fleet?password=x") == "postgresql://monitor@db:5432/fleet"
+    assert (
+        redact_url("postgresql://monitor:p%40ss%2Fword@db:5432/fleet?password=x")
+        == "postgresql://monitor@db:5432/fleet"
+    )

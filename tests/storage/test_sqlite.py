@@ -131,7 +131,8 @@ async def test_a_version_1_database_is_migrated_and_its_history_rolled_up(tmp_pa
             pass
         hours = await storage.history(1, Tier.HOUR, H0, H0 + 2 * HOUR_MS, HOUR_MS)
         assert [(h.bucket_ms, h.sample_count, h.gauges[0]) for h in hours] == [
-            (H0, 3600, 0.5), (H0 + HOUR_MS, 3600, 0.5)
+            (H0, 3600, 0.5),
+            (H0 + HOUR_MS, 3600, 0.5),
         ]
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
