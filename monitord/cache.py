@@ -23,6 +23,7 @@ def _view(record: ServerRecord, latest: MetricsSample | None, status: ServerStat
         id=record.id,
         name=record.name,
         status=status,
+        # The host facts share the view's field names and types; mypy cannot match a dict by name.
         **_fact_fields(record.facts),  # type: ignore[arg-type]
         last_seen_at=ms_to_datetime(record.last_seen_ms) if record.last_seen_ms is not None else None,
         created_at=ms_to_datetime(record.created_at_ms),

@@ -48,10 +48,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     config_help = "TOML config file (default: built-in defaults)"
-    config = argparse.ArgumentParser(add_help=False)
+    config = _Parser(add_help=False)
     config.add_argument("--config", metavar="FILE", help=config_help)
     # Subcommands accept --config too; SUPPRESS keeps them from resetting a top-level value.
-    sub_config = argparse.ArgumentParser(add_help=False)
+    sub_config = _Parser(add_help=False)
     sub_config.add_argument("--config", metavar="FILE", help=config_help, default=argparse.SUPPRESS)
 
     parser = _Parser(
@@ -244,9 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for exc in group.exceptions:
             print(f"monitord: {exc}", file=sys.stderr)
         status = EXIT_USAGE
-    except* (StartupError, StorageError, OSError) as group:
-        for exc in group.exceptions:
-            log.error("%s", _one_line(exc))
+    except* (StartupError, StorageError, OSError) as failures:
+        for failure in failures.exceptions:
+            log.error("%s", _one_line(failure))
         status = EXIT_FAILURE
     except* KeyboardInterrupt:  # Ctrl-C before the signal watcher took over
         status = EXIT_FAILURE

@@ -51,7 +51,7 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class HttpSettings(_Section):
+class HttpSettings(_Section, frozen=True):
     listen: str = "127.0.0.1:8080"
     # WebSocket origins allowed besides the dashboard's own, exact "scheme://host[:port]".
     allowed_origins: tuple[str, ...] = ()
@@ -81,7 +81,7 @@ class HttpSettings(_Section):
         return parse_listen(self.listen)
 
 
-class GrpcSettings(_Section):
+class GrpcSettings(_Section, frozen=True):
     listen: str = "127.0.0.1:50051"
     tls_cert_file: str = ""
     tls_key_file: str = ""
@@ -109,7 +109,7 @@ class GrpcSettings(_Section):
         return parse_listen(self.listen)
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(_Section, frozen=True):
     # "" = SQLite at {data_dir}/monitord.db; "sqlite:///abs/path.db"; "postgresql://user:pass@host:port/db"
     url: str = ""
     # PostgreSQL only: how long start-up keeps retrying an unreachable database before giving up,
@@ -142,7 +142,7 @@ class DatabaseSettings(_Section):
                 raise ValueError("`url`: the port of the PostgreSQL URL must be a number from 0 to 65535") from None
 
 
-class AuthSettings(_Section):
+class AuthSettings(_Section, frozen=True):
     token_ttl_seconds: PositiveInt = 43_200
     # "" = {data_dir}/jwt.key, generated on first start.
     jwt_key_file: str = ""
@@ -150,13 +150,13 @@ class AuthSettings(_Section):
     login_window_seconds: PositiveSeconds = 300.0
 
 
-class PushSettings(_Section):
+class PushSettings(_Section, frozen=True):
     interval_seconds: PositiveSeconds = 2.0
     # A snapshot a client has not taken in this long means it stopped reading: it is cut off.
     send_timeout_seconds: PositiveSeconds = 10.0
 
 
-class AgentsSettings(_Section):
+class AgentsSettings(_Section, frozen=True):
     offline_after_seconds: PositiveSeconds = 15.0
     # Per agent: samples accepted per second, on average (a token bucket holding one second's
     # worth). Beyond it the daemon stops reading the stream for a while, so gRPC flow control
@@ -172,7 +172,7 @@ class AgentsSettings(_Section):
     write_delay_seconds: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.05
 
 
-class MetricsSettings(_Section):
+class MetricsSettings(_Section, frozen=True):
     # "" = GET /metrics is off. Set it to turn the endpoint on; scrapers send it as a bearer token.
     bearer_token: str = ""
 
@@ -181,7 +181,7 @@ class MetricsSettings(_Section):
             raise ValueError('`bearer_token`: expected at least 16 printable characters, or "" to turn /metrics off')
 
 
-class RetentionSettings(_Section):
+class RetentionSettings(_Section, frozen=True):
     """How long each tier of metric history is kept (issue 8).
 
     The tiers nest: raw samples roll up into 1-minute buckets, and those into 1-hour buckets, so
@@ -207,7 +207,7 @@ class RetentionSettings(_Section):
             )
 
 
-class Settings(_Section):
+class Settings(_Section, frozen=True):
     """Everything the daemon reads from its config file (CONTRACT §3)."""
 
     data_dir: str = "./data"

@@ -34,7 +34,7 @@ import h2.events
 import h2.exceptions
 from google.protobuf.message import DecodeError, Message
 from purerpc.grpc_proto import GRPCProtoSocket, GRPCProtoStream
-from purerpc.grpc_socket import GRPCStream
+from purerpc.grpc_socket import GRPCStream, SocketWrapper
 from purerpc.grpclib.config import GRPCConfiguration
 from purerpc.grpclib.connection import GRPCConnection
 from purerpc.grpclib.events import Event, MessageReceived, RequestEnded, RequestReceived, ResponseEnded, WindowUpdated
@@ -174,7 +174,7 @@ class GrpcSocket(GRPCProtoSocket):
         super().__init__(config, sock)
         # Swap in the connection subclass; the socket wrapper must point at the same object.
         self._grpc_connection = _Connection(config=config)
-        self._socket = type(self._socket)(self._grpc_connection, sock)
+        self._socket = SocketWrapper(self._grpc_connection, sock)
 
     async def _listen(self) -> AsyncIterator[CallStream]:
         # purerpc's loop, made robust: events for streams already gone are ignored instead of
@@ -288,14 +288,13 @@ async def open_channel(
     # drops SYNs holds the connect for minutes, and a peer that accepts but never speaks holds
     # the TLS handshake forever.
     with anyio.move_on_after(connect_timeout_seconds) as connecting:
-        stream: anyio.abc.ByteStream = await anyio.connect_tcp(
-            host,
-            port,
-            ssl_context=ssl_context,
-            tls=ssl_context is not None,
-            tls_standard_compatible=False,
-            tls_hostname=host if ssl_context is not None else None,
-        )
+        stream: anyio.abc.ByteStream
+        if ssl_context is None:
+            stream = await anyio.connect_tcp(host, port)
+        else:
+            stream = await anyio.connect_tcp(
+                host, port, ssl_context=ssl_context, tls_standard_compatible=False, tls_hostname=host
+            )
     if connecting.cancelled_caught:
         handshake = " and TLS handshake" if ssl_context is not None else ""
         raise TimeoutError(errno.ETIMEDOUT, f"no connection{handshake} within {connect_timeout_seconds:g} s")

@@ -32,7 +32,11 @@ class _Wire(msgspec.Struct, rename="camel", kw_only=True):
     pass
 
 
-class ServerWithDetails(_Wire, frozen=True):
+class _FrozenWire(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
+    """A wire model that is shared once built (the live cache hands the same object to every reader)."""
+
+
+class ServerWithDetails(_FrozenWire, frozen=True):
     id: int
     name: str
     ip_address: str

@@ -44,6 +44,8 @@ class _Rejected(Exception):
 
 # The daemon answers hello at once; a call that stays silent longer is abandoned.
 WELCOME_TIMEOUT_SECONDS = 30.0
+# A call that ended, stalled or lost its connection: retried after a backoff.
+_CALL_FAILURES: tuple[type[Exception], ...] = (CallEnded, trio.TooSlowError, *TRANSPORT_ERRORS)
 
 
 class Agent:
@@ -158,7 +160,7 @@ class Agent:
                 rejected = leaf
             except* ConfigError as group:  # the token file went missing or bad meanwhile
                 problem = _first(group)
-            except* (CallEnded, trio.TooSlowError, *TRANSPORT_ERRORS) as group:
+            except* _CALL_FAILURES as group:
                 problem = _first(group)
             if self.connected:  # that call had been accepted: a new outage starts now
                 self.connected = False
@@ -210,7 +212,8 @@ class Agent:
             tcp_user_timeout_seconds=self.settings.tcp_user_timeout_seconds,
             connect_timeout_seconds=self.settings.connect_timeout_seconds,
         ) as channel:
-            stream: CallStream = await monitord_grpc.AgentServiceStub(channel).Connect(metadata=bearer_metadata(token))
+            stub = monitord_grpc.AgentServiceStub(channel)  # type: ignore[no-untyped-call]  # generated, untyped
+            stream: CallStream = await stub.Connect(metadata=bearer_metadata(token))
             try:
                 await self._stream(stream)
             finally:

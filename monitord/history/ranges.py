@@ -189,6 +189,7 @@ def to_point(bucket: BucketAggregate) -> MetricsSample:
         gauges[index] = round(gauges[index])
     return MetricsSample(
         time=ms_to_datetime(bucket.bucket_ms),
+        # mypy cannot match a dict of floats to the struct's int and float fields by name.
         **dict(zip(GAUGE_METRIC_FIELDS, gauges, strict=True)),  # type: ignore[arg-type]
-        **dict(zip(COUNTER_METRIC_FIELDS, bucket.lasts, strict=True)),  # type: ignore[arg-type]
+        **dict(zip(COUNTER_METRIC_FIELDS, bucket.lasts, strict=True)),
     )

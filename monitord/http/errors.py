@@ -44,7 +44,8 @@ def install_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
+        allowed = getattr(exc, "valid_methods", None)  # set on 405 only
+        headers = {"Allow": ", ".join(allowed)} if allowed else None
         return error_response(status, _code_for(exc), exc.description or exc.name, headers)
 
     @app.errorhandler(StorageError)

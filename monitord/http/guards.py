@@ -38,6 +38,7 @@ def requires(role: Role) -> Callable[[View], View]:
             g.user = user
             return await view(*args, **kwargs)
 
+        # functools.wraps keeps the view's signature at run time; mypy sees the (*args, **kwargs) wrapper.
         return guarded  # type: ignore[return-value]
 
     return decorate

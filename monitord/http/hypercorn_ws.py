@@ -42,14 +42,15 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, cast
 
 import trio
 from hypercorn.protocol.events import Data
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.protocol.ws_stream import ASGIWebsocketState, FrameTooLargeError, WebsocketBuffer, WSStream
 from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.typing import WorkerContext
 from wsproto.connection import ConnectionState
 from wsproto.events import Message
 
@@ -63,14 +64,14 @@ Abort = Callable[[], None]
 SendFrame = Callable[[bytes], Awaitable[None]]
 
 
-def transport_abort(scope: dict[str, Any]) -> Abort | None:
+def transport_abort(scope: Mapping[str, Any]) -> Abort | None:
     """The abort function the middleware put in a WebSocket scope, if any."""
     extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
     abort: Abort | None = extension.get("abort")
     return abort
 
 
-def transport_send_frame(scope: dict[str, Any]) -> SendFrame | None:
+def transport_send_frame(scope: Mapping[str, Any]) -> SendFrame | None:
     """The pre-built-frame sender the middleware put in a WebSocket scope, if any."""
     extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
     send_frame: SendFrame | None = extension.get("send_frame")
@@ -139,7 +140,7 @@ class _OverflowSafeBuffer(WebsocketBuffer):
         super().__init__(max_length)
         self._overflowed = False
 
-    def extend(self, event: Message) -> None:
+    def extend(self, event: Message[Any]) -> None:
         if self._overflowed:
             return
         try:
@@ -172,7 +173,7 @@ class HypercornWebSockets:
             app_done = trio.Event()
             if isinstance(stream, WSStream):
                 stream.handshake.extensions = None
-                stream.context = _PingContext(stream.context, app_done)
+                stream.context = cast(WorkerContext, _PingContext(stream.context, app_done))  # duck-typed
                 stream.buffer = _OverflowSafeBuffer(stream.buffer.max_length)
                 abort = _abort_for(stream)
                 send_frame = _frame_sender_for(stream)  # only with deflate declined, as just done

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import hypercorn.trio.run
 import trio
 from hypercorn.config import Config, Sockets
 from hypercorn.trio.run import worker_serve
 from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.typing import ASGIFramework
 from hypercorn.utils import wrap_app
 
 from monitord.config import HttpSettings, ListenAddress
@@ -86,9 +87,10 @@ def _contain_connection_failures() -> None:
     only user of hypercorn in the daemon). If a hypercorn release moves it, this fails before
     serving, loudly, rather than silently serving without containment.
     """
-    if not issubclass(hypercorn.trio.run.TCPServer, TCPServer):
+    # hypercorn.trio.run imports TCPServer without re-exporting it, hence the two ignores.
+    if not issubclass(hypercorn.trio.run.TCPServer, TCPServer):  # type: ignore[attr-defined]
         raise RuntimeError("hypercorn.trio.run no longer serves connections with TCPServer; re-check serve.py")
-    hypercorn.trio.run.TCPServer = ContainedTCPServer  # type: ignore[misc]
+    hypercorn.trio.run.TCPServer = ContainedTCPServer  # type: ignore[attr-defined]
 
 
 def _hypercorn_config(settings: HttpSettings) -> Config:
@@ -120,14 +122,17 @@ async def serve_dashboard(
     listener = bind_listener(settings.address, settings.tcp_user_timeout_seconds)
     address = bound_address(listener)
     config = _hypercorn_config(settings)
-    wrapped = wrap_app(ShieldFinalBodySend(HypercornWebSockets(app)), config.wsgi_max_body_size, "asgi")
+    asgi_app = cast(ASGIFramework, ShieldFinalBodySend(HypercornWebSockets(app)))  # ASGI, with plain dict scopes
+    wrapped = wrap_app(asgi_app, config.wsgi_max_body_size, "asgi")
     try:
         await worker_serve(
             wrapped,
             config,
             sockets=Sockets(secure_sockets=[], insecure_sockets=[listener], quic_sockets=[]),
             shutdown_trigger=shutdown_trigger,
-            task_status=_ReportAddress(task_status, address),
+            # hypercorn annotates trio's private _TaskStatus but only calls started(), which
+            # _ReportAddress answers with the parsed address.
+            task_status=cast(Any, _ReportAddress(task_status, address)),
         )
     finally:
         listener.close()

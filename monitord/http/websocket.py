@@ -79,7 +79,8 @@ async def live_servers() -> None:
         await websocket.accept(subprotocol=SUBPROTOCOL)
         log.debug("live feed opened for %s from %s", user.username, client)
         feed = LiveFeed(
-            websocket._get_current_object(),  # the proxy only works in this task's context
+            # The proxy only works in this task's context; it is typed as the object it proxies.
+            websocket._get_current_object(),  # type: ignore[attr-defined]
             subscription,
             abort=transport_abort(websocket.scope),
             send_frame=transport_send_frame(websocket.scope),

@@ -54,6 +54,10 @@ class _PeerGone(Exception):
     """The agent reset the stream: there is no one to send a status to."""
 
 
+# Every way the agent can be gone mid-call (a named tuple, since `except*` takes no unpacking).
+_PEER_GONE: tuple[type[Exception], ...] = (_PeerGone, *TRANSPORT_ERRORS)
+
+
 class _Throttle:
     """Token bucket on samples per second for one call (the per-agent report cap)."""
 
@@ -117,7 +121,7 @@ class AgentCalls:
         try:
             try:
                 status = await self._call(stream)
-            except* (_PeerGone, *TRANSPORT_ERRORS):
+            except* _PEER_GONE:
                 # The agent reset the call or its connection broke mid-send: nobody to answer.
                 peer_gone = True
             except* _EndCall as group:

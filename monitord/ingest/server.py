@@ -150,9 +150,12 @@ async def _serve_connection(
 
 def _peer(stream: anyio.abc.SocketStream) -> str:
     try:
-        host, port = stream.extra(anyio.abc.SocketAttribute.remote_address)[:2]
-    except (OSError, anyio.TypedAttributeLookupError, ValueError):
+        address = stream.extra(anyio.abc.SocketAttribute.remote_address)
+    except (OSError, anyio.TypedAttributeLookupError):
         return "unknown peer"
+    if isinstance(address, str):  # a Unix socket's path
+        return address
+    host, port = address[:2]
     return str(ListenAddress(str(host), int(port)))
 
 

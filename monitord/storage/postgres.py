@@ -33,7 +33,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
@@ -246,23 +246,25 @@ class PostgresStorage(SharedQueries):
         database failures (a missed deadline is one) into StorageError."""
 
         async def on_a_connection() -> T:
-            connection = await self._pool.acquire()
+            proxy = await self._pool.acquire()
+            connection = cast(asyncpg.Connection, proxy)  # the pool's proxy behaves as the Connection it wraps
             try:
                 result = await work(connection)
             except BaseException:
                 # Maybe cancelled mid-query, maybe by a server that does not answer at all:
                 # release in the background, so the caller is not held up by the wait for the
                 # cancelled query to end (or for the connection to be closed, after the timeout).
-                releasing = asyncio.ensure_future(self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS))
+                releasing = asyncio.ensure_future(self._pool.release(proxy, timeout=RELEASE_TIMEOUT_SECONDS))
                 self._releasing.add(releasing)
                 releasing.add_done_callback(self._releasing.discard)
                 raise
-            await self._pool.release(connection, timeout=RELEASE_TIMEOUT_SECONDS)
+            await self._pool.release(proxy, timeout=RELEASE_TIMEOUT_SECONDS)
             return result
 
         try:
             with trio.fail_after(self._timeout_seconds):
-                return await self._loop.run_aio_coroutine(on_a_connection())
+                result: T = await self._loop.run_aio_coroutine(on_a_connection())
+                return result
         except trio.TooSlowError:
             raise StorageError(
                 f"PostgreSQL at {self._target.host}: no answer within {self._timeout_seconds:g} s "
@@ -651,7 +653,10 @@ async def _connect_with_retries(
         attempt_timeout = min(ATTEMPT_TIMEOUT_SECONDS, max(deadline - trio.current_time(), 0.1))
         try:
             with trio.fail_after(attempt_timeout):
-                return await loop.run_aio_coroutine(asyncpg.connect(url, server_settings=target.server_settings))
+                connection: asyncpg.Connection = await loop.run_aio_coroutine(
+                    asyncpg.connect(url, server_settings=target.server_settings)
+                )
+                return connection
         except ValueError as exc:  # asyncpg's verdict on the URL itself: retrying cannot help
             raise StorageError(f"database.url is not a valid PostgreSQL URL: {target.scrub(str(exc))}") from None
         except trio.TooSlowError:

@@ -29,6 +29,7 @@ placeholders. Integer division truncates in both; every time is after 1970, so i
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from monitord.models import COUNTER_METRIC_FIELDS, GAUGE_METRIC_FIELDS
 from monitord.storage.base import HOUR_MS, BucketAggregate, Tier
@@ -176,9 +177,13 @@ def stitch(tier: Tier, from_ms: int, to_ms: int, rolled_up_to_ms: int | None) ->
     return pieces
 
 
-def merge_summaries(
-    step_ms: int, pieces: Iterable[Sequence[Sequence[object]]], *, maximum: bool
-) -> list[BucketAggregate]:
+class SummaryRow(Protocol):
+    """A row of a history_sql result in either driver (a tuple-like row): read by position and slice."""
+
+    def __getitem__(self, index: Any, /) -> Any: ...
+
+
+def merge_summaries(step_ms: int, pieces: Iterable[Iterable[SummaryRow]], *, maximum: bool) -> list[BucketAggregate]:
     """Summary rows of consecutive pieces (history_sql results, oldest piece first) as buckets.
 
     A bucket that straddles two pieces gets one row from each: counts add, averages are weighted
@@ -190,10 +195,10 @@ def merge_summaries(
         for row in rows:
             values = tuple(row[2 : 2 + gauges])
             bucket = BucketAggregate(
-                bucket_ms=int(row[0]) * step_ms,  # type: ignore[call-overload]
-                sample_count=int(row[1]),  # type: ignore[call-overload]
-                gauges=values if maximum else tuple(float(value) for value in values),  # type: ignore[arg-type]
-                lasts=tuple(int(value) for value in row[2 + gauges : 2 + gauges + counters]),  # type: ignore[call-overload]
+                bucket_ms=int(row[0]) * step_ms,
+                sample_count=int(row[1]),
+                gauges=values if maximum else tuple(float(value) for value in values),
+                lasts=tuple(int(value) for value in row[2 + gauges : 2 + gauges + counters]),
             )
             if merged and merged[-1].bucket_ms == bucket.bucket_ms:
                 bucket = _combine(merged.pop(), bucket, maximum=maximum)
