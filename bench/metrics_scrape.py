@@ -38,17 +38,7 @@ from monitord.telemetry import Telemetry
 def filled_cache(servers: int) -> LiveCache:
     """`servers` servers, every one online with a latest sample."""
     now = now_ms()
-    facts = HostFacts(
-        hostname="",
-        os_type="",
-        os_version="",
-        kernel_version="",
-        arch="",
-        cpu_model="",
-        cpu_cores=0,
-        agent_version="",
-        ip_address="",
-    )
+    facts = HostFacts()
     cache = LiveCache.load(
         [
             ServerRecord(

@@ -127,17 +127,7 @@ def _add_reporting_servers(running: RunningDaemon, names: dict[int, str]) -> Met
     assert cache is not None
     now = now_ms()
     latest = sample(now - 1000)
-    facts = HostFacts(
-        hostname="",
-        os_type="",
-        os_version="",
-        kernel_version="",
-        arch="",
-        cpu_model="",
-        cpu_cores=0,
-        agent_version="",
-        ip_address="",
-    )
+    facts = HostFacts()
     for server_id, name in names.items():
         cache.add(
             ServerRecord(

@@ -29,10 +29,6 @@ _hashing_threads: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.Run
 T = TypeVar("T")
 
 
-def hash_password_sync(password: str) -> str:
-    return _hasher.hash(password)
-
-
 async def hash_password(password: str) -> str:
     """Argon2id hash of `password`, computed in a worker thread (MAX_HASHING_THREADS at most)."""
     return await _run_hashing(partial(_hasher.hash, password))
