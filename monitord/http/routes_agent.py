@@ -112,10 +112,10 @@ def install_info(scheme: str, host_header: str) -> AgentInstallInfo:
     if settings.grpc.public_address:
         grpc_address = settings.grpc.public_address
     else:
+        bound = app_state().grpc_bound.address
+        port = bound.port if bound is not None else settings.grpc.address.port
         name = host_name(host_header)
-        grpc_address = (
-            f"[{name}]:{settings.grpc.address.port}" if ":" in name else f"{name}:{settings.grpc.address.port}"
-        )
+        grpc_address = f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
     tls = bool(settings.grpc.tls_cert_file)
     script_url = shlex.quote(f"{daemon_url}/agent/install.sh")
     command = (
