@@ -23,7 +23,16 @@ from tests.live_feed_helpers import feed
 
 # The daemon's dependencies that the agent must not pull in (issue 14: "no web server, no database
 # drivers, no password hashing").
-DAEMON_ONLY = {"quart", "quart-trio", "hypercorn", "asyncpg", "argon2-cffi", "pyjwt", "prometheus-client", "trio-asyncio"}
+DAEMON_ONLY = {
+    "quart",
+    "quart-trio",
+    "hypercorn",
+    "asyncpg",
+    "argon2-cffi",
+    "pyjwt",
+    "prometheus-client",
+    "trio-asyncio",
+}
 
 pytestmark = pytest.mark.skipif(
     not any(WHEELHOUSE_DIR.glob("monitord-*.whl")),
@@ -145,7 +154,7 @@ async def test_the_installer_refuses_in_one_line(
     env = _env(tmp_path)
     if change.get("python") == "old":
         old = tmp_path / "python3.9"
-        old.write_text("#!/bin/sh\n[ \"$1\" = -c ] && case $2 in *platform*) echo 3.9.2;; *) exit 1;; esac\n")
+        old.write_text('#!/bin/sh\n[ "$1" = -c ] && case $2 in *platform*) echo 3.9.2;; *) exit 1;; esac\n')
         old.chmod(0o755)
         env["PYTHON"] = str(old)
     if "url" in change:
