@@ -127,6 +127,11 @@ async def test_the_pasted_command_installs_an_agent_that_reports_and_uninstalls_
     packages = {entry["name"].lower() for entry in json.loads(installed.stdout)}
     assert "monitord" in packages and "psutil" in packages
     assert not packages & DAEMON_ONLY, packages & DAEMON_ONLY
+    daemon = await _sh(f"{prefix}/opt/monitord-agent/bin/python -m monitord --version", env)
+    assert daemon.returncode == 1
+    assert daemon.stderr.decode().startswith(
+        "monitord: the daemon needs its own packages: pip install 'monitord[server]'"
+    )
 
     # Re-running with no token on stdin upgrades in place and keeps the installed token.
     rerun = await _sh(f"{command} --no-systemd --prefix {prefix} --dry-run", env)
