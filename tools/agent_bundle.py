@@ -47,7 +47,6 @@ def build_agent_wheel(out: Path) -> Path:
                 "wheel",
                 "--quiet",
                 "--no-deps",
-                "--no-build-isolation",
                 "-w",
                 str(out),
                 str(source),

@@ -150,6 +150,7 @@ async def test_the_pasted_command_installs_an_agent_that_reports_and_uninstalls_
         ("token_rejected", {"token": "1.not-the-secret"}, "the daemon rejected the token"),
         ("unreachable", {"url": "http://127.0.0.1:9"}, "cannot reach the daemon at http://127.0.0.1:9"),
         ("old_python", {"python": "old"}, "Python 3.11 or newer is needed"),
+        ("not_root", {"uid": "1000"}, "run it as root (sudo): it writes /opt/monitord-agent"),
     ],
 )
 async def test_the_installer_refuses_in_one_line(
@@ -165,6 +166,13 @@ async def test_the_installer_refuses_in_one_line(
     if "url" in change:
         command = command.replace(f"--url {running.base_url}", f"--url {change['url']}")
     options = f"--prefix {tmp_path / 'root'} --no-systemd"
+    if "uid" in change:  # an `id` that says we are not root; without --prefix the system paths need root
+        fake_bin = tmp_path / "bin"
+        fake_bin.mkdir()
+        (fake_bin / "id").write_text(f"#!/bin/sh\necho {change['uid']}\n")
+        (fake_bin / "id").chmod(0o755)
+        env["PATH"] = f"{fake_bin}:{env['PATH']}"
+        options = "--no-systemd"
     result = await _sh(f"{command} {options}", env, stdin=f"{change.get('token', token)}\n")
     assert result.returncode == 1
     lines = result.stderr.decode().splitlines()
