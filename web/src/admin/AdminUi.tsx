@@ -1,5 +1,5 @@
 /** Pieces the administration pages share: a modal dialog, a copyable value, error texts. */
-import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { Translate } from "../i18n/i18n";
 import { ApiError } from "../services/apiClient";
 
@@ -20,6 +20,23 @@ export function errorField(error: unknown, fields: readonly string[]): string | 
   }
   if (error.status === 409 && fields.length > 0) return fields[0] ?? null;
   return null;
+}
+
+const FOCUSABLE = "input:not([hidden]), select, textarea, button:not([disabled]), a[href]";
+
+/** Tab and Shift+Tab cycle within the dialog, so the keyboard never lands on the page behind it. */
+function keepFocusInside(event: KeyboardEvent<HTMLDivElement>, dialog: HTMLDivElement | null) {
+  const focusable = Array.from(dialog?.querySelectorAll<HTMLElement>(FOCUSABLE) ?? []);
+  const first = focusable[0];
+  const last = focusable.at(-1);
+  if (first === undefined || last === undefined) return;
+  if (event.shiftKey && document.activeElement === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
 }
 
 interface DialogProps {
@@ -51,6 +68,7 @@ export function Dialog({ title, onClose, children, testId }: DialogProps) {
         data-testid={testId}
         onKeyDown={(event) => {
           if (event.key === "Escape") onClose();
+          if (event.key === "Tab") keepFocusInside(event, ref.current);
         }}
       >
         <div className="dialog__header">

@@ -108,6 +108,26 @@ describe("Manage servers", () => {
     expect(field("name").getAttribute("aria-describedby")).toBe(error.id);
   });
 
+  it("the dialog takes the focus and keeps Tab inside it", () => {
+    routeFetch({});
+    render(<AdminServersPage />);
+    const opener = screen.getByRole("button", { name: "Add server" });
+    opener.focus();
+    fireEvent.click(opener);
+    const dialog = screen.getByTestId("server-name-dialog");
+    const input = field("name") as HTMLElement;
+    expect(document.activeElement).toBe(input);
+    const buttons = within(dialog).getAllByRole("button");
+    buttons.at(-1)!.focus();
+    fireEvent.keyDown(dialog, { key: "Tab" });
+    expect(document.activeElement).toBe(buttons[0]);
+    fireEvent.keyDown(dialog, { key: "Tab", shiftKey: true });
+    expect(document.activeElement).toBe(buttons.at(-1));
+    fireEvent.keyDown(dialog, { key: "Escape" });
+    expect(screen.queryByTestId("server-name-dialog")).toBeNull();
+    expect(document.activeElement).toBe(opener);
+  });
+
   it("new token: confirm, then a fresh command and token", async () => {
     act(() => useServerListStore.getState().onWebSocketMessage(makePush([makeServer({ id: 3, name: "db-3" })])));
     routeFetch({
