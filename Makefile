@@ -9,13 +9,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test system-deps lint typecheck test-python test-web test-e2e fuzz bench install dashboard clean
+.PHONY: run test system-deps lint typecheck test-python test-web test-e2e fuzz bench install dashboard agent-bundle clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "monitord needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[server,test]'
 	@touch $@
 
 WEB_DEPS := web/node_modules/.installed
@@ -34,11 +34,21 @@ $(DASHBOARD): $(WEB_DEPS) $(WEB_SOURCES)
 
 install: $(INSTALLED)
 
+# The wheelhouse the daemon serves at /agent/wheels/ for offline agent installs (tools/agent_bundle.py):
+# the agent's wheel and its dependencies' wheels for Linux x86_64 and aarch64. Rebuilt when the
+# Python sources or the pins change; needs the package index once.
+AGENT_BUNDLE := monitord/static/agent-wheels/.built
+$(AGENT_BUNDLE): $(INSTALLED) pyproject.toml tools/agent_bundle.py $(shell find monitord -name '*.py' -not -path '*/static/*')
+	$(BIN)/python tools/agent_bundle.py
+	@touch $@
+
+agent-bundle: $(AGENT_BUNDLE)
+
 dashboard: $(DASHBOARD)
 
 # The daemon plus a local agent reporting this host (registered once); prints the URL and the
 # admin credentials; Ctrl-C stops both (monitord/devrun.py).
-run: install dashboard
+run: install dashboard agent-bundle
 	$(BIN)/python -m monitord.devrun
 
 # In this order: system packages, install, lint, types, then pytest, vitest and the browser tests.
@@ -52,13 +62,13 @@ system-deps:
 lint: install
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet --output-format concise .
-	shellcheck tools/system-deps .ci/run
+	shellcheck tools/system-deps .ci/run monitord/agent_install/install.sh
 
 # mypy --strict over monitord/ (settings and the untyped libraries in pyproject.toml).
 typecheck: install
 	$(BIN)/mypy
 
-test-python: system-deps install
+test-python: system-deps install agent-bundle
 	$(BIN)/python -m pytest
 
 test-web: $(WEB_DEPS)
@@ -66,7 +76,7 @@ test-web: $(WEB_DEPS)
 
 # The built dashboard in headless Chromium (/usr/bin/chromium, or CHROMIUM=; system-deps installs it)
 # against the real daemon and agent from .venv (web/e2e).
-test-e2e: system-deps install $(DASHBOARD)
+test-e2e: system-deps install agent-bundle $(DASHBOARD)
 	cd web && npm run test:e2e --silent
 
 # Longer fuzzing than `make test` runs: thousands of examples per target, random seeds.
@@ -100,4 +110,4 @@ bench: install $(BIN)/py-spy $(GLANCES) /usr/bin/prometheus-node-exporter
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache web/node_modules monitord/static/dashboard
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache web/node_modules monitord/static/dashboard monitord/static/agent-wheels

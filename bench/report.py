@@ -10,6 +10,7 @@ from typing import Any
 
 from bench.leg_footprint import Footprint
 from bench.leg_ingest import IngestRun
+from bench.leg_install import InstallSize
 from bench.leg_push import PushCell, SideBySide, as_row
 
 MB = 1e6
@@ -25,6 +26,8 @@ class Results:
     side: SideBySide | None = None
     ingest: list[IngestRun] = field(default_factory=list)
     footprints: list[Footprint] = field(default_factory=list)
+    install_sizes: list[InstallSize] = field(default_factory=list)
+    install_footprints: list[Footprint] = field(default_factory=list)
     profile: tuple[str, int, list[tuple[str, float]], list[tuple[str, float]]] | None = None
     skipped: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
@@ -238,6 +241,27 @@ def markdown(results: Results, found: list[Check]) -> str:
     )
     out += [""]
 
+    out += [
+        "## 5b. The agent-only install beside the full install (issue 14)",
+        "",
+        "Installed packages summed from their files; the agent run from each install at once, 1 s interval.",
+        "",
+    ]
+    out += _table(
+        [
+            {"install": i.name, "packages": str(i.packages), "MB": f"{i.size_bytes / MB:.1f}"}
+            for i in results.install_sizes
+        ]
+    )
+    out += [""]
+    out += _table(
+        [
+            {"process": f.name, "CPU % of a core": f"{f.core_share * 100:.2f}", "RSS MB": f"{f.rss_bytes / MB:.1f}"}
+            for f in results.install_footprints
+        ]
+    )
+    out += [""]
+
     out += ["## 6. Daemon memory and cold start at 10,000 servers", ""]
     big = [cell for cell in results.matrix if cell.servers == max(c.servers for c in results.matrix)]
     if big:
@@ -286,8 +310,10 @@ def short_table(results: Results, found: list[Check]) -> str:
             f"  ingest {run.backend}: {s.acked_per_second:,.0f} samples/s sustained at {s.core_share:.0%} core; "
             f"e2e p50/p99 {_ms(s.e2e_p50)}/{_ms(s.e2e_p99)} ms"
         )
-    for f in results.footprints:
+    for f in [*results.footprints, *results.install_footprints]:
         lines.append(f"  {f.name}: {f.core_share * 100:.2f}% CPU, {f.rss_bytes / MB:.1f} MB RSS")
+    for i in results.install_sizes:
+        lines.append(f"  {i.name}: {i.packages} packages, {i.size_bytes / MB:.1f} MB")
     lines += [f"  skipped: {reason}" for reason in results.skipped]
     lines += [f"  {check.line()}" for check in found]
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import trio
 
-from bench import leg_footprint, leg_ingest, leg_push, profiling
+from bench import leg_footprint, leg_ingest, leg_install, leg_push, profiling
 from bench.fixtures import build_sqlite_fixture
 from bench.procfs import machine_info
 from bench.report import Results, checks, markdown, short_table
@@ -154,6 +154,12 @@ def run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results)
     log("figure 5: agent footprint" + (" beside Glances and node_exporter" if with_tools else ""))
     results.footprints = leg_footprint.footprints(
         workdir, fixtures[1], seconds=sizes.footprint_seconds, with_tools=with_tools, warm_up=sizes.footprint_warm_up
+    )
+    log("figure 5b: the agent-only install beside the full install")
+    venv = leg_install.agent_venv(workdir)
+    results.install_sizes = leg_install.install_sizes(venv)
+    results.install_footprints = leg_install.agent_footprints(
+        workdir, fixtures[1], venv, seconds=sizes.footprint_seconds, warm_up=sizes.footprint_warm_up
     )
 
 

@@ -64,9 +64,16 @@ class HttpSettings(_Section, frozen=True):
     # is refused with 429 before the upgrade. Behind a reverse proxy all clients share its address.
     max_live_feeds_per_user: PositiveInt = 20
     max_live_feeds_per_address: PositiveInt = 100
+    # The dashboard's address as browsers reach it, for the agent install command the dashboard
+    # shows ("https://monitor.example.com", behind a reverse proxy); "" = the address the browser used.
+    public_url: str = ""
 
     def __post_init__(self) -> None:
         _check_listen("listen", self.listen)
+        if self.public_url and not re.fullmatch(r"https?://[^/\s?#'\"\\]+(/[^\s?#'\"\\]*)?", self.public_url):
+            raise ValueError(
+                f'`public_url`: expected an address like "https://monitor.example.com", got {self.public_url!r}'
+            )
         for name in self.allowed_hosts:
             if not HOSTNAME.match(name.rstrip(".")):
                 raise ValueError(f'`allowed_hosts`: expected host names like "monitor.example.com", got {name!r}')
@@ -97,9 +104,19 @@ class GrpcSettings(_Section, frozen=True):
     handshake_timeout_seconds: PositiveSeconds = 10.0
     # Unacknowledged sends older than this drop the connection (a vanished agent host).
     tcp_user_timeout_seconds: PositiveSeconds = 30.0
+    # The agents' address for this daemon, "host:port", in the install command the dashboard
+    # shows; "" = the host the browser used with the port of `listen`.
+    public_address: str = ""
 
     def __post_init__(self) -> None:
         _check_listen("listen", self.listen)
+        if self.public_address:
+            try:
+                port = parse_listen(self.public_address).port
+            except ValueError as exc:
+                raise ValueError(f"`public_address`: {exc}") from None
+            if port == 0:
+                raise ValueError(f"`public_address`: the port must be 1-65535, got {self.public_address!r}")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             missing = "tls_key_file" if self.tls_cert_file else "tls_cert_file"
             raise ValueError(f"`{missing}`: set tls_cert_file and tls_key_file together (both for TLS, or neither)")

@@ -194,6 +194,7 @@ async def run(
             await nursery.start(writer.run)
             await nursery.start(watch_offline, cache, presence, settings.agents.offline_after_seconds)
             grpc = await nursery.start(serve_agents, settings.grpc, agent_calls)
+            state.grpc_bound.address = grpc
             await nursery.start(
                 partial(
                     push_snapshots,

@@ -142,3 +142,29 @@ class Health(_Wire, omit_defaults=True):
 
 
 encoder = msgspec.json.Encoder()
+
+
+class AgentInstallInfo(_Wire):
+    """`GET /api/agent/install`: what the dashboard's add-server dialog shows (issue 14)."""
+
+    version: str
+    daemon_url: str  # http.public_url, else the address the browser used
+    grpc_address: str  # grpc.public_address, else the browser's host with the gRPC port
+    tls: bool
+    # One line to paste on the new host; the token is typed or piped in, never part of it.
+    install_command: str
+
+
+class UserRoleRequest(_Wire, forbid_unknown_fields=True):
+    role: Role
+
+
+class PasswordResetRequest(_Wire, forbid_unknown_fields=True):
+    # Omitted: the daemon generates one and returns it once.
+    password: Password | None = None
+
+
+class PasswordResetResponse(_Wire):
+    user: UserView
+    # The generated password, shown once; None when the admin chose it.
+    password: str | None = None

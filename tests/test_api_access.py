@@ -20,6 +20,13 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/api/users"): (ADMIN, 200),
     ("POST", "/api/users"): (ADMIN, 201),
     ("DELETE", "/api/users/<int:user_id>"): (ADMIN, 204),
+    ("PATCH", "/api/users/<int:user_id>"): (ADMIN, 200),
+    ("POST", "/api/users/<int:user_id>/password"): (ADMIN, 200),
+    ("GET", "/api/agent/install"): (ADMIN, 200),
+    ("GET", "/agent/install.sh"): (PUBLIC, 200),
+    ("GET", "/agent/wheels/"): (PUBLIC, 200),
+    ("GET", "/agent/wheels/<name>"): (PUBLIC, 404),  # no such wheel
+    ("POST", "/agent/token-check"): (PUBLIC, 401),  # no token in the body
     ("GET", "/api/servers"): (VIEWER, 200),
     ("POST", "/api/servers"): (ADMIN, 201),
     ("GET", "/api/servers/<int:server_id>"): (VIEWER, 200),
@@ -79,6 +86,7 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         rule.replace("<int:server_id>", str(ids["server"]))
         .replace("<int:user_id>", str(ids["user"]))
         .replace("<path:name>", "missing.js")
+        .replace("<name>", "missing.whl")
         .replace("<path:path>", "servers/1")
     )
     bodies: dict[tuple[str, str], dict[str, object]] = {
@@ -87,6 +95,8 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         ("POST", "/api/users"): {"username": "newbie", "password": "newbie-password", "role": "viewer"},
         ("POST", "/api/servers"): {"name": "created"},
         ("PATCH", "/api/servers/<int:server_id>"): {"name": "renamed"},
+        ("PATCH", "/api/users/<int:user_id>"): {"role": "viewer"},
+        ("POST", "/api/users/<int:user_id>/password"): {},
     }
     return path, bodies.get((method, rule))
 

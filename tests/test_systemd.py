@@ -70,7 +70,11 @@ async def test_ready_watchdog_and_stopping_reach_systemd(tmp_path: Path) -> None
 def test_units_pass_systemd_analyze_verify(tmp_path: Path, unit: Path) -> None:
     # verify checks that ExecStart exists; point it at this venv's interpreter, keep the rest.
     installed = tmp_path / unit.name
-    installed.write_text(unit.read_text().replace("/opt/monitord/bin/python", sys.executable))
+    installed.write_text(
+        unit.read_text()
+        .replace("/opt/monitord/bin/python", sys.executable)
+        .replace("/opt/monitord-agent/bin/python", sys.executable)
+    )
     result = subprocess.run([SYSTEMD_ANALYZE, "verify", str(installed)], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and result.stderr == "", result.stderr
 

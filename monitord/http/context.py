@@ -22,6 +22,14 @@ from monitord.push.hub import SnapshotHub
 from monitord.servers import ServerRegistry
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
+from monitord.tomlconfig import ListenAddress
+
+
+@dataclass
+class BoundAddress:
+    """A listener's address once bound (port 0 in the config means "any"); set by the root."""
+
+    address: ListenAddress | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +46,8 @@ class AppState:
     # The agent sample writer, whose state /api/health reports; None when the app runs alone.
     writer: DatabaseHealth | None = None
     started_at: float = field(default_factory=time.monotonic)
+    # The agents' (gRPC) listener, for the install command the dashboard shows.
+    grpc_bound: BoundAddress = field(default_factory=BoundAddress)
 
 
 class MonitordApp(QuartTrio):

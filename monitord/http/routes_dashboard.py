@@ -59,7 +59,7 @@ async def asset(name: str) -> Response:
 @blueprint.get("/<path:path>")
 async def client_route(path: str) -> Response:
     """Client-side routes get index.html; files at the top of the build are served as they are."""
-    if path == "api" or path.startswith(("api/", "ws/")):
+    if path in ("api", "agent") or path.startswith(("api/", "ws/", "agent/")):
         raise ApiError(404, "not_found", "no such route")
     if "/" not in path and (_dashboard_dir() / path).is_file():
         return await _revalidated(path)

@@ -20,14 +20,17 @@ def _root_with_the_unit(tmp_path: Path) -> Path:
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)
     shutil.copy(UNIT, root / "etc/systemd/system" / UNIT.name)
-    python = root / "opt/monitord/bin/python"
+    python = root / "opt/monitord-agent/bin/python"
     python.parent.mkdir(parents=True)
     shutil.copy("/bin/true", python)
     return root
 
 
 def test_the_agent_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
-    assert "ExecStart=/opt/monitord/bin/python -m monitord.agent --config /etc/monitord/agent.toml" in UNIT.read_text()
+    assert (
+        "ExecStart=/opt/monitord-agent/bin/python -m monitord.agent --config /etc/monitord/agent.toml"
+        in UNIT.read_text()
+    )
     root = _root_with_the_unit(tmp_path)
     result = subprocess.run(
         ["systemd-analyze", "verify", f"--root={root}", f"/etc/systemd/system/{UNIT.name}"],

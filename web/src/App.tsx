@@ -1,5 +1,8 @@
 import { useEffect, type ReactNode } from "react";
 import { useShallow } from "zustand/react/shallow";
+import { AccountPage } from "./admin/AccountPage";
+import { AdminServersPage } from "./admin/AdminServersPage";
+import { UsersPage } from "./admin/UsersPage";
 import { AppHeader } from "./components/AppHeader";
 import { ConnectionStatus } from "./components/ConnectionStatus";
 import { useLiveConnection } from "./hooks/useLiveConnection";
@@ -39,6 +42,7 @@ function SignedInLayout({ session, children }: { session: Session; children: Rea
     <div className="app">
       <AppHeader
         username={session.user.username}
+        isAdmin={session.user.role === "admin"}
         locale={locale}
         t={t}
         connection={<ConnectionIndicator token={session.token} />}
@@ -50,8 +54,15 @@ function SignedInLayout({ session, children }: { session: Session; children: Rea
   );
 }
 
-function signedInPage(route: Route): ReactNode {
+function signedInPage(route: Route, session: Session): ReactNode {
+  const isAdmin = session.user.role === "admin";
   switch (route.name) {
+    case "adminServers":
+      return isAdmin ? <AdminServersPage /> : <NotFoundPage />;
+    case "users":
+      return isAdmin ? <UsersPage /> : <NotFoundPage />;
+    case "account":
+      return <AccountPage />;
     case "home":
       return <HomePage />;
     case "detail":
@@ -90,5 +101,5 @@ export function App() {
 
   if (route.name === "login") return session === null ? <LoginPage next={safeNextPath(next)} /> : null;
   if (session === null) return null;
-  return <SignedInLayout session={session}>{signedInPage(route)}</SignedInLayout>;
+  return <SignedInLayout session={session}>{signedInPage(route, session)}</SignedInLayout>;
 }

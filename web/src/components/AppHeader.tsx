@@ -6,6 +6,8 @@ import { LanguageSwitch } from "./LanguageSwitch";
 
 interface AppHeaderProps {
   username: string;
+  /** Admins get the links to the administration pages. */
+  isAdmin?: boolean;
   locale: Locale;
   t: Translate;
   /** The connection indicator, composed by the layout. */
@@ -14,13 +16,28 @@ interface AppHeaderProps {
   onLogout(): void;
 }
 
-export function AppHeader({ username, locale, t, connection, onLocaleChange, onLogout }: AppHeaderProps) {
+export function AppHeader({ username, isAdmin = false, locale, t, connection, onLocaleChange, onLogout }: AppHeaderProps) {
   return (
     <header className="app-header">
       <Link to="/" className="app-header__brand">
         {t("app.title")}
       </Link>
       <div className="app-header__connection">{connection}</div>
+      <nav className="app-header__nav" aria-label={t("nav.servers")}>
+        {isAdmin && (
+          <>
+            <Link to="/admin/servers" data-testid="nav-admin-servers">
+              {t("nav.adminServers")}
+            </Link>
+            <Link to="/admin/users" data-testid="nav-users">
+              {t("nav.users")}
+            </Link>
+          </>
+        )}
+        <Link to="/account" data-testid="nav-account">
+          {t("nav.account")}
+        </Link>
+      </nav>
       <div className="app-header__actions">
         <LanguageSwitch locale={locale} label={t("nav.language")} onChange={onLocaleChange} />
         <span className="muted app-header__user" title={t("nav.signedInAs", { user: username })}>

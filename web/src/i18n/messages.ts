@@ -3,6 +3,7 @@
  * (enforced by the `Messages` type). `{name}` marks a value filled in by `t`.
  */
 import type { DurationUnits } from "../lib/format";
+import { adminEn, adminZhCN } from "./adminMessages";
 
 export const en = {
   "app.title": "monitord",
@@ -123,6 +124,7 @@ export const en = {
   "range.30d": "30 d",
 
   "notFound.title": "Page not found",
+  ...adminEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -247,6 +249,7 @@ export const zhCN: Messages = {
   "range.30d": "30 天",
 
   "notFound.title": "页面不存在",
+  ...adminZhCN,
 };
 
 export const SUPPORTED_LOCALES = ["en", "zh-CN"] as const;

@@ -9,13 +9,25 @@ export type Route =
   | { name: "login" }
   | { name: "home" }
   | { name: "detail"; id: number }
-  | { name: "notFound" };
+  | { name: "notFound" }
+  | { name: "adminServers" }
+  | { name: "users" }
+  | { name: "account" };
+
+/** The administration pages (issue 14). */
+const ADMIN_ROUTES: Record<string, Route> = {
+  "/admin/servers": { name: "adminServers" },
+  "/admin/users": { name: "users" },
+  "/account": { name: "account" },
+};
 
 const DETAIL_PATH = /^\/servers\/(\d{1,15})\/?$/;
 
 export function matchRoute(pathname: string): Route {
   if (pathname === "/" || pathname === "") return { name: "home" };
   if (pathname === "/login" || pathname === "/login/") return { name: "login" };
+  const admin = ADMIN_ROUTES[pathname.replace(/\/$/, "")];
+  if (admin !== undefined) return admin;
   const detail = DETAIL_PATH.exec(pathname);
   if (detail !== null) return { name: "detail", id: Number(detail[1]) };
   return { name: "notFound" };

@@ -117,6 +117,8 @@ export function createApiClient(options: ApiClientOptions) {
       if (authenticated && response.status === 401) options.onUnauthorized();
       throw error;
     }
+    // DELETE and friends answer 204 with no body.
+    if (response.status === 204) return null as T;
     return (await response.json()) as T;
   }
 
