@@ -33,6 +33,7 @@ from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import ListenAddress, Settings
 from monitord.errors import StartupError
+from monitord.groups import GrantBook
 from monitord.history.maintenance import MaintenanceStatus, maintain_history
 from monitord.http.app import create_app
 from monitord.http.context import AppState
@@ -44,6 +45,7 @@ from monitord.ingest.server import serve_agents
 from monitord.ingest.sessions import AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.writer import SampleWriter
+from monitord.push.audiences import Audiences
 from monitord.push.hub import SnapshotHub
 from monitord.push.task import push_snapshots
 from monitord.sd_notify import notify, serve_watchdog
@@ -78,7 +80,7 @@ class Endpoints:
 
 async def load_cache(storage: Storage) -> LiveCache:
     """Every server with its latest stored metrics."""
-    return LiveCache.load(await storage.list_servers(), await storage.latest_samples())
+    return LiveCache.load(await storage.list_servers(), await storage.latest_samples(), await storage.server_tags())
 
 
 def _prepare_data_dir(settings: Settings) -> None:
@@ -120,14 +122,14 @@ async def _stop_all_when_done(
     cancel_scope.cancel()
 
 
-async def _close_feeds_after(shutdown: trio.Event, hub: SnapshotHub) -> None:
+async def _close_feeds_after(shutdown: trio.Event, audiences: Audiences) -> None:
     """hypercorn's shutdown trigger: once `shutdown` is set, close every live feed with 1001.
 
     Without this, hypercorn would wait its whole graceful timeout for WebSocket handlers that
     never end by themselves, and clients would see 1006 (STACK trap 5).
     """
     await shutdown.wait()
-    hub.close_all()
+    audiences.close_all()
 
 
 async def run(
@@ -186,6 +188,7 @@ async def run(
             hub=hub,
             servers=servers,
             writer=writer,
+            grants=GrantBook(await storage.list_grants()),
         )
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:
@@ -197,7 +200,7 @@ async def run(
             await nursery.start(
                 partial(
                     push_snapshots,
-                    hub,
+                    state.audiences,
                     cache,
                     settings.push.interval_seconds,
                     observe_tick_seconds=telemetry.push_duration.observe,
@@ -208,7 +211,10 @@ async def run(
                 _stop_all_when_done,
                 nursery.cancel_scope,
                 partial(
-                    serve_dashboard, app, settings.http, shutdown_trigger=partial(_close_feeds_after, shutdown, hub)
+                    serve_dashboard,
+                    app,
+                    settings.http,
+                    shutdown_trigger=partial(_close_feeds_after, shutdown, state.audiences),
                 ),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))

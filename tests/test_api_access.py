@@ -20,6 +20,10 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/api/users"): (ADMIN, 200),
     ("POST", "/api/users"): (ADMIN, 201),
     ("DELETE", "/api/users/<int:user_id>"): (ADMIN, 204),
+    ("GET", "/api/users/<int:user_id>"): (ADMIN, 200),
+    ("PUT", "/api/users/<int:user_id>/grant"): (ADMIN, 200),
+    ("GET", "/api/tags"): (VIEWER, 200),
+    ("PATCH", "/api/tags/<name>"): (ADMIN, 404),  # no such tag
     ("GET", "/api/servers"): (VIEWER, 200),
     ("POST", "/api/servers"): (ADMIN, 201),
     ("GET", "/api/servers/<int:server_id>"): (VIEWER, 200),
@@ -80,6 +84,7 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         .replace("<int:user_id>", str(ids["user"]))
         .replace("<path:name>", "missing.js")
         .replace("<path:path>", "servers/1")
+        .replace("<name>", "no-such-tag")
     )
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/api/auth/login"): {"username": "nobody", "password": "nothing-at-all"},
@@ -87,6 +92,8 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         ("POST", "/api/users"): {"username": "newbie", "password": "newbie-password", "role": "viewer"},
         ("POST", "/api/servers"): {"name": "created"},
         ("PATCH", "/api/servers/<int:server_id>"): {"name": "renamed"},
+        ("PUT", "/api/users/<int:user_id>/grant"): {"all": True},
+        ("PATCH", "/api/tags/<name>"): {"color": "#112233"},
     }
     return path, bodies.get((method, rule))
 

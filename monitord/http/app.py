@@ -13,6 +13,7 @@ from monitord.http import (
     routes_history,
     routes_metrics,
     routes_servers,
+    routes_tags,
     routes_users,
     websocket,
 )
@@ -45,6 +46,7 @@ def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> Monitord
         routes_auth,
         routes_users,
         routes_servers,
+        routes_tags,
         routes_history,
         routes_health,
         routes_metrics,

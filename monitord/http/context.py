@@ -17,7 +17,9 @@ from monitord.auth.login_limiter import LoginLimiter
 from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
+from monitord.groups import GrantBook
 from monitord.health import DatabaseHealth
+from monitord.push.audiences import Audiences
 from monitord.push.hub import SnapshotHub
 from monitord.servers import ServerRegistry
 from monitord.storage import Storage
@@ -38,6 +40,13 @@ class AppState:
     # The agent sample writer, whose state /api/health reports; None when the app runs alone.
     writer: DatabaseHealth | None = None
     started_at: float = field(default_factory=time.monotonic)
+    # Who sees which servers (issue 16); the daemon loads it from the database.
+    grants: GrantBook = field(default_factory=GrantBook)
+    # One hub per distinct visibility set around `hub`, the unrestricted one (push/audiences.py).
+    audiences: Audiences = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "audiences", Audiences(self.hub))
 
 
 class MonitordApp(QuartTrio):

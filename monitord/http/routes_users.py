@@ -12,9 +12,9 @@ from monitord.http.errors import ApiError
 from monitord.http.guards import check_id, current_user, json_body, requires
 from monitord.http.responses import json_response
 from monitord.http.routes_auth import user_view
-from monitord.models import Role, now_ms
+from monitord.models import Grant, Role, now_ms
 from monitord.storage import AlreadyExists
-from monitord.wire import UserCreateRequest, UserList
+from monitord.wire import GrantView, UserCreateRequest, UserDetail, UserList
 
 log = logging.getLogger("monitord.auth")
 blueprint = Blueprint("users", __name__, url_prefix="/api/users")
@@ -48,6 +48,42 @@ async def delete_user(user_id: int) -> Response:
         raise ApiError(409, "conflict", "you cannot delete your own account")
     if not await app_state().storage.delete_user(user_id):
         raise ApiError(404, "not_found", "no such user")
-    app_state().hub.revoke_user(user_id, "the user was deleted")
+    app_state().audiences.revoke_user(user_id, "the user was deleted")
+    app_state().grants.forget(user_id)
     log.info("user %d deleted by %s", user_id, current_user().username)
     return Response(b"", status=204)
+
+
+# --- grants (issue 16) ---------------------------------------------------------------------
+
+
+def _grant_view(grant: Grant) -> GrantView:
+    return GrantView(all=grant.all, tags=sorted(grant.tags), server_ids=sorted(grant.server_ids))
+
+
+@blueprint.get("/<int:user_id>")
+@requires(Role.ADMIN)
+async def get_user(user_id: int) -> Response:
+    """The user with its grant (which servers it sees; admins see all whatever it says)."""
+    user = await app_state().storage.get_user(check_id(user_id))
+    if user is None:
+        raise ApiError(404, "not_found", "no such user")
+    grant = _grant_view(app_state().grants.grant_of(user.id))
+    return json_response(UserDetail(id=user.id, username=user.username, role=user.role, grant=grant))
+
+
+@blueprint.put("/<int:user_id>/grant")
+@requires(Role.ADMIN)
+async def set_grant(user_id: int) -> Response:
+    """Replace the user's grant; its open live feeds of another visibility set close with 4403."""
+    body = await json_body(GrantView)
+    grant = Grant() if body.all else Grant(all=False, tags=frozenset(body.tags), server_ids=frozenset(body.server_ids))
+    state = app_state()
+    if not await state.storage.set_grant(check_id(user_id), grant):
+        raise ApiError(404, "not_found", "no such user")
+    state.grants.set(user_id, grant)
+    user = await state.storage.get_user(user_id)
+    if user is not None:
+        state.audiences.access_changed(user_id, state.grants.for_user(user))
+    log.info("grant of user %d set to %s by %s", user_id, grant.key, current_user().username)
+    return json_response(_grant_view(grant))

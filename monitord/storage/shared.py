@@ -86,8 +86,11 @@ class SharedStatements:
         # --- tags, grants, status pages
         self.ensure_tag = f"INSERT INTO tags (name) VALUES ({m(1)}) ON CONFLICT (name) DO NOTHING"
         self.clear_server_tags = f"DELETE FROM server_tags WHERE server_id = {m(1)}"
-        # Placeholders in order of appearance (SQLite's ? are positional). Through the servers table: a server deleted meanwhile gets no tags (and no FK error).
-        self.add_server_tag = f"INSERT INTO server_tags (server_id, tag) SELECT id, {m(1)} FROM servers WHERE id = {m(2)}"
+        # Placeholders in order of appearance (SQLite's ? are positional). Through the servers
+        # table: a server deleted meanwhile gets no tags (and no FK error).
+        self.add_server_tag = (
+            f"INSERT INTO server_tags (server_id, tag) SELECT id, {m(1)} FROM servers WHERE id = {m(2)}"
+        )
         # A tag nobody carries and nobody coloured is forgotten.
         self.forget_unused_tags = (
             "DELETE FROM tags WHERE color = '' AND NOT EXISTS (SELECT 1 FROM server_tags WHERE tag = tags.name)"
@@ -271,7 +274,8 @@ class SharedQueries(ABC):
 
     async def list_tags(self) -> list[Tag]:
         return [
-            Tag(name=row["name"], color=row["color"], count=row["count"]) for row in await self._query(self._sql.list_tags)
+            Tag(name=row["name"], color=row["color"], count=row["count"])
+            for row in await self._query(self._sql.list_tags)
         ]
 
     async def set_tag_color(self, name: str, color: str) -> bool:
