@@ -154,6 +154,8 @@ class PushSettings(_Section, frozen=True):
     interval_seconds: PositiveSeconds = 2.0
     # A snapshot a client has not taken in this long means it stopped reading: it is cut off.
     send_timeout_seconds: PositiveSeconds = 10.0
+    # Public status pages are pushed this often (issue 16), apart from the private push.
+    status_page_interval_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 5.0
 
 
 class AgentsSettings(_Section, frozen=True):

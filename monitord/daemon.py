@@ -51,6 +51,7 @@ from monitord.push.task import push_snapshots
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.servers import ServerRegistry
 from monitord.signals import watch_signals
+from monitord.statuspages.feeds import PublicPages, push_status_pages
 from monitord.storage import Storage, open_storage
 from monitord.telemetry import Telemetry
 
@@ -122,7 +123,7 @@ async def _stop_all_when_done(
     cancel_scope.cancel()
 
 
-async def _close_feeds_after(shutdown: trio.Event, audiences: Audiences) -> None:
+async def _close_feeds_after(shutdown: trio.Event, audiences: Audiences, status_pages: PublicPages) -> None:
     """hypercorn's shutdown trigger: once `shutdown` is set, close every live feed with 1001.
 
     Without this, hypercorn would wait its whole graceful timeout for WebSocket handlers that
@@ -130,6 +131,7 @@ async def _close_feeds_after(shutdown: trio.Event, audiences: Audiences) -> None
     """
     await shutdown.wait()
     audiences.close_all()
+    status_pages.close_all()
 
 
 async def run(
@@ -206,6 +208,14 @@ async def run(
                     observe_tick_seconds=telemetry.push_duration.observe,
                 )
             )
+            await nursery.start(
+                push_status_pages,
+                state.status_pages,
+                storage,
+                cache,
+                state.uptime,
+                settings.push.status_page_interval_seconds,
+            )
             await nursery.start(partial(maintain_history, storage, settings.retention, status=maintenance))
             http = await nursery.start(
                 _stop_all_when_done,
@@ -214,7 +224,7 @@ async def run(
                     serve_dashboard,
                     app,
                     settings.http,
-                    shutdown_trigger=partial(_close_feeds_after, shutdown, state.audiences),
+                    shutdown_trigger=partial(_close_feeds_after, shutdown, state.audiences, state.status_pages),
                 ),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))

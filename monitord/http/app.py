@@ -12,7 +12,9 @@ from monitord.http import (
     routes_health,
     routes_history,
     routes_metrics,
+    routes_public_status,
     routes_servers,
+    routes_status_pages,
     routes_tags,
     routes_users,
     websocket,
@@ -50,6 +52,8 @@ def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> Monitord
         routes_history,
         routes_health,
         routes_metrics,
+        routes_status_pages,
+        routes_public_status,
         websocket,
         routes_dashboard,
     ):

@@ -22,6 +22,9 @@ from monitord.health import DatabaseHealth
 from monitord.push.audiences import Audiences
 from monitord.push.hub import SnapshotHub
 from monitord.servers import ServerRegistry
+from monitord.statuspages.access import PageTokens
+from monitord.statuspages.feeds import AddressRateLimiter, PublicPages
+from monitord.statuspages.uptime import UptimeBook
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
 
@@ -44,9 +47,15 @@ class AppState:
     grants: GrantBook = field(default_factory=GrantBook)
     # One hub per distinct visibility set around `hub`, the unrestricted one (push/audiences.py).
     audiences: Audiences = field(init=False)
+    # Public status pages: their live feeds, page tokens, uptime bars and per-address limit.
+    status_pages: PublicPages = field(default_factory=PublicPages)
+    page_tokens: PageTokens = field(default_factory=PageTokens)
+    public_limiter: AddressRateLimiter = field(default_factory=AddressRateLimiter)
+    uptime: UptimeBook = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "audiences", Audiences(self.hub))
+        object.__setattr__(self, "uptime", UptimeBook(self.storage))
 
 
 class MonitordApp(QuartTrio):
