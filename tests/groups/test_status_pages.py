@@ -209,7 +209,7 @@ async def test_the_public_page_leaks_nothing(settings: Settings, daemons: Daemon
 
 
 async def test_unknown_and_forbidden_pages_answer_the_same_404(settings: Settings, daemons: DaemonStarter) -> None:
-    running, admin, ids = await _daemon(settings, daemons)
+    running, admin, _ids = await _daemon(settings, daemons)
     await _create(running, admin, slug="locked", title="L", access="password", password="page-password")
     link = await _create(running, admin, slug="shared", title="S", access="link")
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
