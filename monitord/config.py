@@ -64,6 +64,10 @@ class HttpSettings(_Section, frozen=True):
     # is refused with 429 before the upgrade. Behind a reverse proxy all clients share its address.
     max_live_feeds_per_user: PositiveInt = 20
     max_live_feeds_per_address: PositiveInt = 100
+    # Public status page requests (GET, token, WebSocket handshakes) per client address: a token
+    # bucket refilled at this rate, holding this many (issue 16). One more is refused with 429.
+    public_requests_per_second: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] = 5.0
+    public_request_burst: PositiveInt = 30
 
     def __post_init__(self) -> None:
         _check_listen("listen", self.listen)

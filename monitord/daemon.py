@@ -51,7 +51,7 @@ from monitord.push.task import push_snapshots
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.servers import ServerRegistry
 from monitord.signals import watch_signals
-from monitord.statuspages.feeds import PublicPages, push_status_pages
+from monitord.statuspages.feeds import AddressRateLimiter, PublicPages, push_status_pages
 from monitord.storage import Storage, open_storage
 from monitord.telemetry import Telemetry
 
@@ -191,6 +191,9 @@ async def run(
             servers=servers,
             writer=writer,
             grants=GrantBook(await storage.list_grants()),
+            public_limiter=AddressRateLimiter(
+                settings.http.public_request_burst, settings.http.public_requests_per_second
+            ),
         )
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:

@@ -23,6 +23,13 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/api/users/<int:user_id>"): (ADMIN, 200),
     ("PUT", "/api/users/<int:user_id>/grant"): (ADMIN, 200),
     ("GET", "/api/tags"): (VIEWER, 200),
+    ("GET", "/api/status-pages"): (ADMIN, 200),
+    ("POST", "/api/status-pages"): (ADMIN, 201),
+    ("GET", "/api/status-pages/<int:page_id>"): (ADMIN, 404),  # no such page
+    ("PATCH", "/api/status-pages/<int:page_id>"): (ADMIN, 404),
+    ("DELETE", "/api/status-pages/<int:page_id>"): (ADMIN, 404),
+    ("GET", "/api/public/status/<slug>"): (PUBLIC, 404),  # no such page; tests/groups/test_status_pages.py
+    ("POST", "/api/public/status/<slug>/token"): (PUBLIC, 404),
     ("PATCH", "/api/tags/<name>"): (ADMIN, 404),  # no such tag
     ("GET", "/api/servers"): (VIEWER, 200),
     ("POST", "/api/servers"): (ADMIN, 201),
@@ -43,6 +50,7 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
 # tests/test_websocket_handshake.py (an HTTP client cannot reach them).
 WEBSOCKET_ACCESS: dict[str, str] = {
     "/ws/servers": VIEWER,
+    "/ws/public/status/<slug>": PUBLIC,  # tests/groups/test_status_pages.py
 }
 
 
@@ -85,6 +93,8 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         .replace("<path:name>", "missing.js")
         .replace("<path:path>", "servers/1")
         .replace("<name>", "no-such-tag")
+        .replace("<int:page_id>", "987654")
+        .replace("<slug>", "no-such-page")
     )
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/api/auth/login"): {"username": "nobody", "password": "nothing-at-all"},
@@ -94,6 +104,9 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         ("PATCH", "/api/servers/<int:server_id>"): {"name": "renamed"},
         ("PUT", "/api/users/<int:user_id>/grant"): {"all": True},
         ("PATCH", "/api/tags/<name>"): {"color": "#112233"},
+        ("POST", "/api/status-pages"): {"slug": "matrix", "title": "Matrix"},
+        ("PATCH", "/api/status-pages/<int:page_id>"): {"title": "Renamed"},
+        ("POST", "/api/public/status/<slug>/token"): {"password": "whatever-it-is"},
     }
     return path, bodies.get((method, rule))
 
