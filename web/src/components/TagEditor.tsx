@@ -35,7 +35,9 @@ export function TagEditor({ servers, t }: TagEditorProps) {
     try {
       for (const server of servers) {
         if (!selected.has(server.id)) continue;
-        const tags = new Set(server.tags ?? []);
+        // Read the server's tags fresh: the pushed list may not show a change made a moment ago.
+        const current = await api.getServer(server.id);
+        const tags = new Set(current.tags ?? []);
         if (add) tags.add(tag);
         else tags.delete(tag);
         await api.request("PATCH", `/api/servers/${server.id}`, { body: { tags: [...tags].sort() } });

@@ -105,7 +105,7 @@ export function StatusPagesAdmin() {
         <h2>{t("statusAdmin.create")}</h2>
         <label className="field">
           <span className="field__label">{t("statusAdmin.slug")}</span>
-          <input name="slug" value={slug} onChange={(e) => setSlug(e.target.value)} pattern="[a-z0-9-]+" required />
+          <input name="slug" value={slug} onChange={(e) => setSlug(e.target.value)} pattern="[a-z0-9\-]+" required />
         </label>
         <label className="field">
           <span className="field__label">{t("statusAdmin.pageTitle")}</span>
