@@ -195,6 +195,7 @@ async def run(
                 settings.http.public_request_burst, settings.http.public_requests_per_second
             ),
         )
+        telemetry.register_feeds(state.audiences)
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:
             await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)

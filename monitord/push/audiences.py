@@ -50,6 +50,13 @@ class Audiences:
         self._restricted: dict[str, tuple[Grant, SnapshotHub]] = {}
         self._someone_listens = trio.Event()
         self._closed = False
+        # Snapshots dropped in restricted hubs that are gone (telemetry keeps counting them).
+        self._dropped_in_retired = 0
+
+    @property
+    def snapshots_dropped(self) -> int:
+        """Snapshots any client of any audience lost to a newer one, since start."""
+        return self._dropped_in_retired + sum(hub.snapshots_dropped for _grant, hub in self.hubs())
 
     def __len__(self) -> int:
         return sum(len(hub) for _grant, hub in self.hubs())
@@ -94,6 +101,7 @@ class Audiences:
         hub.unsubscribe(subscription)
         if not grant.all and not len(hub):
             del self._restricted[grant.key]
+            self._dropped_in_retired += hub.snapshots_dropped
         if not len(self):
             self._someone_listens = trio.Event()
 
