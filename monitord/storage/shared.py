@@ -154,6 +154,12 @@ class SharedStatements:
         self.import_late_minute = (
             f"INSERT INTO rollup_late (server_id, bucket_ms) VALUES ({_marks(m, 2)}) ON CONFLICT DO NOTHING"
         )
+        self.import_tag = f"INSERT INTO tags (name, color) VALUES ({_marks(m, 2)}) ON CONFLICT (name) DO UPDATE SET color = excluded.color"
+        self.import_page = (
+            f"INSERT INTO status_pages ({_PAGES}) VALUES ({_marks(m, 5)}) ON CONFLICT (id) DO UPDATE SET "
+            "slug = excluded.slug, config = excluded.config, password_hash = excluded.password_hash, "
+            "created_at_ms = excluded.created_at_ms"
+        )
         self.import_user = (
             f"INSERT INTO users ({_USERS}) VALUES ({_marks(m, len(USER_COLUMNS))}) ON CONFLICT (id) DO UPDATE SET "
             + ", ".join(f"{name} = excluded.{name}" for name in USER_COLUMNS[1:])
@@ -388,6 +394,21 @@ class SharedQueries(ABC):
             [
                 (self._sql.import_rollup_state, [(server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms)]),
                 (self._sql.import_late_minute, [(server_id, minute) for minute in state.late_minutes]),
+            ]
+        )
+
+    async def import_tags(self, tags: Sequence[Tag]) -> None:
+        """Insert tags with their colours, or set the colours of those there; one transaction."""
+        await self._change_in_steps([(self._sql.import_tag, [(tag.name, tag.color) for tag in tags])])
+
+    async def import_status_pages(self, pages: Sequence[StatusPageRecord]) -> None:
+        """Insert status pages with their ids, or replace the ones with the same id; one transaction."""
+        await self._change_in_steps(
+            [
+                (
+                    self._sql.import_page,
+                    [(p.id, p.slug, p.config, p.password_hash, p.created_at_ms) for p in pages],
+                )
             ]
         )
 

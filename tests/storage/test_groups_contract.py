@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from monitord.models import Grant, Role, Tag
 from monitord.storage import AlreadyExists
-from monitord.storage.transfer import TransferStorage
+from monitord.storage.sqlite import open_sqlite_storage
+from monitord.storage.transfer import TransferStorage, copy_database
 
 T0 = 1_790_000_000_000
 
@@ -67,3 +70,23 @@ async def test_status_pages_crud(storage: TransferStorage) -> None:
     assert await storage.delete_status_page(page.id)
     assert not await storage.delete_status_page(page.id)
     assert await storage.list_status_pages() == [other]
+
+
+async def test_db_copy_carries_tags_grants_and_status_pages(storage: TransferStorage, tmp_path: Path) -> None:
+    user = await storage.create_user("vera", "hash", Role.VIEWER, now_ms=T0)
+    server = await storage.create_server("one", "h1", now_ms=T0)
+    await storage.set_server_tags(server.id, ["eu"])
+    await storage.set_server_tags(server.id, ["eu", "db"])
+    await storage.set_tag_color("eu", "#ff0000")
+    await storage.set_grant(user.id, Grant(all=False, tags=frozenset({"eu"}), server_ids=frozenset({server.id})))
+    gone = await storage.create_status_page("gone", "{}", "", now_ms=T0)
+    page = await storage.create_status_page("fleet", '{"title":"Fleet"}', "pw-hash", now_ms=T0)
+    await storage.delete_status_page(gone.id)
+    async with open_sqlite_storage(tmp_path / "copy.db") as target:
+        await copy_database(storage, target)
+        assert await target.list_tags() == await storage.list_tags()
+        assert await target.server_tags() == {server.id: ("db", "eu")}
+        assert await target.list_grants() == await storage.list_grants()
+        assert await target.list_status_pages() == [page]
+        # The copy hands out no id the source already used.
+        assert (await target.create_status_page("new", "{}", "", now_ms=T0)).id > page.id
