@@ -9,7 +9,8 @@ run(settings)
                                what is still buffered at the stop is flushed after the nursery
     ├ watch_offline            online → offline after agents.offline_after_seconds
     ├ serve_agents             gRPC servicer for agents
-    ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
+    ├ push_snapshots           one encoded snapshot per tick per visibility set (grant)
+    ├ push_status_pages        each watched public status page, encoded once per its interval
     ├ maintain_history         rollups, late samples, retention, vacuum: short batches
     └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
                                gracefully, then everything stops
