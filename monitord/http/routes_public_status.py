@@ -66,29 +66,29 @@ async def _admit(
 ) -> tuple[StatusPageRecord, PageSettings, float]:
     """The page, its settings and how long the credential may read it; the one 404 otherwise.
 
-    A password try counts against the login limiter (per address and page), whatever the slug.
+    A password try counts against the login limiter (per address and page), whatever the slug,
+    so guessing is throttled without telling pages that exist from those that do not.
     """
-    record = await state.storage.get_status_page_by_slug(slug) if _SLUG.match(slug) else None
     if credential.password is None:
-        if record is None:
-            raise _not_found()
-        settings = decode_settings(record.config)
-        left = await admitted_for(record, settings, credential, state.page_tokens)
-        if left is None:
-            raise _not_found()
-        return record, settings, left
+        return await _check(state, slug, credential)
     try:
         attempt = state.login_limiter.begin(client, f"status-page:{slug}")
     except LoginThrottled as exc:
         raise ApiError(429, "too_many_attempts", str(exc), {"Retry-After": str(exc.retry_after)}) from None
     with attempt:
-        if record is None:
-            raise _not_found()
-        settings = decode_settings(record.config)
-        left = await admitted_for(record, settings, credential, state.page_tokens)
-        if left is None:
-            raise _not_found()
+        admitted = await _check(state, slug, credential)
         attempt.succeeded()
+    return admitted
+
+
+async def _check(state: AppState, slug: str, credential: Credential) -> tuple[StatusPageRecord, PageSettings, float]:
+    record = await state.storage.get_status_page_by_slug(slug) if _SLUG.match(slug) else None
+    if record is None:
+        raise _not_found()
+    settings = decode_settings(record.config)
+    left = await admitted_for(record, settings, credential, state.page_tokens)
+    if left is None:
+        raise _not_found()
     return record, settings, left
 
 
@@ -142,7 +142,8 @@ async def public_feed(slug: str) -> None:
     client = websocket.remote_addr or "unknown"
     _rate_limit(state, client)
     offered = websocket.requested_subprotocols
-    record, settings, left = await _admit(state, slug, Credential(token=_offered_token(offered)), client)
+    credential = Credential(token=_offered_token(offered))
+    record, settings, left = await _admit(state, slug, credential, client)
     if SUBPROTOCOL not in offered:
         raise ApiError(400, "invalid_request", f"offer the {SUBPROTOCOL} subprotocol")
     pages = state.status_pages
@@ -157,7 +158,6 @@ async def public_feed(slug: str) -> None:
         raise ApiError(503, "unavailable", "the daemon is shutting down") from None
     except TooManyFeeds as exc:
         raise ApiError(429, "too_many_live_feeds", str(exc)) from None
-    credential = Credential(token=_offered_token(offered))
 
     async def still_valid() -> bool:
         current = await state.storage.get_status_page_by_slug(slug)

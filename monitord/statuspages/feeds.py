@@ -34,14 +34,14 @@ _encoder = msgspec.json.Encoder()
 async def build_page(settings: PageSettings, cache: LiveCache, uptime: UptimeBook) -> tuple[PublicStatusPage, int]:
     """The public page and how many servers it shows. Raises StorageError (uptime)."""
     servers = cache.servers()
+    now = datetime.now(UTC)
     bars = {}
     if Field.UPTIME in settings.fields:
         members = {view.id: view for section in section_members(settings, servers) for view in section}
-        now = datetime.now(UTC)
         bars = await uptime.bars(
             {server_id: datetime_to_ms(view.created_at) for server_id, view in members.items()}, datetime_to_ms(now)
         )
-    page = build_public_page(settings, servers, bars, datetime.now(UTC))
+    page = build_public_page(settings, servers, bars, now)
     return page, sum(len(section.servers) for section in page.sections)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import trio
-from trio_websocket import ConnectionRejected, WebSocketConnection, wrap_client_stream
+from trio_websocket import ConnectionClosed, ConnectionRejected, WebSocketConnection, wrap_client_stream
 
 from monitord.config import Settings
 from monitord.models import HostFacts, now_ms
@@ -287,3 +287,42 @@ def test_uptime_bars_count_hours_with_samples_since_registration() -> None:
     # Yesterday: 6 of 6 hours; today: 6 of the 12 finished hours (the current one has no sample yet).
     assert bars.days[-2:] == (100.0, 50.0)
     assert bars.percent == 66.67
+
+
+async def test_password_guessing_is_throttled_like_logins(tmp_path: Path, daemons: DaemonStarter) -> None:
+    settings = make_settings(tmp_path / "data", auth={"login_max_failures": 3})
+    running = await daemons(settings)
+    admin = await running.login()
+    await _create(running, admin, slug="locked", title="L", access="password", password="page-password")
+    async with running.client() as client:
+        tries = [
+            (await client.post("/api/public/status/locked/token", json={"password": f"guess-{n}"})).status_code
+            for n in range(4)
+        ]
+        # Throttled for pages that do not exist as well: the 429 tells nothing about the slug.
+        unknown = [
+            (await client.post("/api/public/status/nope/token", json={"password": "x"})).status_code for _ in range(4)
+        ]
+    assert tries == [404, 404, 404, 429]
+    assert unknown == [404, 404, 404, 429]
+
+
+async def test_changing_or_deleting_a_page_closes_its_feeds(settings: Settings, daemons: DaemonStarter) -> None:
+    running, admin, _ids = await _daemon(settings, daemons)
+    page = await _create(running, admin, slug="open", title="Open")
+    async with public_socket(running, "open") as socket:
+        assert json.loads(await socket.get_message())["title"] == "Open"
+        async with running.client(admin) as client:
+            await client.patch(f"/api/status-pages/{page['id']}", json={"title": "Renamed"})
+        with pytest.raises(ConnectionClosed) as closed, trio.fail_after(5):
+            while True:
+                await socket.get_message()
+        assert closed.value.reason.code == 1001
+    async with public_socket(running, "open") as socket:
+        assert json.loads(await socket.get_message())["title"] == "Renamed"
+        async with running.client(admin) as client:
+            assert (await client.delete(f"/api/status-pages/{page['id']}")).status_code == 204
+        with pytest.raises(ConnectionClosed), trio.fail_after(5):
+            while True:
+                await socket.get_message()
+    assert (await _refusal(running, "open", None)).status_code == 404
