@@ -90,8 +90,8 @@ async def in_process_figures(settings: Settings, grants: int, clients: int) -> s
 
     one = timed([Grant()])
     per_grant = timed([grant_of(i, grants) for i in range(grants)])
-    per_client_estimate = timed([grant_of(i % grants, grants) for i in range(min(clients, 100))], 1) * clients / min(
-        clients, 100
+    per_client_estimate = (
+        timed([grant_of(i % grants, grants) for i in range(min(clients, 100))], 1) * clients / min(clients, 100)
     )
     return (
         f"in-process build+encode per tick: single {one:.1f} ms; per grant ({grants} grants) {per_grant:.1f} ms; "

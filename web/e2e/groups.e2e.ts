@@ -7,7 +7,8 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { logIn, serverRow } from "./support/browser";
+import type { Page } from "playwright-core";
+import { logIn, recordSocketCloses, serverRow, socketCloseCodes } from "./support/browser";
 import { ApiClient } from "./support/daemon";
 import { RESULTS_DIR } from "./support/paths";
 import { useE2ESuite } from "./support/suite";
@@ -18,6 +19,11 @@ const suite = useE2ESuite({
 });
 let admin: ApiClient;
 let dbId: number;
+
+async function rowIds(page: Page): Promise<number[]> {
+  const rows = await page.locator('[data-testid="server-row"]').all();
+  return Promise.all(rows.map(async (row) => Number(await row.getAttribute("data-server-id"))));
+}
 
 beforeAll(async () => {
   admin = await ApiClient.login(suite.daemon.baseUrl, "admin", suite.daemon.adminPassword());
@@ -66,7 +72,7 @@ describe("tags, grants and status pages", () => {
     await page.waitForSelector('[data-testid="status-pages"] li[data-slug="fleet"]');
   });
 
-  test("a viewer with a tag grant sees only those servers, also after a reload", async () => {
+  test("a viewer with a tag grant sees only those servers, after a reload and after a grant change", async () => {
     const user = await admin.request<{ id: number }>(
       "POST",
       "/api/users",
@@ -84,6 +90,16 @@ describe("tags, grants and status pages", () => {
     await page.waitForSelector('[data-testid="connection-status"][data-status="connected"]');
     await expect.poll(() => page.locator('[data-testid="server-row"]').count()).toBe(1);
     expect(await serverRow(page, suite.local.id).count()).toBe(0);
+
+    // A new grant closes the open socket (4403); the dashboard reconnects by itself and shows
+    // the new set, without a reload.
+    await recordSocketCloses(page);
+    await page.reload();
+    await page.waitForSelector('[data-testid="connection-status"][data-status="connected"]');
+    await admin.request("PUT", `/api/users/${user.id}/grant`, { all: false, tags: ["web"], serverIds: [] });
+    await expect.poll(() => socketCloseCodes(page)).toEqual([4403]);
+    await expect.poll(() => rowIds(page)).toEqual([suite.local.id]);
+    await page.waitForSelector('[data-testid="connection-status"][data-status="connected"]');
   });
 
   test("a logged-out browser follows the status page live as the agent goes offline", async () => {
@@ -94,6 +110,11 @@ describe("tags, grants and status pages", () => {
     await expect.poll(() => web.getAttribute("data-status"), { timeout: 15_000 }).toBe("online");
     expect(await page.locator("h1").innerText()).toBe("Fleet status");
     await page.screenshot({ path: join(RESULTS_DIR, "status-page.png"), fullPage: true });
+    // Usable at phone width: nothing wider than the screen.
+    await page.setViewportSize({ width: 375, height: 740 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: join(RESULTS_DIR, "status-page-phone.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
     const text = await page.content();
     expect(text).not.toContain(hostname());
     expect(page.url()).toBe(`${suite.daemon.baseUrl}/status/fleet`);
