@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import FuzzTarget
@@ -27,6 +27,8 @@ AUTHORIZATIONS = st.one_of(
     st.binary(max_size=80).map(lambda raw: ("Basic " + base64.b64encode(raw).decode()).strip()),
     st.text(max_size=40).map(lambda password: "Basic " + base64.b64encode(f"x:{password}".encode()).decode()),
 )
+# A quarter of the profile's examples: a password guess costs an Argon2 verification (~20 ms).
+FEWER = settings(max_examples=max(50, settings.default.max_examples // 4))
 SLUGS = st.one_of(st.sampled_from(["open", "locked", "shared", "nope"]), st.text(max_size=80))
 
 
@@ -52,6 +54,7 @@ def _check(response: httpx.Response, slug: str) -> None:
         assert "hostname" not in response.text and '"id"' not in response.text
 
 
+@FEWER
 @given(slug=SLUGS, authorization=AUTHORIZATIONS)
 def test_public_reads_answer_a_page_or_the_one_404(pages: FuzzTarget, slug: str, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
