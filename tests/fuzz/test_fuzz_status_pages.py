@@ -29,7 +29,10 @@ AUTHORIZATIONS = st.one_of(
 )
 # A quarter of the profile's examples: a password guess costs an Argon2 verification (~20 ms).
 FEWER = settings(max_examples=max(50, settings.default.max_examples // 4))
-SLUGS = st.one_of(st.sampled_from(["open", "locked", "shared", "nope"]), st.text(max_size=80))
+# No "/": the server decodes %2F, and a slash makes another URL (werkzeug redirects "//" with 308).
+SLUGS = st.one_of(
+    st.sampled_from(["open", "locked", "shared", "nope"]), st.text(max_size=80).filter(lambda slug: "/" not in slug)
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +48,8 @@ def pages(fuzz_target: FuzzTarget) -> FuzzTarget:
 
 def _check(response: httpx.Response, slug: str) -> None:
     assert response.status_code in {200, 400, 404, 405, 429}, response.text
-    # A slug that is no single path segment ("", "/", "..") names another URL, not a page.
-    if response.status_code == 404 and slug not in {"", ".", ".."} and "/" not in slug:
+    # A slug that is no single path segment ("", ".", "..") names another URL, not a page.
+    if response.status_code == 404 and slug not in {"", ".", ".."}:
         assert response.json() == NOT_FOUND
     elif response.status_code >= 400:
         assert set(response.json()["error"]) == {"code", "message"}
