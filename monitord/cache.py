@@ -18,7 +18,9 @@ def _fact_fields(facts: HostFacts) -> dict[str, object]:
     return msgspec.structs.asdict(facts)
 
 
-def _view(record: ServerRecord, latest: MetricsSample | None, status: ServerStatus) -> ServerWithDetails:
+def _view(
+    record: ServerRecord, latest: MetricsSample | None, status: ServerStatus, tags: tuple[str, ...] = ()
+) -> ServerWithDetails:
     return ServerWithDetails(
         id=record.id,
         name=record.name,
@@ -28,6 +30,7 @@ def _view(record: ServerRecord, latest: MetricsSample | None, status: ServerStat
         last_seen_at=ms_to_datetime(record.last_seen_ms) if record.last_seen_ms is not None else None,
         created_at=ms_to_datetime(record.created_at_ms),
         latest_metrics=latest,
+        tags=tags,
     )
 
 
@@ -41,12 +44,19 @@ class LiveCache:
         self.version = 0
 
     @classmethod
-    def load(cls, records: list[ServerRecord], latest: dict[int, MetricsSample]) -> LiveCache:
-        """A cache holding `records`; servers seen before start as offline until they report."""
+    def load(
+        cls,
+        records: list[ServerRecord],
+        latest: dict[int, MetricsSample],
+        tags: dict[int, tuple[str, ...]] | None = None,
+    ) -> LiveCache:
+        """A cache holding `records` (with their `tags`); servers seen before start as offline
+        until they report."""
         cache = cls()
+        tags = tags or {}
         for record in sorted(records, key=lambda r: r.id):
             status = ServerStatus.PENDING if record.last_seen_ms is None else ServerStatus.OFFLINE
-            cache._views[record.id] = _view(record, latest.get(record.id), status)
+            cache._views[record.id] = _view(record, latest.get(record.id), status, tags.get(record.id, ()))
             cache._token_hashes[record.id] = record.agent_token_hash
         return cache
 
@@ -96,6 +106,9 @@ class LiveCache:
 
     def rename(self, server_id: int, name: str) -> ServerWithDetails | None:
         return self._replace(server_id, name=name)
+
+    def set_tags(self, server_id: int, tags: tuple[str, ...]) -> ServerWithDetails | None:
+        return self._replace(server_id, tags=tags)
 
     def set_facts(self, server_id: int, facts: HostFacts) -> ServerWithDetails | None:
         return self._replace(server_id, **_fact_fields(facts))

@@ -67,6 +67,10 @@ class HttpSettings(_Section, frozen=True):
     # The dashboard's address as browsers reach it, for the agent install command the dashboard
     # shows ("https://monitor.example.com", behind a reverse proxy); "" = the address the browser used.
     public_url: str = ""
+    # Public status page requests (GET, token, WebSocket handshakes) per client address: a token
+    # bucket refilled at this rate, holding this many (issue 16). One more is refused with 429.
+    public_requests_per_second: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] = 5.0
+    public_request_burst: PositiveInt = 30
 
     def __post_init__(self) -> None:
         _check_listen("listen", self.listen)
@@ -171,6 +175,8 @@ class PushSettings(_Section, frozen=True):
     interval_seconds: PositiveSeconds = 2.0
     # A snapshot a client has not taken in this long means it stopped reading: it is cut off.
     send_timeout_seconds: PositiveSeconds = 10.0
+    # Public status pages are pushed this often (issue 16), apart from the private push.
+    status_page_interval_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 5.0
 
 
 class AgentsSettings(_Section, frozen=True):

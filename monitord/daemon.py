@@ -9,7 +9,8 @@ run(settings)
                                what is still buffered at the stop is flushed after the nursery
     ├ watch_offline            online → offline after agents.offline_after_seconds
     ├ serve_agents             gRPC servicer for agents
-    ├ push_snapshots           one encoded snapshot per tick to every WebSocket client
+    ├ push_snapshots           one encoded snapshot per tick per visibility set (grant)
+    ├ push_status_pages        each watched public status page, encoded once per its interval
     ├ maintain_history         rollups, late samples, retention, vacuum: short batches
     └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
                                gracefully, then everything stops
@@ -33,6 +34,7 @@ from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import ListenAddress, Settings
 from monitord.errors import StartupError
+from monitord.groups import GrantBook
 from monitord.history.maintenance import MaintenanceStatus, maintain_history
 from monitord.http.app import create_app
 from monitord.http.context import AppState
@@ -44,11 +46,13 @@ from monitord.ingest.server import serve_agents
 from monitord.ingest.sessions import AgentSessions
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.writer import SampleWriter
+from monitord.push.audiences import Audiences
 from monitord.push.hub import SnapshotHub
 from monitord.push.task import push_snapshots
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.servers import ServerRegistry
 from monitord.signals import watch_signals
+from monitord.statuspages.feeds import AddressRateLimiter, PublicPages, push_status_pages
 from monitord.storage import Storage, open_storage
 from monitord.telemetry import Telemetry
 
@@ -78,7 +82,7 @@ class Endpoints:
 
 async def load_cache(storage: Storage) -> LiveCache:
     """Every server with its latest stored metrics."""
-    return LiveCache.load(await storage.list_servers(), await storage.latest_samples())
+    return LiveCache.load(await storage.list_servers(), await storage.latest_samples(), await storage.server_tags())
 
 
 def _prepare_data_dir(settings: Settings) -> None:
@@ -120,14 +124,15 @@ async def _stop_all_when_done(
     cancel_scope.cancel()
 
 
-async def _close_feeds_after(shutdown: trio.Event, hub: SnapshotHub) -> None:
+async def _close_feeds_after(shutdown: trio.Event, audiences: Audiences, status_pages: PublicPages) -> None:
     """hypercorn's shutdown trigger: once `shutdown` is set, close every live feed with 1001.
 
     Without this, hypercorn would wait its whole graceful timeout for WebSocket handlers that
     never end by themselves, and clients would see 1006 (STACK trap 5).
     """
     await shutdown.wait()
-    hub.close_all()
+    audiences.close_all()
+    status_pages.close_all()
 
 
 async def run(
@@ -186,7 +191,12 @@ async def run(
             hub=hub,
             servers=servers,
             writer=writer,
+            grants=GrantBook(await storage.list_grants()),
+            public_limiter=AddressRateLimiter(
+                settings.http.public_request_burst, settings.http.public_requests_per_second
+            ),
         )
+        telemetry.register_feeds(state.audiences)
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
         async with trio.open_nursery() as nursery:
             await nursery.start(watch_signals, shutdown, nursery.cancel_scope.cancel)
@@ -198,18 +208,29 @@ async def run(
             await nursery.start(
                 partial(
                     push_snapshots,
-                    hub,
+                    state.audiences,
                     cache,
                     settings.push.interval_seconds,
                     observe_tick_seconds=telemetry.push_duration.observe,
                 )
+            )
+            await nursery.start(
+                push_status_pages,
+                state.status_pages,
+                storage,
+                cache,
+                state.uptime,
+                settings.push.status_page_interval_seconds,
             )
             await nursery.start(partial(maintain_history, storage, settings.retention, status=maintenance))
             http = await nursery.start(
                 _stop_all_when_done,
                 nursery.cancel_scope,
                 partial(
-                    serve_dashboard, app, settings.http, shutdown_trigger=partial(_close_feeds_after, shutdown, hub)
+                    serve_dashboard,
+                    app,
+                    settings.http,
+                    shutdown_trigger=partial(_close_feeds_after, shutdown, state.audiences, state.status_pages),
                 ),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))

@@ -115,3 +115,45 @@ INTEGER_METRIC_FIELDS: frozenset[str] = frozenset(
 # says how busy the bucket was and its maximum keeps the spikes the average hides.
 COUNTER_METRIC_FIELDS: tuple[str, ...] = ("network_rx_total_bytes", "network_tx_total_bytes", "uptime_seconds")
 GAUGE_METRIC_FIELDS: tuple[str, ...] = tuple(name for name in METRIC_FIELDS if name not in COUNTER_METRIC_FIELDS)
+
+
+class Tag(msgspec.Struct, frozen=True, kw_only=True):
+    """A server tag: a short name, an optional colour ("" or #rrggbb) and how many servers carry it."""
+
+    name: str
+    color: str
+    count: int
+
+
+class Grant(msgspec.Struct, frozen=True, kw_only=True):
+    """Which servers a viewer sees: every one (`all`), or those carrying one of `tags` or whose
+    id is in `server_ids`. Admins see every server whatever their grant says."""
+
+    all: bool = True
+    tags: frozenset[str] = frozenset()
+    server_ids: frozenset[int] = frozenset()
+
+    def allows(self, server_id: int, tags: tuple[str, ...]) -> bool:
+        """Whether a server with this id and these tags is visible under the grant."""
+        return self.all or server_id in self.server_ids or not self.tags.isdisjoint(tags)
+
+    @property
+    def key(self) -> str:
+        """A canonical name of the visibility set: equal grants have equal keys."""
+        if self.all:
+            return "all"
+        return "tags=" + ",".join(sorted(self.tags)) + ";ids=" + ",".join(map(str, sorted(self.server_ids)))
+
+
+EVERYTHING = Grant()
+
+
+class StatusPageRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A public status page as stored: its slug, its settings (JSON, see monitord/statuspages)
+    and the hash of its password ("" when it has none)."""
+
+    id: int
+    slug: str
+    config: str
+    password_hash: str
+    created_at_ms: int

@@ -133,7 +133,16 @@ def _server_gauges(servers: Sequence[ServerWithDetails]) -> Iterator[bytes]:
         )
 
 
-def _hub_families(hub: SnapshotHub) -> list[Metric]:
+class FeedCounts(Protocol):
+    """What the live-feed figures read: a hub, or every audience's hubs together."""
+
+    def __len__(self) -> int: ...
+
+    @property
+    def snapshots_dropped(self) -> int: ...
+
+
+def _hub_families(hub: FeedCounts) -> list[Metric]:
     """Live-feed figures the hub keeps anyway."""
     return [
         GaugeMetricFamily("monitord_websocket_clients", "Dashboard WebSockets open now", value=len(hub)),
@@ -266,6 +275,10 @@ class Telemetry:
     def register_ingest(self, stats: IngestCounters, sessions: Sized, database: DatabaseHealth) -> None:
         """Export the agent side's own counters, read at scrape time."""
         self._readers.append(partial(_ingest_families, stats, sessions, database))
+
+    def register_feeds(self, feeds: FeedCounts) -> None:
+        """Read the live-feed figures from `feeds` (every audience, issue 16) instead of the hub."""
+        self._readers[0] = partial(_hub_families, feeds)
 
     def register_maintenance(self, status: MaintenanceStatus) -> None:
         """Export history maintenance's totals, read at scrape time."""

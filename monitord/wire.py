@@ -28,6 +28,14 @@ ServerName = Annotated[
 ]
 
 
+# A tag: short, safe in a URL path segment and in a grant key (no comma or semicolon).
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[\w.:-]+$")]
+TagColor = Annotated[str, msgspec.Meta(pattern=r"^(#[0-9a-fA-F]{6})?$")]
+ServerId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+MAX_TAGS_PER_SERVER = 32
+MAX_GRANT_ITEMS = 1000
+
+
 class _Wire(msgspec.Struct, rename="camel", kw_only=True):
     pass
 
@@ -52,6 +60,7 @@ class ServerWithDetails(_FrozenWire, frozen=True):
     last_seen_at: datetime | None
     created_at: datetime
     latest_metrics: MetricsSample | None
+    tags: tuple[str, ...] = ()  # issue 16: sorted by name
 
 
 class ServerList(_Wire):
@@ -99,6 +108,44 @@ class UserList(_Wire):
 
 class ServerNameRequest(_Wire, forbid_unknown_fields=True):
     name: ServerName
+
+
+class ServerPatchRequest(_Wire, forbid_unknown_fields=True):
+    """`PATCH /api/servers/{id}`: a new name, new tags (replacing the old ones), or both."""
+
+    name: ServerName | None = None
+    tags: Annotated[list[TagName], msgspec.Meta(max_length=MAX_TAGS_PER_SERVER)] | None = None
+
+
+class TagView(_Wire):
+    name: str
+    color: str
+    count: int
+
+
+class TagList(_Wire):
+    tags: list[TagView]
+
+
+class TagPatchRequest(_Wire, forbid_unknown_fields=True):
+    color: TagColor
+
+
+class GrantView(_Wire, forbid_unknown_fields=True):
+    """A viewer's grant: `{"all": true}`, or the tags and server ids whose servers it may see."""
+
+    all: bool
+    tags: Annotated[list[TagName], msgspec.Meta(max_length=MAX_GRANT_ITEMS)] = []
+    server_ids: Annotated[list[ServerId], msgspec.Meta(max_length=MAX_GRANT_ITEMS)] = []
+
+
+class UserDetail(_Wire):
+    """`GET /api/users/{id}`: the user and its grant."""
+
+    id: int
+    username: str
+    role: Role
+    grant: GrantView
 
 
 class ServerCreated(_Wire):

@@ -27,6 +27,17 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/agent/wheels/"): (PUBLIC, 200),
     ("GET", "/agent/wheels/<name>"): (PUBLIC, 404),  # no such wheel
     ("POST", "/agent/token-check"): (PUBLIC, 401),  # no token in the body
+    ("GET", "/api/users/<int:user_id>"): (ADMIN, 200),
+    ("PUT", "/api/users/<int:user_id>/grant"): (ADMIN, 200),
+    ("GET", "/api/tags"): (VIEWER, 200),
+    ("GET", "/api/status-pages"): (ADMIN, 200),
+    ("POST", "/api/status-pages"): (ADMIN, 201),
+    ("GET", "/api/status-pages/<int:page_id>"): (ADMIN, 404),  # no such page
+    ("PATCH", "/api/status-pages/<int:page_id>"): (ADMIN, 404),
+    ("DELETE", "/api/status-pages/<int:page_id>"): (ADMIN, 404),
+    ("GET", "/api/public/status/<slug>"): (PUBLIC, 404),  # no such page; tests/groups/test_status_pages.py
+    ("POST", "/api/public/status/<slug>/token"): (PUBLIC, 404),
+    ("PATCH", "/api/tags/<name>"): (ADMIN, 404),  # no such tag
     ("GET", "/api/servers"): (VIEWER, 200),
     ("POST", "/api/servers"): (ADMIN, 201),
     ("GET", "/api/servers/<int:server_id>"): (VIEWER, 200),
@@ -46,6 +57,7 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
 # tests/test_websocket_handshake.py (an HTTP client cannot reach them).
 WEBSOCKET_ACCESS: dict[str, str] = {
     "/ws/servers": VIEWER,
+    "/ws/public/status/<slug>": PUBLIC,  # tests/groups/test_status_pages.py
 }
 
 
@@ -88,6 +100,9 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         .replace("<path:name>", "missing.js")
         .replace("<name>", "missing.whl")
         .replace("<path:path>", "servers/1")
+        .replace("<name>", "no-such-tag")
+        .replace("<int:page_id>", "987654")
+        .replace("<slug>", "no-such-page")
     )
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/api/auth/login"): {"username": "nobody", "password": "nothing-at-all"},
@@ -97,6 +112,11 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         ("PATCH", "/api/servers/<int:server_id>"): {"name": "renamed"},
         ("PATCH", "/api/users/<int:user_id>"): {"role": "viewer"},
         ("POST", "/api/users/<int:user_id>/password"): {},
+        ("PUT", "/api/users/<int:user_id>/grant"): {"all": True},
+        ("PATCH", "/api/tags/<name>"): {"color": "#112233"},
+        ("POST", "/api/status-pages"): {"slug": "matrix", "title": "Matrix"},
+        ("PATCH", "/api/status-pages/<int:page_id>"): {"title": "Renamed"},
+        ("POST", "/api/public/status/<slug>/token"): {"password": "whatever-it-is"},
     }
     return path, bodies.get((method, rule))
 

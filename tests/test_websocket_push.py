@@ -54,6 +54,7 @@ SERVER_KEYS = {
     "lastSeenAt",
     "createdAt",
     "latestMetrics",
+    "tags",  # issue 16, additive
 }
 METRIC_KEYS = {
     "time",

@@ -17,9 +17,14 @@ from monitord.auth.login_limiter import LoginLimiter
 from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
+from monitord.groups import GrantBook
 from monitord.health import DatabaseHealth
+from monitord.push.audiences import Audiences
 from monitord.push.hub import SnapshotHub
 from monitord.servers import ServerRegistry
+from monitord.statuspages.access import PageTokens
+from monitord.statuspages.feeds import AddressRateLimiter, PublicPages
+from monitord.statuspages.uptime import UptimeBook
 from monitord.storage import Storage
 from monitord.telemetry import Telemetry
 from monitord.tomlconfig import ListenAddress
@@ -48,6 +53,19 @@ class AppState:
     started_at: float = field(default_factory=time.monotonic)
     # The agents' (gRPC) listener, for the install command the dashboard shows.
     grpc_bound: BoundAddress = field(default_factory=BoundAddress)
+    # Who sees which servers (issue 16); the daemon loads it from the database.
+    grants: GrantBook = field(default_factory=GrantBook)
+    # One hub per distinct visibility set around `hub`, the unrestricted one (push/audiences.py).
+    audiences: Audiences = field(init=False)
+    # Public status pages: their live feeds, page tokens, uptime bars and per-address limit.
+    status_pages: PublicPages = field(default_factory=PublicPages)
+    page_tokens: PageTokens = field(default_factory=PageTokens)
+    public_limiter: AddressRateLimiter = field(default_factory=AddressRateLimiter)
+    uptime: UptimeBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "audiences", Audiences(self.hub))
+        object.__setattr__(self, "uptime", UptimeBook(self.storage))
 
 
 class MonitordApp(QuartTrio):

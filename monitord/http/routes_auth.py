@@ -70,6 +70,6 @@ async def change_password() -> Response:
     if updated is None:
         raise ApiError(401, "unauthenticated", "the user no longer exists")
     token, expires_at = app_state().sessions.tokens.issue(updated)
-    app_state().hub.revoke_user(user.id)
+    app_state().audiences.revoke_user(user.id)
     log.info("user %s changed their password; older sessions are revoked", user.username)
     return json_response(LoginResponse(token=token, expires_at=expires_at, user=user_view(updated)))

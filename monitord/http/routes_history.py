@@ -10,8 +10,9 @@ from quart import Blueprint, Response, request
 from monitord.history.ranges import HistoryRequestError, parse_history_query, to_point
 from monitord.http.context import app_state
 from monitord.http.errors import ApiError
-from monitord.http.guards import check_id, requires
+from monitord.http.guards import requires
 from monitord.http.responses import json_response
+from monitord.http.visibility import visible_server
 from monitord.models import Role, now_ms
 from monitord.wire import MetricsHistory
 
@@ -23,8 +24,7 @@ blueprint = Blueprint("history", __name__, url_prefix="/api/servers")
 async def server_metrics(server_id: int) -> Response:
     """The points of one server in [from, to), one per `step` seconds with samples in it."""
     state = app_state()
-    if state.cache.get(check_id(server_id)) is None:
-        raise ApiError(404, "not_found", "no such server")
+    visible_server(server_id)
     try:
         query = parse_history_query(request.args, state.settings.retention, now_ms())
     except HistoryRequestError as exc:

@@ -6,12 +6,21 @@ import logging
 
 from quart import Blueprint, Response
 
+from monitord.groups import visible_servers
 from monitord.http.context import app_state
 from monitord.http.errors import ApiError
 from monitord.http.guards import check_id, current_user, json_body, requires
 from monitord.http.responses import json_response
+from monitord.http.visibility import caller_grant, visible_server
 from monitord.models import Role
-from monitord.wire import AgentTokenResponse, ServerCreated, ServerList, ServerNameRequest, ServerWithDetails
+from monitord.wire import (
+    AgentTokenResponse,
+    ServerCreated,
+    ServerList,
+    ServerNameRequest,
+    ServerPatchRequest,
+    ServerWithDetails,
+)
 
 log = logging.getLogger("monitord.servers")
 blueprint = Blueprint("servers", __name__, url_prefix="/api/servers")
@@ -27,7 +36,7 @@ def _cached(server_id: int) -> ServerWithDetails:
 @blueprint.get("")
 @requires(Role.VIEWER)
 async def list_servers() -> Response:
-    return json_response(ServerList(servers=app_state().cache.servers()))
+    return json_response(ServerList(servers=visible_servers(app_state().cache.servers(), caller_grant())))
 
 
 @blueprint.post("")
@@ -44,14 +53,21 @@ async def create_server() -> Response:
 @blueprint.get("/<int:server_id>")
 @requires(Role.VIEWER)
 async def get_server(server_id: int) -> Response:
-    return json_response(_cached(server_id))
+    return json_response(visible_server(server_id))
 
 
 @blueprint.patch("/<int:server_id>")
 @requires(Role.ADMIN)
-async def rename_server(server_id: int) -> Response:
-    body = await json_body(ServerNameRequest)
-    if await app_state().servers.rename(check_id(server_id), body.name.strip()) is None:
+async def change_server(server_id: int) -> Response:
+    """Rename the server, replace its tags, or both (`{"name"}`, `{"tags"}`)."""
+    body = await json_body(ServerPatchRequest)
+    if body.name is None and body.tags is None:
+        raise ApiError(400, "invalid_request", "expected `name` or `tags` in the body")
+    registry = app_state().servers
+    _cached(server_id)
+    if body.name is not None and await registry.rename(server_id, body.name.strip()) is None:
+        raise ApiError(404, "not_found", "no such server")
+    if body.tags is not None and not await registry.set_tags(server_id, body.tags):
         raise ApiError(404, "not_found", "no such server")
     return json_response(_cached(server_id))
 

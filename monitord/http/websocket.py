@@ -59,16 +59,18 @@ async def live_servers() -> None:
         raise ApiError(401, "unauthenticated", "the session has expired; log in again")
     if SUBPROTOCOL not in offered:
         raise ApiError(400, "invalid_request", f"offer the {SUBPROTOCOL} subprotocol")
-    hub = state.hub
-    if hub.closed:
+    audiences = state.audiences
+    if audiences.closed:
         raise ApiError(503, "unavailable", "the daemon is shutting down")
     client = websocket.remote_addr or "unknown"
     http = state.settings.http
+    # The user's grant picks the audience: the snapshot it gets holds only the servers it may see.
+    grant = state.grants.for_user(user)
     try:
         # No await from the check to the subscription, so concurrent handshakes cannot overshoot.
-        hub.check_room(user.id, client, FeedLimits(http.max_live_feeds_per_user, http.max_live_feeds_per_address))
-        subscription = hub.subscribe(
-            user.id, hub.snapshot_for_new_client(state.cache, state.settings.push.interval_seconds), client=client
+        audiences.check_room(user.id, client, FeedLimits(http.max_live_feeds_per_user, http.max_live_feeds_per_address))
+        subscription = audiences.subscribe(
+            grant, user.id, state.cache, state.settings.push.interval_seconds, client=client
         )
     except HubClosed:
         raise ApiError(503, "unavailable", "the daemon is shutting down") from None
@@ -92,7 +94,7 @@ async def live_servers() -> None:
         )
         log.debug("live feed of %s ended: %s", user.username, request)
     finally:
-        hub.unsubscribe(subscription)
+        audiences.unsubscribe(grant, subscription)
 
 
 async def _still_valid(token: str) -> bool:

@@ -12,9 +12,8 @@ from typing import NamedTuple, TypeVar
 
 import trio
 
-from monitord.cache import LiveCache
 from monitord.push.slot import LatestSnapshotSlot
-from monitord.push.snapshot import Encode, Snapshot, build_snapshot
+from monitord.push.snapshot import Encode, ServerSource, Snapshot, build_snapshot
 from monitord.wire import encoder
 
 # WebSocket close codes of CONTRACT §5.
@@ -111,15 +110,20 @@ class SnapshotHub:
         return frozenset(self._subscriptions)
 
     @property
+    def encode(self) -> Encode:
+        """The encoder of this hub's snapshots (restricted audiences reuse it)."""
+        return self._encode
+
+    @property
     def closed(self) -> bool:
         return self._closed is not None
 
-    def build(self, cache: LiveCache) -> Snapshot:
+    def build(self, cache: ServerSource) -> Snapshot:
         """Encode the cache once, remember it as the latest snapshot and return it."""
         self.latest = build_snapshot(cache, self._encode)
         return self.latest
 
-    def snapshot_for_new_client(self, cache: LiveCache, max_age_seconds: float) -> Snapshot:
+    def snapshot_for_new_client(self, cache: ServerSource, max_age_seconds: float) -> Snapshot:
         """The latest snapshot when it is current and younger than `max_age_seconds`, else a new one.
 
         Many clients connecting at once (a dashboard reload wave) cost one encode, not one each.

@@ -5,14 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import trio
 from wsproto.frame_protocol import FrameProtocol
 
-from monitord.cache import LiveCache
-from monitord.wire import FullServerList, encoder
+from monitord.wire import FullServerList, ServerWithDetails, encoder
 
 Encode = Callable[[FullServerList], bytes]
+
+
+class ServerSource(Protocol):
+    """What a snapshot is built from: the live cache, or the part of it one grant sees."""
+
+    @property
+    def version(self) -> int: ...
+
+    def servers(self) -> list[ServerWithDetails]: ...
 
 
 @dataclass(frozen=True, slots=True, weakref_slot=True)
@@ -37,7 +46,7 @@ def text_frame(payload: bytes) -> bytes:
     return bytes(FrameProtocol(client=False, extensions=[]).send_data(payload.decode(), fin=True))
 
 
-def build_snapshot(cache: LiveCache, encode: Encode = encoder.encode) -> Snapshot:
+def build_snapshot(cache: ServerSource, encode: Encode = encoder.encode) -> Snapshot:
     """Encode every server of `cache` into one push message. Raises whatever `encode` raises."""
     servers = cache.servers()
     payload = encode(FullServerList(generated_at=datetime.now(UTC), servers=servers))

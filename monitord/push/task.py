@@ -1,4 +1,4 @@
-"""The push task: one snapshot per tick, encoded once, only while someone listens."""
+"""The push task: one snapshot per audience per tick, each encoded once, only while someone listens."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import NoReturn
 import trio
 
 from monitord.cache import LiveCache
-from monitord.push.hub import SnapshotHub
+from monitord.push.audiences import Audiences, VisibleServers
 
 log = logging.getLogger("monitord.push")
 
@@ -24,14 +24,15 @@ def next_tick_after(tick: float, interval_seconds: float, now: float) -> float:
 
 
 async def push_snapshots(
-    hub: SnapshotHub,
+    audiences: Audiences,
     cache: LiveCache,
     interval_seconds: float,
     *,
     observe_tick_seconds: Callable[[float], object] = lambda _seconds: None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
-    """Every `interval_seconds` on trio's clock, encode `cache` once and publish it to `hub`.
+    """Every `interval_seconds` on trio's clock, encode what each audience with a client sees of
+    `cache` once and publish it to that audience's hub (one encoding per distinct grant).
 
     Sleeps without ticking while no client is connected; a client that connects gets its first
     snapshot from the route, so ticks resume one interval later. A tick that fails is logged and
@@ -42,14 +43,17 @@ async def push_snapshots(
     task_status.started()
     failing = False
     while True:
-        await hub.wait_for_subscribers()
+        await audiences.wait_for_subscribers()
         tick = trio.current_time() + interval_seconds
-        while len(hub):
+        while len(audiences):
             await trio.sleep_until(tick)
-            if len(hub):
+            if len(audiences):
                 started = time.perf_counter()
                 try:
-                    snapshot = hub.build(cache)
+                    # Built all before any is published: a failure publishes nothing this tick.
+                    built = [
+                        (hub, hub.build(VisibleServers(cache, grant))) for grant, hub in audiences.hubs() if len(hub)
+                    ]
                 except Exception as exc:
                     # The traceback once; then one line per failed tick until it works again.
                     if failing:
@@ -61,6 +65,7 @@ async def push_snapshots(
                     if failing:
                         log.info("server-list snapshots work again")
                     failing = False
-                    hub.publish(snapshot)
+                    for hub, snapshot in built:
+                        hub.publish(snapshot)
                     observe_tick_seconds(time.perf_counter() - started)
             tick = next_tick_after(tick, interval_seconds, trio.current_time())

@@ -77,6 +77,16 @@ class ServerRegistry:
             self._cache.rename(server_id, record.name)
         return record
 
+    async def set_tags(self, server_id: int, tags: list[str]) -> bool:
+        """Make `tags` the server's tags; False when there is no such server."""
+        if await self._storage.get_server(server_id) is None:
+            return False
+        names = tuple(sorted(set(tags)))
+        await _unsplittable(self._storage.set_server_tags(server_id, names))
+        if self._cache is not None:
+            self._cache.set_tags(server_id, names)
+        return True
+
     async def rotate_token(self, server_id: int) -> str | None:
         """Give the server a new agent token and end its live call: the old token stops working
         at once. Returns the new token, or None when there is no such server."""

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import msgspec
 
-from monitord.models import HostFacts, MetricsSample, Role, ServerRecord, User
+from monitord.models import Grant, HostFacts, MetricsSample, Role, ServerRecord, StatusPageRecord, Tag, User
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -114,6 +114,50 @@ class Storage(Protocol):
     async def delete_server(self, server_id: int) -> bool:
         """Delete the server and all of its metrics."""
         ...
+
+    # --- tags, grants, status pages ---------------------------------------------------------
+    async def set_server_tags(self, server_id: int, tags: Sequence[str]) -> None:
+        """Make `tags` the server's tags (creating tags not seen before); one transaction.
+        Tags left with no server and no colour are forgotten."""
+        ...
+
+    async def server_tags(self) -> dict[int, tuple[str, ...]]:
+        """The tags of every server that has any, sorted by name."""
+        ...
+
+    async def list_tags(self) -> list[Tag]:
+        """Every tag with its colour and how many servers carry it, by name."""
+        ...
+
+    async def set_tag_color(self, name: str, color: str) -> bool:
+        """False when there is no such tag."""
+        ...
+
+    async def list_grants(self) -> dict[int, Grant]:
+        """The restricted grants by user id; a user absent here sees every server."""
+        ...
+
+    async def set_grant(self, user_id: int, grant: Grant) -> bool:
+        """Store the user's grant (`all` removes the restriction); False when there is no such user."""
+        ...
+
+    async def create_status_page(self, slug: str, config: str, password_hash: str, *, now_ms: int) -> StatusPageRecord:
+        """Raises AlreadyExists when the slug is taken."""
+        ...
+
+    async def get_status_page(self, page_id: int) -> StatusPageRecord | None: ...
+
+    async def get_status_page_by_slug(self, slug: str) -> StatusPageRecord | None: ...
+
+    async def list_status_pages(self) -> list[StatusPageRecord]: ...
+
+    async def update_status_page(
+        self, page_id: int, slug: str, config: str, password_hash: str
+    ) -> StatusPageRecord | None:
+        """Replace the page's slug, settings and password hash; raises AlreadyExists when the slug is taken."""
+        ...
+
+    async def delete_status_page(self, page_id: int) -> bool: ...
 
     # --- metrics -----------------------------------------------------------------------------
     async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:

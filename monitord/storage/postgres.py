@@ -541,25 +541,29 @@ class PostgresStorage(SharedQueries):
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def id_high_water(self) -> IdHighWater:
-        """The highest user and server ids ever handed out (deleted ones included)."""
+        """The highest user, server and status page ids ever handed out (deleted ones included)."""
 
         async def read(connection: asyncpg.Connection) -> IdHighWater:
             values = []
-            for table in ("users", "servers"):
+            for table in ("users", "servers", "status_pages"):
                 issued = await connection.fetchval(
                     f"SELECT pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id'))"
                 )
                 highest = await connection.fetchval(f"SELECT max(id) FROM {table}")
                 values.append(max(issued or 0, highest or 0))
-            return IdHighWater(users=values[0], servers=values[1])
+            return IdHighWater(users=values[0], servers=values[1], status_pages=values[2])
 
         return await self._run(read)
 
     async def advance_ids(self, high_water: IdHighWater) -> None:
-        """Make the next new user and server ids larger than `high_water` (never smaller than now)."""
+        """Make the next new user, server and status page ids larger than `high_water` (never smaller than now)."""
 
         async def advance(connection: asyncpg.Connection) -> None:
-            for table, value in (("users", high_water.users), ("servers", high_water.servers)):
+            for table, value in (
+                ("users", high_water.users),
+                ("servers", high_water.servers),
+                ("status_pages", high_water.status_pages),
+            ):
                 if value > 0:
                     await connection.execute(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST($1::bigint, "

@@ -16,6 +16,7 @@ from monitord.models import (
     MetricsSample,
     Role,
     ServerRecord,
+    StatusPageRecord,
     User,
     datetime_to_ms,
     ms_to_datetime,
@@ -64,3 +65,13 @@ def sample_values(sample: MetricsSample) -> tuple[Any, ...]:
     # astuple is C and follows the field order: time first, then METRIC_FIELDS.
     values = msgspec.structs.astuple(sample)
     return (datetime_to_ms(values[0]), *values[1:])
+
+
+def page_from_row(row: Row) -> StatusPageRecord:
+    return StatusPageRecord(
+        id=row["id"],
+        slug=row["slug"],
+        config=row["config"],
+        password_hash=row["password_hash"],
+        created_at_ms=row["created_at_ms"],
+    )

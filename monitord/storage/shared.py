@@ -13,7 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from monitord.models import HostFacts, MetricsSample, Role, ServerRecord, User
+import msgspec
+
+from monitord.models import Grant, HostFacts, MetricsSample, Role, ServerRecord, StatusPageRecord, Tag, User
 from monitord.storage.base import AlreadyExists, Tier
 from monitord.storage.rollup import BUCKET_VALUE_COLUMNS, TABLES, import_buckets_sql
 from monitord.storage.rows import (
@@ -22,6 +24,7 @@ from monitord.storage.rows import (
     SERVER_COLUMNS,
     USER_COLUMNS,
     Row,
+    page_from_row,
     sample_from_row,
     server_from_row,
     user_from_row,
@@ -36,6 +39,7 @@ Step = tuple[str, Sequence[Sequence[object]]]
 _USERS = ", ".join(USER_COLUMNS)
 _SERVERS = ", ".join(SERVER_COLUMNS)
 _SAMPLES = ", ".join(SAMPLE_COLUMNS)
+_PAGES = "id, slug, config, password_hash, created_at_ms"
 # Bounds of a BIGINT, for "no lower/upper bound" without a second statement.
 _BEFORE_ALL = -(2**63)
 _AFTER_ALL = 2**63 - 1
@@ -79,6 +83,42 @@ class SharedStatements:
         self.update_facts = f"UPDATE servers SET {facts} WHERE id = {m(len(FACT_COLUMNS) + 1)}"
         # Metrics, rollups and rollup state go with it (ON DELETE CASCADE), in the same statement.
         self.delete_server = f"DELETE FROM servers WHERE id = {m(1)}"
+        # --- tags, grants, status pages
+        self.ensure_tag = f"INSERT INTO tags (name) VALUES ({m(1)}) ON CONFLICT (name) DO NOTHING"
+        self.clear_server_tags = f"DELETE FROM server_tags WHERE server_id = {m(1)}"
+        # Placeholders in order of appearance (SQLite's ? are positional). Through the servers
+        # table: a server deleted meanwhile gets no tags (and no FK error).
+        self.add_server_tag = (
+            f"INSERT INTO server_tags (server_id, tag) SELECT id, {m(1)} FROM servers WHERE id = {m(2)}"
+        )
+        # A tag nobody carries and nobody coloured is forgotten.
+        self.forget_unused_tags = (
+            "DELETE FROM tags WHERE color = '' AND NOT EXISTS (SELECT 1 FROM server_tags WHERE tag = tags.name)"
+        )
+        self.server_tags = "SELECT server_id, tag FROM server_tags ORDER BY server_id, tag"
+        self.list_tags = (
+            "SELECT t.name AS name, t.color AS color, count(s.server_id) AS count FROM tags AS t "
+            "LEFT JOIN server_tags AS s ON s.tag = t.name GROUP BY t.name, t.color ORDER BY t.name"
+        )
+        self.set_tag_color = f"UPDATE tags SET color = {m(1)} WHERE name = {m(2)}"
+        self.list_grants = "SELECT user_id, tags, server_ids FROM user_grants ORDER BY user_id"
+        self.set_grant = (
+            f"INSERT INTO user_grants (user_id, tags, server_ids) SELECT id, {m(1)}, {m(2)} FROM users WHERE id = {m(3)} "
+            "ON CONFLICT (user_id) DO UPDATE SET tags = excluded.tags, server_ids = excluded.server_ids"
+        )
+        self.clear_grant = f"DELETE FROM user_grants WHERE user_id = {m(1)}"
+        self.insert_page = (
+            f"INSERT INTO status_pages (slug, config, password_hash, created_at_ms) VALUES ({_marks(m, 4)}) "
+            f"RETURNING {_PAGES}"
+        )
+        self.page_by_id = f"SELECT {_PAGES} FROM status_pages WHERE id = {m(1)}"
+        self.page_by_slug = f"SELECT {_PAGES} FROM status_pages WHERE slug = {m(1)}"
+        self.list_pages = f"SELECT {_PAGES} FROM status_pages ORDER BY id"
+        self.update_page = (
+            f"UPDATE status_pages SET slug = {m(1)}, config = {m(2)}, password_hash = {m(3)} WHERE id = {m(4)} "
+            f"RETURNING {_PAGES}"
+        )
+        self.delete_page = f"DELETE FROM status_pages WHERE id = {m(1)}"
         # --- bulk transfer
         self.table_counts = (
             "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM servers) AS servers, "
@@ -113,6 +153,12 @@ class SharedStatements:
         )
         self.import_late_minute = (
             f"INSERT INTO rollup_late (server_id, bucket_ms) VALUES ({_marks(m, 2)}) ON CONFLICT DO NOTHING"
+        )
+        self.import_tag = f"INSERT INTO tags (name, color) VALUES ({_marks(m, 2)}) ON CONFLICT (name) DO UPDATE SET color = excluded.color"
+        self.import_page = (
+            f"INSERT INTO status_pages ({_PAGES}) VALUES ({_marks(m, 5)}) ON CONFLICT (id) DO UPDATE SET "
+            "slug = excluded.slug, config = excluded.config, password_hash = excluded.password_hash, "
+            "created_at_ms = excluded.created_at_ms"
         )
         self.import_user = (
             f"INSERT INTO users ({_USERS}) VALUES ({_marks(m, len(USER_COLUMNS))}) ON CONFLICT (id) DO UPDATE SET "
@@ -215,6 +261,80 @@ class SharedQueries(ABC):
     async def ping(self) -> None:
         await self._query_value("SELECT 1")
 
+    # --- tags, grants, status pages ---------------------------------------------------------
+    async def set_server_tags(self, server_id: int, tags: Sequence[str]) -> None:
+        await self._change_in_steps(
+            [
+                (self._sql.ensure_tag, [(tag,) for tag in tags]),
+                (self._sql.clear_server_tags, [(server_id,)]),
+                (self._sql.add_server_tag, [(tag, server_id) for tag in tags]),
+                (self._sql.forget_unused_tags, [()]),
+            ]
+        )
+
+    async def server_tags(self) -> dict[int, tuple[str, ...]]:
+        tags: dict[int, list[str]] = {}
+        for row in await self._query(self._sql.server_tags):
+            tags.setdefault(row["server_id"], []).append(row["tag"])
+        return {server_id: tuple(names) for server_id, names in tags.items()}
+
+    async def list_tags(self) -> list[Tag]:
+        return [
+            Tag(name=row["name"], color=row["color"], count=row["count"])
+            for row in await self._query(self._sql.list_tags)
+        ]
+
+    async def set_tag_color(self, name: str, color: str) -> bool:
+        return await self._change(self._sql.set_tag_color, color, name) > 0
+
+    async def list_grants(self) -> dict[int, Grant]:
+        return {
+            row["user_id"]: Grant(
+                all=False,
+                tags=frozenset(msgspec.json.decode(row["tags"], type=list[str])),
+                server_ids=frozenset(msgspec.json.decode(row["server_ids"], type=list[int])),
+            )
+            for row in await self._query(self._sql.list_grants)
+        }
+
+    async def set_grant(self, user_id: int, grant: Grant) -> bool:
+        if grant.all:
+            await self._change(self._sql.clear_grant, user_id)
+            return await self.get_user(user_id) is not None
+        tags = msgspec.json.encode(sorted(grant.tags)).decode()
+        server_ids = msgspec.json.encode(sorted(grant.server_ids)).decode()
+        return await self._change(self._sql.set_grant, tags, server_ids, user_id) > 0
+
+    async def create_status_page(self, slug: str, config: str, password_hash: str, *, now_ms: int) -> StatusPageRecord:
+        try:
+            rows = await self._change_returning(self._sql.insert_page, slug, config, password_hash, now_ms)
+        except AlreadyExists:
+            raise AlreadyExists(f"a status page with the slug {slug!r} already exists") from None
+        return page_from_row(rows[0])
+
+    async def get_status_page(self, page_id: int) -> StatusPageRecord | None:
+        rows = await self._query(self._sql.page_by_id, page_id)
+        return page_from_row(rows[0]) if rows else None
+
+    async def get_status_page_by_slug(self, slug: str) -> StatusPageRecord | None:
+        rows = await self._query(self._sql.page_by_slug, slug)
+        return page_from_row(rows[0]) if rows else None
+
+    async def list_status_pages(self) -> list[StatusPageRecord]:
+        return [page_from_row(row) for row in await self._query(self._sql.list_pages)]
+
+    async def update_status_page(
+        self, page_id: int, slug: str, config: str, password_hash: str
+    ) -> StatusPageRecord | None:
+        try:
+            rows = await self._change_returning(self._sql.update_page, slug, config, password_hash, page_id)
+        except AlreadyExists:
+            raise AlreadyExists(f"a status page with the slug {slug!r} already exists") from None
+        return page_from_row(rows[0]) if rows else None
+
+    async def delete_status_page(self, page_id: int) -> bool:
+        return await self._change(self._sql.delete_page, page_id) > 0
+
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def table_counts(self) -> TableCounts:
         """How many users, servers and samples are stored."""
@@ -274,6 +394,21 @@ class SharedQueries(ABC):
             [
                 (self._sql.import_rollup_state, [(server_id, state.rolled_up_to_ms, state.raw_deleted_before_ms)]),
                 (self._sql.import_late_minute, [(server_id, minute) for minute in state.late_minutes]),
+            ]
+        )
+
+    async def import_tags(self, tags: Sequence[Tag]) -> None:
+        """Insert tags with their colours, or set the colours of those there; one transaction."""
+        await self._change_in_steps([(self._sql.import_tag, [(tag.name, tag.color) for tag in tags])])
+
+    async def import_status_pages(self, pages: Sequence[StatusPageRecord]) -> None:
+        """Insert status pages with their ids, or replace the ones with the same id; one transaction."""
+        await self._change_in_steps(
+            [
+                (
+                    self._sql.import_page,
+                    [(p.id, p.slug, p.config, p.password_hash, p.created_at_ms) for p in pages],
+                )
             ]
         )
 

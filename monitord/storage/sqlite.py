@@ -355,24 +355,28 @@ class SqliteStorage(SharedQueries):
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def id_high_water(self) -> IdHighWater:
-        """The highest user and server ids ever handed out (deleted ones included)."""
+        """The highest user, server and status page ids ever handed out (deleted ones included)."""
 
         def read(connection: sqlite3.Connection) -> IdHighWater:
             values = []
-            for table in ("users", "servers"):
+            for table in ("users", "servers", "status_pages"):
                 # AUTOINCREMENT keeps the highest id ever used in sqlite_sequence.
                 issued = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
                 highest = connection.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
                 values.append(max(issued[0] if issued else 0, highest or 0))
-            return IdHighWater(users=values[0], servers=values[1])
+            return IdHighWater(users=values[0], servers=values[1], status_pages=values[2])
 
         return await self._run(read)
 
     async def advance_ids(self, high_water: IdHighWater) -> None:
-        """Make the next new user and server ids larger than `high_water` (never smaller than now)."""
+        """Make the next new user, server and status page ids larger than `high_water` (never smaller than now)."""
 
         def advance(connection: sqlite3.Connection) -> None:
-            for table, value in (("users", high_water.users), ("servers", high_water.servers)):
+            for table, value in (
+                ("users", high_water.users),
+                ("servers", high_water.servers),
+                ("status_pages", high_water.status_pages),
+            ):
                 updated = connection.execute(
                     "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (value, table)
                 ).rowcount

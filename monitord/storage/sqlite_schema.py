@@ -70,4 +70,29 @@ CREATE TABLE rollup_late (
     PRIMARY KEY (server_id, bucket_ms)
 ) WITHOUT ROWID;
 """,
+    # 3: tags, grants, status pages (issue 16). A user without a grant row sees every server;
+    # a grant's tags and server ids are JSON arrays. A page's settings are JSON (monitord/statuspages).
+    """
+CREATE TABLE tags (
+    name TEXT PRIMARY KEY,
+    color TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE server_tags (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL REFERENCES tags(name) ON DELETE CASCADE,
+    PRIMARY KEY (server_id, tag)
+);
+CREATE TABLE user_grants (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    tags TEXT NOT NULL,
+    server_ids TEXT NOT NULL
+);
+CREATE TABLE status_pages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    slug TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL,
+    password_hash TEXT NOT NULL DEFAULT '',
+    created_at_ms INTEGER NOT NULL
+);
+""",
 )

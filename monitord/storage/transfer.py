@@ -22,7 +22,7 @@ from typing import Protocol
 import msgspec
 import trio
 
-from monitord.models import MetricsSample, ServerRecord, User, datetime_to_ms
+from monitord.models import MetricsSample, ServerRecord, StatusPageRecord, Tag, User, datetime_to_ms
 from monitord.storage.base import Storage, StorageError, Tier
 
 DEFAULT_BATCH_SIZE = 5000
@@ -63,6 +63,7 @@ class IdHighWater(msgspec.Struct, frozen=True, kw_only=True):
 
     users: int
     servers: int
+    status_pages: int = 0
 
 
 class TransferStorage(Storage, Protocol):
@@ -79,6 +80,10 @@ class TransferStorage(Storage, Protocol):
     async def import_users(self, users: Sequence[User]) -> None: ...
 
     async def import_servers(self, servers: Sequence[ServerRecord]) -> None: ...
+
+    async def import_tags(self, tags: Sequence[Tag]) -> None: ...
+
+    async def import_status_pages(self, pages: Sequence[StatusPageRecord]) -> None: ...
 
     async def advance_ids(self, high_water: IdHighWater) -> None: ...
 
@@ -169,6 +174,7 @@ async def copy_database(
     _check_target_holds_only_the_source("server", servers, await target.list_servers())
     await target.import_users(users)
     await target.import_servers(servers)
+    await _copy_groups(source, target)
     await target.advance_ids(await source.id_high_water())
     progress(f"users: {len(users)} copied; servers: {len(servers)} copied")
 
@@ -218,6 +224,16 @@ async def _copy_buckets(
         after_ms = int(chunk[-1][0])
 
 
+async def _copy_groups(source: TransferStorage, target: TransferStorage) -> None:
+    """Tags (with their colours), each server's tags, grants and status pages (issue 16)."""
+    await target.import_tags(await source.list_tags())
+    for server_id, tags in (await source.server_tags()).items():
+        await target.set_server_tags(server_id, tags)
+    for user_id, grant in (await source.list_grants()).items():
+        await target.set_grant(user_id, grant)
+    await target.import_status_pages(await source.list_status_pages())
+
+
 async def _verify(source: TransferStorage, target: TransferStorage) -> TableCounts:
     """Compare both databases; returns the counts, which are equal. Raises CopyError otherwise."""
     counts = await source.table_counts()
@@ -233,6 +249,9 @@ async def _verify(source: TransferStorage, target: TransferStorage) -> TableCoun
     servers = await source.list_servers()
     if servers != await target.list_servers():
         raise CopyError("verification failed: the servers differ between source and target")
+    for what in ("list_tags", "server_tags", "list_grants", "list_status_pages"):
+        if await getattr(source, what)() != await getattr(target, what)():
+            raise CopyError(f"verification failed: the {what.removeprefix('list_').replace('_', ' ')} differ")
     for server in servers:
         if await source.sample_stats(server.id) != await target.sample_stats(server.id):
             raise CopyError(f"verification failed: the samples of server {server.id} differ")

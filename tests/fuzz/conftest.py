@@ -61,7 +61,8 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
     config = directory / "monitord.toml"
     # Throttling would turn most login examples into 429s; the limiter has its own tests.
     config.write_text(
-        f'data_dir = "{directory / "data"}"\n[http]\nlisten = "127.0.0.1:0"\n[grpc]\nlisten = "127.0.0.1:0"\n'
+        f'data_dir = "{directory / "data"}"\n[http]\nlisten = "127.0.0.1:0"\n'
+        'public_requests_per_second = 1000000.0\n[grpc]\nlisten = "127.0.0.1:0"\n'
         "[auth]\nlogin_max_failures = 1000000\n"
     )
     stderr_path = directory / "stderr.log"

@@ -9,6 +9,7 @@ import trio
 import trio.testing
 
 from monitord.cache import LiveCache
+from monitord.push.audiences import Audiences
 from monitord.push.hub import SnapshotHub
 from monitord.push.task import next_tick_after, push_snapshots
 from monitord.wire import FullServerList, encoder
@@ -37,7 +38,7 @@ async def test_ticks_run_every_interval_and_only_while_someone_listens(
     hub = SnapshotHub(encode=encode)
     cache = LiveCache()
     async with trio.open_nursery() as nursery:
-        await nursery.start(push_snapshots, hub, cache, INTERVAL)
+        await nursery.start(push_snapshots, Audiences(hub), cache, INTERVAL)
         await trio.sleep(10)
         assert encode.times == []  # nobody listens: no tick at all
         start = trio.current_time()
@@ -59,7 +60,7 @@ async def test_a_failed_tick_is_logged_and_the_next_runs_on_time(
     hub = SnapshotHub(encode=encode)
     cache = LiveCache()
     async with trio.open_nursery() as nursery:
-        await nursery.start(push_snapshots, hub, cache, INTERVAL)
+        await nursery.start(push_snapshots, Audiences(hub), cache, INTERVAL)
         start = trio.current_time()
         subscription = hub.subscribe(1, hub.build(cache))
         await subscription.slot.take()

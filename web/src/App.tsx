@@ -12,6 +12,8 @@ import { matchRoute, navigate, safeNextPath, useLocationPath, type Route } from 
 import { HomePage } from "./pages/HomePage";
 import { LoginPage } from "./pages/LoginPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { StatusPage } from "./pages/StatusPage";
+import { StatusPagesAdmin } from "./pages/StatusPagesAdmin";
 import { VpsDetailPage } from "./pages/VpsDetailPage";
 import { useAuthStore, type Session } from "./store/authStore";
 import { useServerListStore } from "./store/serverListStore";
@@ -68,7 +70,10 @@ function signedInPage(route: Route, session: Session): ReactNode {
     case "detail":
       // Keyed so that moving between servers starts each page fresh.
       return <VpsDetailPage key={route.id} id={route.id} />;
+    case "statusPages":
+      return <StatusPagesAdmin />;
     case "login":
+    case "status":
     case "notFound":
       return <NotFoundPage />;
   }
@@ -86,7 +91,8 @@ export function App() {
     document.documentElement.lang = locale;
   }, [locale]);
 
-  const needsLogin = session === null && route.name !== "login";
+  // A public status page needs no session (and uses none).
+  const needsLogin = session === null && route.name !== "login" && route.name !== "status";
   const loginDone = session !== null && route.name === "login";
   const next = url.searchParams.get("next");
   useEffect(() => {
@@ -99,6 +105,7 @@ export function App() {
     if (session === null) useServerListStore.getState().reset();
   }, [session]);
 
+  if (route.name === "status") return <StatusPage key={route.slug} slug={route.slug} />;
   if (route.name === "login") return session === null ? <LoginPage next={safeNextPath(next)} /> : null;
   if (session === null) return null;
   return <SignedInLayout session={session}>{signedInPage(route, session)}</SignedInLayout>;

@@ -15,6 +15,10 @@ export interface DaemonOptions {
   tokenTtlSeconds?: number;
   /** `[push] interval_seconds`. */
   pushIntervalSeconds?: number;
+  /** `[push] status_page_interval_seconds` (issue 16); the daemon's default (5 s) when omitted. */
+  statusPageIntervalSeconds?: number;
+  /** `[agents] offline_after_seconds`; the daemon's default (15 s) when omitted. */
+  offlineAfterSeconds?: number;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -43,7 +47,13 @@ export class Daemon {
       "[push]",
       `interval_seconds = ${(options.pushIntervalSeconds ?? 1).toFixed(3)}`,
     ];
+    if (options.statusPageIntervalSeconds !== undefined) {
+      lines.push(`status_page_interval_seconds = ${options.statusPageIntervalSeconds.toFixed(3)}`);
+    }
     if (options.tokenTtlSeconds !== undefined) lines.push("[auth]", `token_ttl_seconds = ${options.tokenTtlSeconds}`);
+    if (options.offlineAfterSeconds !== undefined) {
+      lines.push("[agents]", `offline_after_seconds = ${options.offlineAfterSeconds.toFixed(3)}`);
+    }
     writeFileSync(this.configPath, `${lines.join("\n")}\n`);
   }
 

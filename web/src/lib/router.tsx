@@ -9,6 +9,8 @@ export type Route =
   | { name: "login" }
   | { name: "home" }
   | { name: "detail"; id: number }
+  | { name: "status"; slug: string }
+  | { name: "statusPages" }
   | { name: "notFound" }
   | { name: "adminServers" }
   | { name: "users" }
@@ -22,6 +24,8 @@ const ADMIN_ROUTES: Record<string, Route> = {
 };
 
 const DETAIL_PATH = /^\/servers\/(\d{1,15})\/?$/;
+/** A public status page (issue 16): no login needed. */
+const STATUS_PATH = /^\/status\/([a-z0-9-]{1,64})\/?$/;
 
 export function matchRoute(pathname: string): Route {
   if (pathname === "/" || pathname === "") return { name: "home" };
@@ -30,6 +34,9 @@ export function matchRoute(pathname: string): Route {
   if (admin !== undefined) return admin;
   const detail = DETAIL_PATH.exec(pathname);
   if (detail !== null) return { name: "detail", id: Number(detail[1]) };
+  const status = STATUS_PATH.exec(pathname);
+  if (status !== null) return { name: "status", slug: status[1]! };
+  if (pathname === "/status-pages" || pathname === "/status-pages/") return { name: "statusPages" };
   return { name: "notFound" };
 }
 

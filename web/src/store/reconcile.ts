@@ -7,14 +7,14 @@
  */
 import type { VpsListItemResponse } from "../types";
 
-/** Same own keys with `Object.is`-equal values, ignoring the key `skip`. */
-function shallowEqual(a: object, b: object, skip?: string): boolean {
+/** Same own keys with `Object.is`-equal values, ignoring the keys in `skip`. */
+function shallowEqual(a: object, b: object, skip: readonly string[] = []): boolean {
   const aRecord = a as Record<string, unknown>;
   const bRecord = b as Record<string, unknown>;
   const keys = Object.keys(bRecord);
   if (keys.length !== Object.keys(aRecord).length) return false;
   for (const key of keys) {
-    if (key !== skip && !Object.is(aRecord[key], bRecord[key])) return false;
+    if (!skip.includes(key) && !Object.is(aRecord[key], bRecord[key])) return false;
   }
   return true;
 }
@@ -22,7 +22,9 @@ function shallowEqual(a: object, b: object, skip?: string): boolean {
 /** True when two servers carry the same values (top level plus `latestMetrics`). */
 export function sameServer(a: VpsListItemResponse, b: VpsListItemResponse): boolean {
   if (a === b) return true;
-  if (!shallowEqual(a, b, "latestMetrics")) return false;
+  if (!shallowEqual(a, b, ["latestMetrics", "tags"])) return false;
+  // Tags are a fresh array on every push: compare their names.
+  if ((a.tags ?? []).join("\n") !== (b.tags ?? []).join("\n")) return false;
   const aMetrics = a.latestMetrics;
   const bMetrics = b.latestMetrics;
   if (aMetrics === null || bMetrics === null) return aMetrics === bMetrics;

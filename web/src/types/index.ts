@@ -57,6 +57,8 @@ export interface VpsListItemResponse {
   lastSeenAt: IsoTimestamp | null;
   createdAt: IsoTimestamp;
   latestMetrics: LatestPerformanceMetric | null;
+  /** Tag names, sorted (issue 16); absent from daemons before tags. */
+  tags?: string[];
 }
 
 /** The contract's name for the same shape. */
@@ -117,4 +119,52 @@ export interface ApiErrorBody {
 
 export interface HealthResponse {
   status: "ok" | "degraded";
+}
+
+/** `GET /api/tags`. */
+export interface TagInfo {
+  name: string;
+  color: string;
+  count: number;
+}
+
+export type StatusPageField = "status" | "uptime" | "cpu" | "memory" | "disk" | "network";
+export type StatusPageAccess = "public" | "password" | "link";
+
+/** A status page as admins see it (`/api/status-pages`). */
+export interface StatusPageAdmin {
+  id: number;
+  slug: string;
+  title: string;
+  description: string;
+  footer: string;
+  sections: { title: string; serverIds: number[]; tags: string[] }[];
+  fields: StatusPageField[];
+  access: StatusPageAccess;
+  linkExpiresAt: IsoTimestamp | null;
+  hasPassword: boolean;
+  shareToken: string;
+}
+
+/** One server as a public status page shows it: an alias, never a host fact. */
+export interface PublicStatusServer {
+  alias: string;
+  status: "online" | "offline" | "unknown";
+  cpu?: number;
+  memory?: number;
+  disk?: number;
+  networkRxBps?: number;
+  networkTxBps?: number;
+  uptime?: number | null;
+  days?: (number | null)[];
+}
+
+/** `GET /api/public/status/{slug}`, and the `statusPage` push. */
+export interface PublicStatusPage {
+  type?: "statusPage";
+  title: string;
+  description: string;
+  footer: string;
+  generatedAt: IsoTimestamp;
+  sections: { title: string; servers: PublicStatusServer[] }[];
 }
