@@ -107,8 +107,8 @@ class AlertEngine:
             self._spans = spans
         changes = Changes()
         for pair in list(self.states):
-            rule = self.rules.get(pair[0])
-            if rule is None or not rule.enabled or not rule.in_scope(pair[1]):
+            known = self.rules.get(pair[0])
+            if known is None or not known.enabled or not known.in_scope(pair[1]):
                 del self.states[pair]
                 changes.states[pair] = None
                 changes.servers.add(pair[1])

@@ -33,7 +33,7 @@ class _Config(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_field
     pass
 
 
-class Channel(_Config):
+class Channel(_Config, kw_only=True):
     id: int = 0
     name: Name
     kind: Literal["webhook", "apprise"]
@@ -43,7 +43,7 @@ class Channel(_Config):
     language: Literal["en", "zh-CN"] = "en"
 
 
-class Rule(_Config):
+class Rule(_Config, kw_only=True):
     id: int = 0
     name: Name
     enabled: bool = True
@@ -81,18 +81,17 @@ class Rule(_Config):
 
     def level_of(self, value: float) -> Level | None:
         """The level `value` is at: critical, warning, or None when no threshold is crossed."""
-        beyond = (lambda t: value > t) if self.op == ">" else (lambda t: value < t)
-        if self.critical is not None and beyond(self.critical):
-            return Level.CRITICAL
-        if self.warning is not None and beyond(self.warning):
-            return Level.WARNING
+        above = self.op == ">"
+        for level, threshold in ((Level.CRITICAL, self.critical), (Level.WARNING, self.warning)):
+            if threshold is not None and (value > threshold if above else value < threshold):
+                return level
         return None
 
     def cleared_by(self, value: float) -> bool:
         return value < self.clear_value if self.op == ">" else value > self.clear_value
 
 
-class Silence(_Config):
+class Silence(_Config, kw_only=True):
     id: int = 0
     # None: every rule (server); else these ids.
     rule_ids: Ids | None = None
