@@ -29,6 +29,7 @@ log = logging.getLogger("monitord.alerts")
 RETRY_SECONDS = (5.0, 30.0, 120.0)
 SEND_TIMEOUT_SECONDS = 10.0
 BATCH = 200
+IDLE_SECONDS = 60.0
 SIGNATURE_HEADER = "X-Monitord-Signature"
 
 # Apprise logs its plugins' failures (with details of the target) at ERROR; what monitord logs
@@ -145,7 +146,16 @@ async def serve_deliveries(
                 if delivery.id not in in_flight:
                     in_flight.add(delivery.id)
                     nursery.start_soon(_attempt, storage, targets, health, clock, delivery, in_flight)
-            with trio.move_on_after(1.0):
+            # Until the next retry falls due, or the evaluator queues more (at most a minute,
+            # so a database hiccup above is retried).
+            wait = IDLE_SECONDS
+            try:
+                next_due = await storage.next_alert_delivery_ms()
+            except StorageError:
+                next_due = None
+            if next_due is not None:
+                wait = min(wait, max(0.5, (next_due - clock()) / 1000))
+            with trio.move_on_after(wait):
                 await event.wait()
 
 

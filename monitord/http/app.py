@@ -7,6 +7,7 @@ from pathlib import Path
 from quart import Response
 
 from monitord.http import (
+    routes_alerts,
     routes_auth,
     routes_dashboard,
     routes_health,
@@ -48,6 +49,7 @@ def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> Monitord
         routes_history,
         routes_health,
         routes_metrics,
+        routes_alerts,
         websocket,
         routes_dashboard,
     ):
