@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
+import trio
 
 from monitord.alerts.model import LEVEL_RANK, METRICS, Level, PairState, Phase, Rule, Silence
 from monitord.alerts.windows import Window
@@ -353,5 +354,10 @@ class AlertEngine:
         )
 
 
-def wall_clock_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+def anchored_clock() -> Callable[[], int]:
+    """Unix ms read as the wall time at this call plus trio's clock since: durations follow
+    trio's monotonic clock (a wall clock step never fires or resolves anything, and tests on a
+    mock clock move it)."""
+    start_wall = int(datetime.now(UTC).timestamp() * 1000)
+    start = trio.current_time()
+    return lambda: start_wall + round((trio.current_time() - start) * 1000)

@@ -12,7 +12,7 @@ import msgspec
 import trio
 
 from monitord.alerts.delivery import ChannelHealth, DeliveryError, Target, send, serve_deliveries
-from monitord.alerts.engine import AlertEngine, AlertItem, Changes, Notification, wall_clock_ms
+from monitord.alerts.engine import AlertEngine, AlertItem, Changes, Notification, anchored_clock
 from monitord.alerts.model import (
     Channel,
     InvalidAlertConfig,
@@ -33,6 +33,9 @@ Config = TypeVar("Config", Channel, Rule, Silence)
 
 EVALUATE_INTERVAL_SECONDS = 1.0
 EXPIRE_INTERVAL_SECONDS = 3600.0
+
+
+READ_ONLY_FIELDS = ("id", "failing", "lastError")
 
 
 class NotFound(LookupError):
@@ -72,6 +75,8 @@ def check_channel(channel: Channel) -> None:
 def merge(current: Config, patch: bytes) -> Config:
     """`current` with the fields of the JSON object `patch` replaced; raises msgspec errors."""
     changes = msgspec.json.decode(patch, type=dict[str, Any])
+    for read_only in READ_ONLY_FIELDS:  # what a GET adds: sending an object back unchanged works
+        changes.pop(read_only, None)
     merged = msgspec.to_builtins(current)
     merged.update(changes)
     merged["id"] = current.id
@@ -90,12 +95,12 @@ class AlertService:
         offline_grace_seconds: float,
         max_window_seconds: float,
         history_days: int,
-        clock: Callable[[], int] = wall_clock_ms,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self._storage = storage
         self._cache = cache
         self._box = box
-        self._clock = clock
+        self._clock = clock = clock or anchored_clock()
         self.max_window_seconds = max_window_seconds
         self._history_ms = history_days * 86_400_000
         self.engine = AlertEngine(clock, offline_grace_seconds=offline_grace_seconds)
