@@ -76,7 +76,7 @@ async def _send_webhook(target: Target, note: Notification) -> None:
 
 
 def _notify_apprise(url: str, title: str, body: str) -> bool:
-    import apprise  # noqa: PLC0415 - heavy (hundreds of plugins): loaded when first needed
+    import apprise
 
     sender = apprise.Apprise()
     if not sender.add(url):

@@ -122,7 +122,10 @@ class AlertEngine:
     def active_alerts(self, server_id: int) -> tuple[ActiveAlert, ...]:
         found = [
             ActiveAlert(
-                rule_id=rule_id, rule_name=self.rules[rule_id].name, level=state.level, since=ms_to_datetime(state.fired_at_ms)
+                rule_id=rule_id,
+                rule_name=self.rules[rule_id].name,
+                level=state.level,
+                since=ms_to_datetime(state.fired_at_ms),
             )
             for (rule_id, sid), state in self.states.items()
             if sid == server_id and state.phase in (Phase.FIRING, Phase.RESOLVING) and rule_id in self.rules
@@ -289,7 +292,9 @@ class AlertEngine:
             self.states[pair] = state
             changes.states[pair] = state
         active_before = before[0] in (Phase.FIRING, Phase.RESOLVING)
-        if active_before != (state.phase in (Phase.FIRING, Phase.RESOLVING)) or (active_before and before[1] != state.level):
+        if active_before != (state.phase in (Phase.FIRING, Phase.RESOLVING)) or (
+            active_before and before[1] != state.level
+        ):
             changes.servers.add(view.id)
 
     def _end_silences(self, active: list[Silence], now_ms: int, changes: Changes) -> None:

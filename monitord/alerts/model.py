@@ -204,7 +204,9 @@ def check_rule(rule: Rule, *, max_window_seconds: float, channel_ids: set[int]) 
         ("clearForSeconds", rule.clear_for_seconds),
     ):
         if seconds > max_window_seconds:
-            raise InvalidAlertConfig(name, f"{name} must not be longer than the raw retention ({max_window_seconds:g} s)")
+            raise InvalidAlertConfig(
+                name, f"{name} must not be longer than the raw retention ({max_window_seconds:g} s)"
+            )
     if rule.repeat_max_seconds is not None and rule.repeat_max_seconds < rule.repeat_seconds:
         raise InvalidAlertConfig("repeatMaxSeconds", "repeatMaxSeconds must not be below repeatSeconds")
     unknown = [cid for cid in rule.channel_ids if cid not in channel_ids]

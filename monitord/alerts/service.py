@@ -48,8 +48,8 @@ class InUse(ValueError):
 
 def _apprise_problem(url: str) -> str | None:
     """Why Apprise cannot use `url`, or None when it can."""
-    import apprise  # noqa: PLC0415 - heavy: loaded when a channel is first checked
-    from apprise.manager_plugins import NotificationManager  # noqa: PLC0415
+    import apprise
+    from apprise.manager_plugins import NotificationManager
 
     scheme = url.partition("://")[0].lower()
     # Apprise ships no type hints.
@@ -192,7 +192,9 @@ class AlertService:
             raise NotFound("no such channel")
         note = Notification(kind="test", rule_id=0, rule_name="monitord test", rule_kind="test", metric="", alerts=[])
         note.alerts.append(
-            AlertItem(server_id=0, server_name="monitord", status="firing", level=None, value=None, starts_at_ms=self._clock())
+            AlertItem(
+                server_id=0, server_name="monitord", status="firing", level=None, value=None, starts_at_ms=self._clock()
+            )
         )
         try:
             await send(target, note)

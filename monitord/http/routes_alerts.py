@@ -150,9 +150,7 @@ async def preview_rule() -> Response:
         for view in servers
         if read is not None and view.latest_metrics is not None and view.status == ServerStatus.ONLINE
     ]
-    return json_response(
-        {"servers": len(servers), "min": min(values, default=None), "max": max(values, default=None)}
-    )
+    return json_response({"servers": len(servers), "min": min(values, default=None), "max": max(values, default=None)})
 
 
 @blueprint.patch("/rules/<int:rule_id>")

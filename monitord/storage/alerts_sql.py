@@ -15,7 +15,11 @@ from monitord.storage.base import AlertDelivery, AlertEventRow, AlertTable
 from monitord.storage.shared import Placeholder, SharedQueries, Step, _marks
 
 _EVENT_COLUMNS = ("time_ms", "kind", "rule_id", "server_id", "from_phase", "to_phase", "level", "value", "detail")
-_TABLES = {AlertTable.CHANNELS: "alert_channels", AlertTable.RULES: "alert_rules", AlertTable.SILENCES: "alert_silences"}
+_TABLES = {
+    AlertTable.CHANNELS: "alert_channels",
+    AlertTable.RULES: "alert_rules",
+    AlertTable.SILENCES: "alert_silences",
+}
 
 
 class AlertStatements:
@@ -102,7 +106,10 @@ class AlertQueries(SharedQueries):
             (self._alert_sql.upsert_state, [(r, s, body) for r, s, body in states if body is not None]),
             (self._alert_sql.delete_state, [(r, s) for r, s, body in states if body is None]),
             (self._alert_sql.insert_event, [_event_values(event) for event in events]),
-            (self._alert_sql.insert_delivery, [(channel, now_ms, due, payload) for channel, due, payload in deliveries]),
+            (
+                self._alert_sql.insert_delivery,
+                [(channel, now_ms, due, payload) for channel, due, payload in deliveries],
+            ),
         ]
         await self._change_in_steps([step for step in steps if step[1]])
 

@@ -59,8 +59,12 @@ class Receiver:
                 await trio.sleep_forever()
             status = self.statuses.pop(0) if self.statuses else 200
             reply = b'{"secret": "target-body-must-not-leak"}'
-            response = h11.Response(status_code=status, headers=[("content-length", str(len(reply))), ("connection", "close")])
-            await stream.send_all(connection.send(response) + connection.send(h11.Data(data=reply)) + connection.send(h11.EndOfMessage()))
+            response = h11.Response(
+                status_code=status, headers=[("content-length", str(len(reply))), ("connection", "close")]
+            )
+            await stream.send_all(
+                connection.send(response) + connection.send(h11.Data(data=reply)) + connection.send(h11.EndOfMessage())
+            )
 
 
 async def start_receiver(nursery: trio.Nursery, receiver: Receiver) -> Receiver:

@@ -16,7 +16,9 @@ RULE = {"name": "cpu high", "kind": "metric", "metric": "cpuUsagePercent", "crit
 
 async def _viewer(running: RunningDaemon, admin_token: str) -> str:
     async with running.client(admin_token) as client:
-        created = await client.post("/api/users", json={"username": "vic", "password": "viewer-pass-1", "role": "viewer"})
+        created = await client.post(
+            "/api/users", json={"username": "vic", "password": "viewer-pass-1", "role": "viewer"}
+        )
     assert created.status_code == 201
     return await running.login("vic", "viewer-pass-1")
 
@@ -85,8 +87,14 @@ async def test_rules_and_silences_round_trip(running: RunningDaemon, admin_token
         assert (await client.patch(f"/api/alerts/rules/{rule['id']}", json={"warning": 99})).status_code == 400
         silence = await client.post(
             "/api/alerts/silences",
-            json={"ruleIds": [rule["id"]], "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2026-01-01T01:00:00Z",
-                  "recurrence": "daily", "timeZone": "Asia/Shanghai", "comment": "backups"},
+            json={
+                "ruleIds": [rule["id"]],
+                "startsAt": "2026-01-01T00:00:00Z",
+                "endsAt": "2026-01-01T01:00:00Z",
+                "recurrence": "daily",
+                "timeZone": "Asia/Shanghai",
+                "comment": "backups",
+            },
         )
         assert silence.status_code == 201, silence.text
         bad = await client.post(
@@ -130,4 +138,3 @@ async def test_viewers_cannot_touch_channels_and_test_send_returns_no_body(
         ok = await client.post(f"/api/alerts/channels/{channel['id']}/test")
     assert ok.json() == {"ok": True, "error": None}
     assert len(receiver.requests) == 2
-

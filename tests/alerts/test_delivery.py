@@ -97,7 +97,10 @@ async def test_webhook_gets_alertmanager_json_with_a_valid_signature(
 
 
 async def test_a_receiver_answering_500_gets_retries_until_200(
-    nursery: trio.Nursery, storage: TransferStorage, caplog: pytest.LogCaptureFixture, lazy_clock: trio.testing.MockClock
+    nursery: trio.Nursery,
+    storage: TransferStorage,
+    caplog: pytest.LogCaptureFixture,
+    lazy_clock: trio.testing.MockClock,
 ) -> None:
     receiver = await start_receiver(nursery, Receiver(statuses=[500, 500]))
     health = ChannelHealth()
@@ -144,7 +147,7 @@ class _Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
 
-    async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:
         self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))  # type: ignore[attr-defined]
         return "250 OK"
 

@@ -127,7 +127,11 @@ async def _alert_channels(running: RunningDaemon, admin: str, secrets: Secrets) 
         )
         mail = await client.post(
             "/api/alerts/channels",
-            json={"name": "mail", "kind": "apprise", "url": f"mailto://ops:{mail_password}@example.com?smtp=127.0.0.1&port=9&to=a@b.c"},
+            json={
+                "name": "mail",
+                "kind": "apprise",
+                "url": f"mailto://ops:{mail_password}@example.com?smtp=127.0.0.1&port=9&to=a@b.c",
+            },
         )
         assert webhook.status_code == mail.status_code == 201, (webhook.text, mail.text)
         changed = await client.patch(f"/api/alerts/channels/{webhook.json()['id']}", json={"name": "hook 2"})

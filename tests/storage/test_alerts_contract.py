@@ -53,7 +53,9 @@ async def test_states_events_and_deliveries_are_saved_together(storage: Transfer
     (due,) = await storage.due_alert_deliveries(T0, 10)
     assert (due.channel_id, due.attempts, due.payload) == (5, 0, '{"kind":"firing"}')
     attempt = event(T0 + 5, kind="delivery")
-    await storage.finish_alert_delivery(due.id, status="pending", attempts=1, due_ms=T0 + 5000, error="500", event=attempt)
+    await storage.finish_alert_delivery(
+        due.id, status="pending", attempts=1, due_ms=T0 + 5000, error="500", event=attempt
+    )
     assert await storage.due_alert_deliveries(T0 + 4999, 10) == []
     (retry,) = await storage.due_alert_deliveries(T0 + 5000, 10)
     assert retry.attempts == 1
