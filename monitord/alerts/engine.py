@@ -16,7 +16,7 @@ import msgspec
 import trio
 
 from monitord.alerts.model import LEVEL_RANK, METRICS, Level, PairState, Phase, Rule, Silence
-from monitord.alerts.windows import Window
+from monitord.alerts.windows import BUCKETS, Window
 from monitord.models import MetricsSample, ms_to_datetime
 from monitord.wire import ActiveAlert, ServerStatus, ServerWithDetails
 
@@ -149,21 +149,51 @@ class AlertEngine:
         self._feed_windows(servers, now_s)
         silences = [s for s in self.silences if s.active_at(moment)]
         fired: dict[int, list[AlertItem]] = {}
+        states = self.states
+        online = ServerStatus.ONLINE
         for rule in self.rules.values():
             if not rule.enabled:
                 continue
             if rule.kind == "offline" and now_ms < self._grace_until_ms:
                 continue
+            scoped = rule.server_ids is not None or bool(rule.exclude_server_ids)
+            metric = rule.kind == "metric"
+            if metric:
+                # The fast path below skips a pair with no state whose value crosses nothing.
+                above = rule.op == ">"
+                lowest = rule.warning if rule.warning is not None else rule.critical
+                if rule.warning is not None and rule.critical is not None:
+                    lowest = min(rule.warning, rule.critical) if above else max(rule.warning, rule.critical)
+                read = METRICS[rule.metric]
+                windows = self._windows
+                window_seconds = rule.window_seconds
+                # A window's edge moves one bucket at a time (windows.py), so a windowed rule
+                # visits each server once per bucket width, a different share each second.
+                stride = max(1, int(window_seconds / BUCKETS)) if window_seconds > 0 else 1
+                turn = int(now_s) % stride
             for view in servers:
-                if not rule.in_scope(view.id):
+                server_id = view.id
+                if scoped and not rule.in_scope(server_id):
                     continue
-                self._names[view.id] = view.name
-                pair = (rule.id, view.id)
-                if rule.kind == "metric":
-                    if view.status != ServerStatus.ONLINE:
+                if metric and stride > 1 and server_id % stride != turn:
+                    continue
+                if metric:
+                    if view.status is not online:
                         continue  # missing data never resolves (nor fires): offline rules say why
-                    value = self.current_value(rule, view.id, view.latest_metrics, now_s)
+                    if window_seconds > 0:
+                        window = windows.get((rule.metric, server_id))
+                        value = (
+                            None
+                            if window is None
+                            else window.aggregate(now_s, window_seconds, rule.aggregate, rule.op)
+                        )
+                    else:
+                        sample = view.latest_metrics
+                        value = None if sample is None else read(sample)
                     if value is None:
+                        continue
+                    state = states.get((rule.id, server_id))
+                    if state is None and (value <= lowest if above else value >= lowest):  # type: ignore[operator]
                         continue
                     level = rule.level_of(value)
                     cleared = rule.cleared_by(value)
@@ -171,13 +201,14 @@ class AlertEngine:
                     value = None
                     level = Level.CRITICAL if view.status == ServerStatus.OFFLINE else None
                     cleared = level is None
-                state = self.states.get(pair)
+                    state = states.get((rule.id, server_id))
                 if state is None:
                     if level is None:
                         continue
                     state = PairState(since_ms=now_ms)
-                silenced = any(s.matches(rule.id, view.id) for s in silences)
-                self._step(rule, view, pair, state, level, cleared, value, now_ms, silenced, changes, fired)
+                self._names[server_id] = view.name
+                silenced = any(s.matches(rule.id, server_id) for s in silences)
+                self._step(rule, view, (rule.id, server_id), state, level, cleared, value, now_ms, silenced, changes, fired)
         self._end_silences(silences, now_ms, changes)
         self._send_fired(fired, now_s, changes)
         return changes
@@ -186,16 +217,18 @@ class AlertEngine:
         if not self._spans:
             return
         last = self._last_sample
+        spans = list(self._spans.items())
+        windows = self._windows
         for view in servers:
             sample = view.latest_metrics
             if sample is None or last.get(view.id) is sample:
                 continue
             last[view.id] = sample
-            for metric, span in self._spans.items():
+            for metric, span in spans:
                 key = (metric, view.id)
-                window = self._windows.get(key)
+                window = windows.get(key)
                 if window is None:
-                    window = self._windows[key] = Window(span)
+                    window = windows[key] = Window(span)
                 window.add(now_s, METRICS[metric](sample))
 
     def _step(

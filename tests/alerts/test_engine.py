@@ -115,7 +115,7 @@ async def test_repeat_zero_notifies_once(autojump_clock: trio.testing.MockClock)
 
 
 async def test_missing_data_never_resolves(autojump_clock: trio.testing.MockClock) -> None:
-    h = Harness(1, as_rule(windowSeconds=60, aggregate="avg"))
+    h = Harness(1, as_rule(windowSeconds=20, aggregate="avg"))
     await h.tick(1, {1: 95})
     assert h.phase() == Phase.FIRING
     go_offline(h.cache, 1)
@@ -124,15 +124,15 @@ async def test_missing_data_never_resolves(autojump_clock: trio.testing.MockCloc
 
 
 async def test_window_aggregates_avg_and_all(autojump_clock: trio.testing.MockClock) -> None:
-    avg = as_rule(1, windowSeconds=60, aggregate="avg")
-    every = as_rule(2, windowSeconds=60, aggregate="all")
+    avg = as_rule(1, windowSeconds=20, aggregate="avg")
+    every = as_rule(2, windowSeconds=20, aggregate="all")
     h = Harness(1, avg, every)
     await h.tick(30, {1: 95})
     assert h.phase(1) == h.phase(2) == Phase.FIRING
     await h.tick(1, {1: 50})  # the average stays above 90; "all" sees one sample below
     assert h.phase(1) == Phase.FIRING
     assert h.phase(2) == Phase.OK
-    h2 = Harness(1, as_rule(2, windowSeconds=60, aggregate="all"))
+    h2 = Harness(1, as_rule(2, windowSeconds=20, aggregate="all"))
     for _ in range(10):
         await h2.tick(1, {1: 95})
         await h2.tick(1, {1: 50})
