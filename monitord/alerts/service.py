@@ -303,8 +303,11 @@ class AlertService:
         """Evaluate every rule once a second and expire old history hourly, until cancelled."""
         task_status.started()
         next_expiry = trio.current_time() + EXPIRE_INTERVAL_SECONDS
+        next_at = trio.current_time()
         while True:
-            await trio.sleep(EVALUATE_INTERVAL_SECONDS)
+            # On a fixed grid: the time an evaluation takes does not stretch the interval.
+            next_at = max(next_at + EVALUATE_INTERVAL_SECONDS, trio.current_time())
+            await trio.sleep_until(next_at)
             await self.evaluate_once()
             if trio.current_time() >= next_expiry:
                 next_expiry += EXPIRE_INTERVAL_SECONDS

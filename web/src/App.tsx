@@ -6,6 +6,10 @@ import { useLiveConnection } from "./hooks/useLiveConnection";
 import { useNow } from "./hooks/useNow";
 import { useI18n, useLocaleStore } from "./i18n/i18n";
 import { matchRoute, navigate, safeNextPath, useLocationPath, type Route } from "./lib/router";
+import { AlertChannelsPage } from "./pages/AlertChannelsPage";
+import { AlertRulesPage } from "./pages/AlertRulesPage";
+import { AlertSilencesPage } from "./pages/AlertSilencesPage";
+import { AlertsPage } from "./pages/AlertsPage";
 import { HomePage } from "./pages/HomePage";
 import { LoginPage } from "./pages/LoginPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
@@ -57,6 +61,11 @@ function signedInPage(route: Route): ReactNode {
     case "detail":
       // Keyed so that moving between servers starts each page fresh.
       return <VpsDetailPage key={route.id} id={route.id} />;
+    case "alerts":
+      if (route.section === "rules") return <AlertRulesPage />;
+      if (route.section === "channels") return <AlertChannelsPage />;
+      if (route.section === "silences") return <AlertSilencesPage />;
+      return <AlertsPage />;
     case "login":
     case "notFound":
       return <NotFoundPage />;

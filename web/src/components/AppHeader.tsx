@@ -20,6 +20,9 @@ export function AppHeader({ username, locale, t, connection, onLocaleChange, onL
       <Link to="/" className="app-header__brand">
         {t("app.title")}
       </Link>
+      <Link to="/alerts" className="app-header__nav" data-testid="nav-alerts">
+        {t("nav.alerts")}
+      </Link>
       <div className="app-header__connection">{connection}</div>
       <div className="app-header__actions">
         <LanguageSwitch locale={locale} label={t("nav.language")} onChange={onLocaleChange} />

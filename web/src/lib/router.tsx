@@ -9,15 +9,19 @@ export type Route =
   | { name: "login" }
   | { name: "home" }
   | { name: "detail"; id: number }
-  | { name: "notFound" };
+  | { name: "notFound" }
+  | { name: "alerts"; section: "overview" | "rules" | "channels" | "silences" };
 
 const DETAIL_PATH = /^\/servers\/(\d{1,15})\/?$/;
+const ALERTS_PATH = /^\/alerts(?:\/(rules|channels|silences))?\/?$/;
 
 export function matchRoute(pathname: string): Route {
   if (pathname === "/" || pathname === "") return { name: "home" };
   if (pathname === "/login" || pathname === "/login/") return { name: "login" };
   const detail = DETAIL_PATH.exec(pathname);
   if (detail !== null) return { name: "detail", id: Number(detail[1]) };
+  const alerts = ALERTS_PATH.exec(pathname);
+  if (alerts !== null) return { name: "alerts", section: (alerts[1] ?? "overview") as "overview" };
   return { name: "notFound" };
 }
 
