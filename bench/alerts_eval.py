@@ -66,7 +66,11 @@ def make_cache(servers: int) -> LiveCache:
     for server_id in range(1, servers + 1):
         cache.add(
             ServerRecord(
-                id=server_id, name=f"s{server_id}", agent_token_hash="x", facts=HostFacts(), last_seen_ms=None,
+                id=server_id,
+                name=f"s{server_id}",
+                agent_token_hash="x",
+                facts=HostFacts(),
+                last_seen_ms=None,
                 created_at_ms=0,
             )
         )
@@ -128,7 +132,7 @@ async def notification_latency(servers: int, rules: int, trials: int) -> dict[st
             for rule in make_rules(rules - 1):
                 await service.create_rule(rule)
             latency_rule = msgspec.convert(
-                {"name": "latency", "kind": "metric", "metric": "cpuUsagePercent", "critical": 99.5,
+                {"name": "latency", "kind": "metric", "metric": "cpuUsagePercent", "critical": 99.5, "notifyResolved": False,
                  "forSeconds": FOR_SECONDS, "channelIds": [channel.id]},
                 type=Rule,
             )  # fmt: skip

@@ -183,9 +183,7 @@ class AlertEngine:
                     if window_seconds > 0:
                         window = windows.get((rule.metric, server_id))
                         value = (
-                            None
-                            if window is None
-                            else window.aggregate(now_s, window_seconds, rule.aggregate, rule.op)
+                            None if window is None else window.aggregate(now_s, window_seconds, rule.aggregate, rule.op)
                         )
                     else:
                         sample = view.latest_metrics
@@ -208,7 +206,9 @@ class AlertEngine:
                     state = PairState(since_ms=now_ms)
                 self._names[server_id] = view.name
                 silenced = any(s.matches(rule.id, server_id) for s in silences)
-                self._step(rule, view, (rule.id, server_id), state, level, cleared, value, now_ms, silenced, changes, fired)
+                self._step(
+                    rule, view, (rule.id, server_id), state, level, cleared, value, now_ms, silenced, changes, fired
+                )
         self._end_silences(silences, now_ms, changes)
         self._send_fired(fired, now_s, changes)
         return changes

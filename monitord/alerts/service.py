@@ -24,6 +24,7 @@ from monitord.alerts.model import (
 )
 from monitord.alerts.secrets import REDACTED, SecretBox, redact_url
 from monitord.cache import LiveCache
+from monitord.errors import StartupError
 from monitord.storage import Storage, StorageError
 from monitord.storage.alerts_sql import encode_body
 from monitord.storage.base import AlertEventRow, AlertTable
@@ -113,15 +114,21 @@ class AlertService:
 
     # --- start -----------------------------------------------------------------------------
     async def load(self) -> None:
-        """Read the configuration and the persisted pair states; show their alerts in the cache."""
+        """Read the configuration and the persisted pair states; show their alerts in the cache.
+
+        Raises StartupError when a channel cannot be decrypted (data_dir/alerts.key changed).
+        """
         for config_id, body in await self._storage.list_alert_config(AlertTable.CHANNELS):
             sealed = msgspec.json.decode(body, type=Channel)
-            self.channels[config_id] = msgspec.structs.replace(
-                sealed,
-                id=config_id,
-                url=self._box.open(sealed.url),
-                secret=self._box.open(sealed.secret) if sealed.secret else None,
-            )
+            try:
+                self.channels[config_id] = msgspec.structs.replace(
+                    sealed,
+                    id=config_id,
+                    url=self._box.open(sealed.url),
+                    secret=self._box.open(sealed.secret) if sealed.secret else None,
+                )
+            except ValueError as exc:
+                raise StartupError(f"alert channel {config_id}: {exc}") from None
         for config_id, body in await self._storage.list_alert_config(AlertTable.RULES):
             self.rules[config_id] = msgspec.structs.replace(msgspec.json.decode(body, type=Rule), id=config_id)
         for config_id, body in await self._storage.list_alert_config(AlertTable.SILENCES):

@@ -201,3 +201,16 @@ async def test_offline_rule_waits_for_grace_after_start_then_for_seconds(
     report(h.cache, 1, 5)
     await h.tick(1)
     assert h.sent[-1] == ("resolved", [(1, "resolved", None)])
+
+
+async def test_a_five_minute_average_fires_when_the_average_crosses(autojump_clock: trio.testing.MockClock) -> None:
+    h = Harness(3, as_rule(windowSeconds=300, aggregate="avg"))
+    await h.tick(150, {1: 80, 2: 80, 3: 80})
+    await h.tick(60, {1: 100, 2: 100, 3: 80})  # 2.5 min at 80, then 1 min at 100: average 85.7
+    assert h.sent == []
+    await h.tick(240, {1: 100, 2: 100, 3: 80})  # the 80s leave the window: the average passes 90
+    fired = [server for kind, items in h.sent for server, *_ in items if kind == "firing"]
+    assert sorted(fired) == [1, 2]
+    # a window's buckets are 15 s wide, and each server is looked at once per bucket width
+    firing_events = [e.time_ms for c in h.changes for e in c.events if e.to_phase == "firing"]
+    assert len(firing_events) == 2
