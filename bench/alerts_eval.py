@@ -129,14 +129,18 @@ async def notification_latency(servers: int, rules: int, trials: int) -> dict[st
             )  # fmt: skip
             await service.load()
             channel = await service.create_channel(Channel(name="bench", kind="webhook", url=receiver.url))
-            for rule in make_rules(rules - 1):
+            for rule in make_rules(rules - 1):  # plus the latency rules below
                 await service.create_rule(rule)
-            latency_rule = msgspec.convert(
-                {"name": "latency", "kind": "metric", "metric": "cpuUsagePercent", "critical": 99.5, "notifyResolved": False,
-                 "forSeconds": FOR_SECONDS, "channelIds": [channel.id]},
-                type=Rule,
-            )  # fmt: skip
-            await service.create_rule(latency_rule)
+            # One latency rule per trial server: five servers firing one rule within 30 s would
+            # be grouped into one message on purpose, which is not the latency measured here.
+            for trial in range(trials):
+                latency_rule = msgspec.convert(
+                    {"name": f"latency {trial}", "kind": "metric", "metric": "cpuUsagePercent", "critical": 99.5,
+                     "notifyResolved": False, "forSeconds": FOR_SECONDS, "serverIds": [trial + 1],
+                     "channelIds": [channel.id]},
+                    type=Rule,
+                )  # fmt: skip
+                await service.create_rule(latency_rule)
             hot: dict[int, float] = {}
 
             async def agents() -> None:

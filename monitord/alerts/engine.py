@@ -25,6 +25,10 @@ Pair = tuple[int, int]  # (rule id, server id)
 # Five or more servers firing the same rule within this many seconds go out as one message.
 GROUP_SIZE = 5
 GROUP_SECONDS = 30.0
+# Durations are checked at evaluations one second apart, each stamped when it ran: a few ms of
+# scheduling jitter must not cost a whole extra second, so a duration counts as held from half a
+# second short of it (the condition began up to a second before it was first seen anyway).
+TIMER_SLACK_MS = 500
 
 
 class AlertItem(msgspec.Struct, kw_only=True, rename="camel"):
@@ -288,7 +292,7 @@ class AlertEngine:
                 move(Phase.OK, None)
             else:
                 state.level = max(level, state.level or level, key=LEVEL_RANK.__getitem__)
-                if now_ms - state.since_ms >= rule.for_seconds * 1000:
+                if now_ms - state.since_ms >= rule.for_seconds * 1000 - TIMER_SLACK_MS:
                     move(Phase.FIRING, state.level)
                     state.fired_at_ms = now_ms
                     state.notified = False
@@ -310,7 +314,7 @@ class AlertEngine:
         if state.phase == Phase.RESOLVING:
             if not cleared:
                 move(Phase.FIRING, level or state.level)
-            elif now_ms - state.since_ms >= rule.clear_for_seconds * 1000:
+            elif now_ms - state.since_ms >= rule.clear_for_seconds * 1000 - TIMER_SLACK_MS:
                 was_notified = state.notified
                 move(Phase.OK, None)
                 if rule.notify_resolved and was_notified:
