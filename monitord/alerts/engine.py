@@ -123,18 +123,20 @@ class AlertEngine:
         self.states = dict(states)
 
     # --- reading -------------------------------------------------------------------------
-    def active_alerts(self, server_id: int) -> tuple[ActiveAlert, ...]:
-        found = [
-            ActiveAlert(
-                rule_id=rule_id,
-                rule_name=self.rules[rule_id].name,
-                level=state.level,
-                since=ms_to_datetime(state.fired_at_ms),
+    def active_alerts(self, server_ids: set[int]) -> dict[int, tuple[ActiveAlert, ...]]:
+        """The firing alerts of each of `server_ids` (empty when none), in one pass over the pairs."""
+        found: dict[int, list[ActiveAlert]] = {server_id: [] for server_id in server_ids}
+        for (rule_id, server_id), state in self.states.items():
+            alerts = found.get(server_id)
+            rule = self.rules.get(rule_id)
+            if alerts is None or rule is None or state.phase not in (Phase.FIRING, Phase.RESOLVING):
+                continue
+            alerts.append(
+                ActiveAlert(
+                    rule_id=rule_id, rule_name=rule.name, level=state.level, since=ms_to_datetime(state.fired_at_ms)
+                )
             )
-            for (rule_id, sid), state in self.states.items()
-            if sid == server_id and state.phase in (Phase.FIRING, Phase.RESOLVING) and rule_id in self.rules
-        ]
-        return tuple(sorted(found, key=lambda a: a.rule_id))
+        return {server_id: tuple(sorted(alerts, key=lambda a: a.rule_id)) for server_id, alerts in found.items()}
 
     def current_value(self, rule: Rule, server_id: int, sample: MetricsSample | None, now_s: float) -> float | None:
         if sample is None:

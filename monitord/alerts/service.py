@@ -140,8 +140,8 @@ class AlertService:
         self.engine.load_states(states)
         self._unsaved = self.engine.set_rules(self.rules.values())
         self.engine.silences = list(self.silences.values())
-        for server_id in {pair[1] for pair, _state in states}:
-            self._cache.set_active_alerts(server_id, self.engine.active_alerts(server_id))
+        for server_id, alerts in self.engine.active_alerts({pair[1] for pair, _state in states}).items():
+            self._cache.set_active_alerts(server_id, alerts)
 
     # --- channels --------------------------------------------------------------------------
     def target(self, channel_id: int) -> Target | None:
@@ -270,8 +270,9 @@ class AlertService:
         unsaved.states.update(changes.states)
         unsaved.events.extend(changes.events)
         unsaved.notifications.extend(changes.notifications)
-        for server_id in changes.servers:
-            self._cache.set_active_alerts(server_id, self.engine.active_alerts(server_id))
+        if changes.servers:
+            for server_id, alerts in self.engine.active_alerts(changes.servers).items():
+                self._cache.set_active_alerts(server_id, alerts)
         if not (unsaved.states or unsaved.events or unsaved.notifications):
             return
         now = self._clock()

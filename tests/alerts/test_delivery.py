@@ -163,7 +163,7 @@ async def test_apprise_mailto_reaches_an_smtp_server(nursery: trio.Nursery, stor
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     mailbox = _Mailbox()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=port, ready_timeout=15)  # a loaded CI machine
     await trio.to_thread.run_sync(smtp.start)
     try:
         url = f"mailto://127.0.0.1:{port}?from=monitord@example.com&to=ops@example.com&mode=insecure"
