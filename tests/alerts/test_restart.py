@@ -49,3 +49,28 @@ async def test_restart_keeps_firing_alerts_without_notifying_again(
             await second.evaluate_once()
         assert second.engine.states[(1, 1)].phase == Phase.FIRING
         assert len(await storage.due_alert_deliveries(wall_ms(), 10)) == 1  # still only the first message
+
+
+async def test_history_older_than_the_retention_is_expired_hourly(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    from monitord.storage.base import AlertEventRow
+
+    def event(at_ms: int) -> AlertEventRow:
+        return AlertEventRow(
+            time_ms=at_ms, kind="transition", rule_id=1, server_id=1, from_phase="ok", to_phase="pending",
+            level=None, value=None,
+        )  # fmt: skip
+
+    day_ms = 86_400_000
+    async with open_sqlite_storage(tmp_path / "m.db") as storage:
+        service = AlertService(
+            storage, fake_cache(1), SecretBox.load_or_create(tmp_path), offline_grace_seconds=0,
+            max_window_seconds=3600, history_days=1, clock=wall_ms,
+        )  # fmt: skip
+        await service.load()
+        await storage.save_alert_changes([], [event(wall_ms() - 2 * day_ms), event(wall_ms())], [], now_ms=wall_ms())
+        await nursery.start(service.run_evaluator)
+        await trio.sleep(3601)
+        assert [e.time_ms for e in await storage.alert_events(0, wall_ms())] == [wall_ms() - 3601_000]
+        nursery.cancel_scope.cancel()
