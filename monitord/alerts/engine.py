@@ -119,6 +119,16 @@ class AlertEngine:
                 changes.servers.add(pair[1])
         return changes
 
+    def forget_servers_except(self, present: set[int]) -> Changes:
+        """Drop the pairs (and windows) of servers that are gone (deleted)."""
+        changes = Changes()
+        for pair in [pair for pair in self.states if pair[1] not in present]:
+            del self.states[pair]
+            changes.states[pair] = None
+        self._windows = {key: w for key, w in self._windows.items() if key[1] in present}
+        self._last_sample = {sid: s for sid, s in self._last_sample.items() if sid in present}
+        return changes
+
     def load_states(self, states: Iterable[tuple[Pair, PairState]]) -> None:
         self.states = dict(states)
 

@@ -308,7 +308,8 @@ class AlertService:
             self._wake = trio.Event()
 
     async def run_evaluator(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Evaluate every rule once a second and expire old history hourly, until cancelled."""
+        """Evaluate every rule once a second; hourly, expire old history and forget deleted
+        servers' states. Runs until cancelled."""
         task_status.started()
         next_expiry = trio.current_time() + EXPIRE_INTERVAL_SECONDS
         next_at = trio.current_time()
@@ -319,6 +320,7 @@ class AlertService:
             await self.evaluate_once()
             if trio.current_time() >= next_expiry:
                 next_expiry += EXPIRE_INTERVAL_SECONDS
+                await self._commit(self.engine.forget_servers_except({view.id for view in self._cache.servers()}))
                 try:
                     await self._storage.expire_alert_history(self._clock() - self._history_ms, max_rows=10_000)
                 except StorageError as exc:

@@ -214,3 +214,12 @@ async def test_a_five_minute_average_fires_when_the_average_crosses(autojump_clo
     # a window's buckets are 15 s wide, and each server is looked at once per bucket width
     firing_events = [e.time_ms for c in h.changes for e in c.events if e.to_phase == "firing"]
     assert len(firing_events) == 2
+
+
+async def test_a_deleted_server_is_forgotten(autojump_clock: trio.testing.MockClock) -> None:
+    h = Harness(2, as_rule())
+    await h.tick(1, {1: 95, 2: 95})
+    assert h.phase(1, 1) == h.phase(1, 2) == Phase.FIRING
+    changes = h.engine.forget_servers_except({1})
+    assert changes.states == {(1, 2): None}
+    assert h.phase(1, 2) == Phase.OK and h.phase(1, 1) == Phase.FIRING
