@@ -233,19 +233,19 @@ class AlertEngine:
         if not self._spans:
             return
         last = self._last_sample
-        spans = list(self._spans.items())
+        watched = [(metric, span, METRICS[metric]) for metric, span in self._spans.items()]
         windows = self._windows
         for view in servers:
             sample = view.latest_metrics
-            if sample is None or last.get(view.id) is sample:
+            server_id = view.id
+            if sample is None or last.get(server_id) is sample:
                 continue
-            last[view.id] = sample
-            for metric, span in spans:
-                key = (metric, view.id)
-                window = windows.get(key)
+            last[server_id] = sample
+            for metric, span, read in watched:
+                window = windows.get((metric, server_id))
                 if window is None:
-                    window = windows[key] = Window(span)
-                window.add(now_s, METRICS[metric](sample))
+                    window = windows[metric, server_id] = Window(span)
+                window.add(now_s, read(sample))
 
     def _step(
         self,
