@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from monitord.models import HostFacts, MetricsSample, ServerRecord, ms_to_datetime
-from monitord.wire import ServerStatus, ServerWithDetails
+from monitord.wire import ActiveAlert, ServerStatus, ServerWithDetails
 
 
 def _fact_fields(facts: HostFacts) -> dict[str, object]:
@@ -127,3 +127,10 @@ class LiveCache:
         if view.latest_metrics is not None and view.latest_metrics.time >= sample.time:
             return self.set_status(server_id, ServerStatus.ONLINE)
         return self._replace(server_id, latest_metrics=sample, last_seen_at=sample.time, status=ServerStatus.ONLINE)
+
+    def set_active_alerts(self, server_id: int, alerts: tuple[ActiveAlert, ...]) -> ServerWithDetails | None:
+        """Replace the server's firing alerts (issue 15); a no-op when they are the same."""
+        view = self._views.get(server_id)
+        if view is None or view.active_alerts == alerts:
+            return view
+        return self._replace(server_id, active_alerts=alerts)

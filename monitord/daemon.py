@@ -12,6 +12,8 @@ run(settings)
     ├ push_snapshots           one encoded snapshot per tick per visibility set (grant)
     ├ push_status_pages        each watched public status page, encoded once per its interval
     ├ maintain_history         rollups, late samples, retention, vacuum: short batches
+    ├ alerts.run_evaluator     alert rules against the live cache, once a second
+    ├ alerts.run_deliveries    the alert outbox to webhook and Apprise channels
     └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
                                gracefully, then everything stops
 """
@@ -27,6 +29,8 @@ from typing import Any
 import trio
 
 from monitord import __version__
+from monitord.alerts.secrets import SecretBox
+from monitord.alerts.service import AlertService
 from monitord.auth.bootstrap import INITIAL_ADMIN, PASSWORD_FILE, ensure_initial_admin
 from monitord.auth.jwt_tokens import TokenIssuer, load_or_create_key
 from monitord.auth.login_limiter import LoginLimiter
@@ -98,6 +102,14 @@ def _load_jwt_key(settings: Settings) -> bytes:
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StartupError(f"cannot use the JWT key {settings.jwt_key_path}: {reason}") from None
+
+
+def _load_alert_key(settings: Settings) -> SecretBox:
+    try:
+        return SecretBox.load_or_create(settings.data_path)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StartupError(f"cannot use the alert key {settings.data_path}/alerts.key: {reason}") from None
 
 
 def _announce_initial_admin(settings: Settings, password: str) -> None:
@@ -178,6 +190,15 @@ async def run(
         maintenance = maintenance if maintenance is not None else MaintenanceStatus()
         telemetry.register_maintenance(maintenance)
         servers = ServerRegistry(storage, cache, revoker=agent_sessions)
+        alerts = AlertService(
+            storage,
+            cache,
+            _load_alert_key(settings),
+            offline_grace_seconds=settings.agents.offline_after_seconds,
+            max_window_seconds=settings.retention.raw_hours * 3600,
+            history_days=settings.retention.hour_days,
+        )
+        await alerts.load()
         agent_calls = AgentCalls(settings, servers, cache, agent_sessions, writer, ingest_stats)
         state = AppState(
             settings=settings,
@@ -195,6 +216,7 @@ async def run(
             public_limiter=AddressRateLimiter(
                 settings.http.public_request_burst, settings.http.public_requests_per_second
             ),
+            alerts=alerts,
         )
         telemetry.register_feeds(state.audiences)
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
@@ -223,6 +245,8 @@ async def run(
                 settings.push.status_page_interval_seconds,
             )
             await nursery.start(partial(maintain_history, storage, settings.retention, status=maintenance))
+            await nursery.start(alerts.run_evaluator)
+            await nursery.start(alerts.run_deliveries)
             http = await nursery.start(
                 _stop_all_when_done,
                 nursery.cancel_scope,

@@ -44,6 +44,15 @@ class _FrozenWire(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
     """A wire model that is shared once built (the live cache hands the same object to every reader)."""
 
 
+class ActiveAlert(_FrozenWire, frozen=True):
+    """An alert firing on a server (issue 15): `ServerWithDetails.activeAlerts` items."""
+
+    rule_id: int
+    rule_name: str
+    level: str | None  # "warning" | "critical"
+    since: datetime
+
+
 class ServerWithDetails(_FrozenWire, frozen=True):
     id: int
     name: str
@@ -61,6 +70,8 @@ class ServerWithDetails(_FrozenWire, frozen=True):
     created_at: datetime
     latest_metrics: MetricsSample | None
     tags: tuple[str, ...] = ()  # issue 16: sorted by name
+    # Issue 15, additive: the alerts firing on this server (empty when none).
+    active_alerts: tuple[ActiveAlert, ...] = ()
 
 
 class ServerList(_Wire):

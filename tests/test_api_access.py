@@ -46,6 +46,22 @@ ACCESS: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "/api/servers/<int:server_id>/token"): (ADMIN, 200),
     ("GET", "/api/servers/<int:server_id>/metrics"): (VIEWER, 200),
     ("GET", "/api/health"): (PUBLIC, 200),
+    # alerts (issue 15): channels hold secrets, so viewers may not even read them
+    ("GET", "/api/alerts/channels"): (ADMIN, 200),
+    ("POST", "/api/alerts/channels"): (ADMIN, 201),
+    ("PATCH", "/api/alerts/channels/<int:channel_id>"): (ADMIN, 404),  # no such channel
+    ("DELETE", "/api/alerts/channels/<int:channel_id>"): (ADMIN, 404),
+    ("POST", "/api/alerts/channels/<int:channel_id>/test"): (ADMIN, 404),
+    ("GET", "/api/alerts/rules"): (VIEWER, 200),
+    ("POST", "/api/alerts/rules"): (ADMIN, 201),
+    ("POST", "/api/alerts/rules/preview"): (ADMIN, 200),
+    ("PATCH", "/api/alerts/rules/<int:rule_id>"): (ADMIN, 404),
+    ("DELETE", "/api/alerts/rules/<int:rule_id>"): (ADMIN, 404),
+    ("GET", "/api/alerts/active"): (VIEWER, 200),
+    ("GET", "/api/alerts/events"): (VIEWER, 200),
+    ("GET", "/api/alerts/silences"): (VIEWER, 200),
+    ("POST", "/api/alerts/silences"): (ADMIN, 201),
+    ("DELETE", "/api/alerts/silences/<int:silence_id>"): (ADMIN, 404),
     ("GET", "/metrics"): (PUBLIC, 404),  # its own bearer token (tests/test_metrics.py); off here
     ("GET", "/"): (PUBLIC, 200),
     ("GET", "/assets/<path:name>"): (PUBLIC, 404),  # no such asset
@@ -103,6 +119,9 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         .replace("<name>", "no-such-tag")
         .replace("<int:page_id>", "987654")
         .replace("<slug>", "no-such-page")
+        .replace("<int:channel_id>", "999")
+        .replace("<int:rule_id>", "999")
+        .replace("<int:silence_id>", "999")
     )
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/api/auth/login"): {"username": "nobody", "password": "nothing-at-all"},
@@ -117,6 +136,12 @@ def _request_for(method: str, rule: str, ids: dict[str, int], password: str) -> 
         ("POST", "/api/status-pages"): {"slug": "matrix", "title": "Matrix"},
         ("PATCH", "/api/status-pages/<int:page_id>"): {"title": "Renamed"},
         ("POST", "/api/public/status/<slug>/token"): {"password": "whatever-it-is"},
+        ("POST", "/api/alerts/channels"): {"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook"},
+        ("PATCH", "/api/alerts/channels/<int:channel_id>"): {"name": "renamed"},
+        ("POST", "/api/alerts/rules"): {"name": "cpu", "kind": "metric", "metric": "cpuUsagePercent", "critical": 90},
+        ("POST", "/api/alerts/rules/preview"): {"name": "cpu", "kind": "metric", "metric": "cpuUsagePercent"},
+        ("PATCH", "/api/alerts/rules/<int:rule_id>"): {"name": "renamed"},
+        ("POST", "/api/alerts/silences"): {"startsAt": "2026-01-01T00:00:00Z", "endsAt": "2026-01-02T00:00:00Z"},
     }
     return path, bodies.get((method, rule))
 

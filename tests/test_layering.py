@@ -160,6 +160,13 @@ def test_the_agent_side_never_imports_the_http_side() -> None:
     assert not breaches, "\n".join(["the agent (gRPC) side imports the HTTP side:", *breaches])
 
 
+def test_alerting_reads_the_cache_and_storage_only() -> None:
+    """The alert engine sees servers through the live cache (status comes from presence there)
+    and keeps its state in storage: it never reaches into ingest, gRPC or HTTP (issue 15)."""
+    breaches = _breaches(("monitord.alerts.*",), forbidden=(*AGENT_SIDE, "monitord.http.*", "monitord.daemon"))
+    assert not breaches, "\n".join(["alerting imports beyond the cache and storage:", *breaches])
+
+
 def test_storage_knows_models_and_config_only() -> None:
     """Storage is below everything: no HTTP, gRPC, cache, auth, push or telemetry."""
     breaches = _breaches(

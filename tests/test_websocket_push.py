@@ -39,6 +39,7 @@ INTERVAL = 2.0
 # CONTRACT §4 and §5, spelled out: the push must carry exactly these keys.
 MESSAGE_KEYS = {"type", "generatedAt", "servers"}
 SERVER_KEYS = {
+    "activeAlerts",  # issue 15, additive
     "id",
     "name",
     "ipAddress",

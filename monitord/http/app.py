@@ -8,6 +8,7 @@ from quart import Response
 
 from monitord.http import (
     routes_agent,
+    routes_alerts,
     routes_auth,
     routes_dashboard,
     routes_health,
@@ -56,6 +57,7 @@ def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> Monitord
         routes_agent,
         routes_status_pages,
         routes_public_status,
+        routes_alerts,
         websocket,
         routes_dashboard,
     ):

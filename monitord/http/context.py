@@ -13,6 +13,7 @@ from typing import cast
 from quart import current_app
 from quart_trio import QuartTrio
 
+from monitord.alerts.service import AlertService
 from monitord.auth.login_limiter import LoginLimiter
 from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
@@ -50,6 +51,8 @@ class AppState:
     servers: ServerRegistry
     # The agent sample writer, whose state /api/health reports; None when the app runs alone.
     writer: DatabaseHealth | None = None
+    # Alerting (issue 15); None when the app runs without it.
+    alerts: AlertService | None = None
     started_at: float = field(default_factory=time.monotonic)
     # The agents' (gRPC) listener, for the install command the dashboard shows.
     grpc_bound: BoundAddress = field(default_factory=BoundAddress)

@@ -72,6 +72,41 @@ class RetentionCutoffs(msgspec.Struct, frozen=True, kw_only=True):
     hour_before_ms: int
 
 
+class AlertTable(enum.StrEnum):
+    """The alert configuration kinds, each stored as id → JSON body (issue 15)."""
+
+    CHANNELS = "channels"
+    RULES = "rules"
+    SILENCES = "silences"
+
+
+class AlertEventRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of alert history: a pair's transition (kind "transition"; "suppressed" when a
+    silence held its message back) or a delivery attempt (kind "delivery", server_id 0,
+    `detail` the outcome)."""
+
+    time_ms: int
+    kind: str
+    rule_id: int
+    server_id: int
+    from_phase: str
+    to_phase: str
+    level: str | None
+    value: float | None
+    detail: str = ""
+
+
+class AlertDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """A message in the outbox for one channel."""
+
+    id: int
+    channel_id: int
+    created_ms: int
+    due_ms: int
+    attempts: int
+    payload: str
+
+
 class Storage(Protocol):
     """What the daemon needs from a database. Timestamps are Unix milliseconds."""
 
@@ -232,4 +267,58 @@ class Storage(Protocol):
         tier's watermark, not rolled up yet, is read from the finer tiers. `step_ms` must be a
         multiple of the tier's width.
         """
+        ...
+
+    # --- alerts (issue 15; SQL in storage/alerts_sql.py) -------------------------------------
+    async def list_alert_config(self, table: AlertTable) -> list[tuple[int, str]]:
+        """Every (id, JSON body) of the table, by id."""
+        ...
+
+    async def create_alert_config(self, table: AlertTable, body: str) -> int:
+        """Store a new body; returns its id."""
+        ...
+
+    async def update_alert_config(self, table: AlertTable, config_id: int, body: str) -> bool: ...
+
+    async def delete_alert_config(self, table: AlertTable, config_id: int) -> bool: ...
+
+    async def list_alert_states(self) -> list[tuple[int, int, str]]:
+        """Every persisted (rule id, server id, JSON state)."""
+        ...
+
+    async def save_alert_changes(
+        self,
+        states: Sequence[tuple[int, int, str | None]],
+        events: Sequence[AlertEventRow],
+        deliveries: Sequence[tuple[int, int, str]],
+        *,
+        now_ms: int,
+    ) -> None:
+        """In one transaction: upsert (body) or delete (None) pair states, append history events
+        and queue (channel id, due ms, payload) deliveries. So a restart never loses a firing
+        alert nor notifies one twice."""
+        ...
+
+    async def alert_events(
+        self, from_ms: int, to_ms: int, *, server_id: int | None = None, rule_id: int | None = None, limit: int = 1000
+    ) -> list[AlertEventRow]:
+        """History in [from_ms, to_ms), newest first, at most `limit`."""
+        ...
+
+    async def due_alert_deliveries(self, now_ms: int, limit: int) -> list[AlertDelivery]:
+        """Pending deliveries due at `now_ms`, oldest due first."""
+        ...
+
+    async def next_alert_delivery_ms(self) -> int | None:
+        """When the next pending delivery is due; None when none is pending."""
+        ...
+
+    async def finish_alert_delivery(
+        self, delivery_id: int, *, status: str, attempts: int, due_ms: int, error: str, event: AlertEventRow
+    ) -> None:
+        """Record an attempt: status "pending" (retry at `due_ms`), "sent" or "failed", with its event."""
+        ...
+
+    async def expire_alert_history(self, before_ms: int, *, max_rows: int) -> int:
+        """Delete up to `max_rows` events and finished deliveries older than `before_ms`."""
         ...

@@ -41,6 +41,7 @@ import trio
 import trio_asyncio
 
 from monitord.models import INTEGER_METRIC_FIELDS, MetricsSample
+from monitord.storage.alerts_sql import AlertQueries, AlertStatements
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -63,7 +64,7 @@ from monitord.storage.rollup import (
     stitch,
 )
 from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
-from monitord.storage.shared import SharedQueries, SharedStatements, Step
+from monitord.storage.shared import SharedStatements, Step
 from monitord.storage.transfer import IdHighWater
 
 T = TypeVar("T")
@@ -226,10 +227,11 @@ def _status_count(status: str) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
-class PostgresStorage(SharedQueries):
+class PostgresStorage(AlertQueries):
     """Storage on an asyncpg pool; create it with `open_postgres_storage`."""
 
     _sql = SharedStatements(lambda number: f"${number}")
+    _alert_sql = AlertStatements(lambda number: f"${number}")
 
     def __init__(
         self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool, target: PostgresTarget, timeout_seconds: float

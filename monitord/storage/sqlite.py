@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import trio
 
 from monitord.models import MetricsSample, datetime_to_ms
+from monitord.storage.alerts_sql import AlertQueries, AlertStatements
 from monitord.storage.base import (
     HOUR_MS,
     MINUTE_MS,
@@ -36,7 +37,7 @@ from monitord.storage.base import (
 )
 from monitord.storage.rollup import TABLES, floor_to, history_sql, hours_completed, merge_summaries, rollup_sql, stitch
 from monitord.storage.rows import SAMPLE_COLUMNS, Row, sample_from_row, sample_values
-from monitord.storage.shared import SharedQueries, SharedStatements, Step
+from monitord.storage.shared import SharedStatements, Step
 from monitord.storage.sqlite_schema import MIGRATIONS
 from monitord.storage.transfer import IdHighWater
 
@@ -69,10 +70,11 @@ _PROBE_SAMPLES = (
 _IN_CHUNK = 500
 
 
-class SqliteStorage(SharedQueries):
+class SqliteStorage(AlertQueries):
     """Storage on one SQLite connection; create it with `open_sqlite_storage`."""
 
     _sql = SharedStatements(lambda _number: "?")
+    _alert_sql = AlertStatements(lambda number: f"?{number}")  # numbered: some repeat
 
     def __init__(self, connection: sqlite3.Connection, reader: sqlite3.Connection, path: Path) -> None:
         self._connection = connection

@@ -95,4 +95,40 @@ CREATE TABLE status_pages (
     created_at_ms INTEGER NOT NULL
 );
 """,
+    # 4: alerts (issue 15): channels, rules and silences as JSON bodies, pair states, history, outbox.
+    """
+CREATE TABLE alert_channels (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+CREATE TABLE alert_rules (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+CREATE TABLE alert_silences (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+CREATE TABLE alert_states (
+    rule_id INTEGER NOT NULL,
+    server_id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (rule_id, server_id)
+);
+CREATE TABLE alert_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    rule_id INTEGER NOT NULL,
+    server_id INTEGER NOT NULL,
+    from_phase TEXT NOT NULL,
+    to_phase TEXT NOT NULL,
+    level TEXT,
+    value REAL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX alert_events_time ON alert_events (time_ms);
+CREATE TABLE alert_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel_id INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    due_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',
+    error TEXT NOT NULL DEFAULT '',
+    payload TEXT NOT NULL
+);
+CREATE INDEX alert_outbox_due ON alert_outbox (status, due_ms);
+""",
 )

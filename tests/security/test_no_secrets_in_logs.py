@@ -74,6 +74,7 @@ async def _full_session(running: RunningDaemon, secrets: Secrets, nursery: trio.
         assert (await client.get("/api/servers")).status_code == 200
     viewer = await running.login("viewer", VIEWER_PASSWORD)
     secrets.add_jwt("viewer JWT", viewer)
+    await _alert_channels(running, admin, secrets)
 
     async with feed(running, admin) as connection:
         assert '"fullServerList"' in await connection.get_message()
@@ -111,6 +112,35 @@ async def _full_session(running: RunningDaemon, secrets: Secrets, nursery: trio.
     secrets.add_jwt("admin JWT after a new login", await running.login("admin", NEW_ADMIN_PASSWORD))
     secrets.add("viewer password", VIEWER_PASSWORD)
     secrets.add("wrong password", WRONG_PASSWORD)
+
+
+async def _alert_channels(running: RunningDaemon, admin: str, secrets: Secrets) -> None:
+    """Alert channels (issue 15): a webhook with a token in its path and an HMAC key, an Apprise
+    URL with a password; created, listed, changed and test-sent (to a closed port)."""
+    hook_token, hmac_key, mail_password = "hook-path-token-1234567", "hmac-key-secret-98765", "smtp-pass-secret-4321"
+    for label, value in (("webhook URL token", hook_token), ("HMAC key", hmac_key), ("SMTP password", mail_password)):
+        secrets.add(label, value)
+    async with running.client(admin) as client:
+        webhook = await client.post(
+            "/api/alerts/channels",
+            json={"name": "hook", "kind": "webhook", "url": f"http://127.0.0.1:9/{hook_token}", "secret": hmac_key},
+        )
+        mail = await client.post(
+            "/api/alerts/channels",
+            json={
+                "name": "mail",
+                "kind": "apprise",
+                "url": f"mailto://ops:{mail_password}@example.com?smtp=127.0.0.1&port=9&to=a@b.c",
+            },
+        )
+        assert webhook.status_code == mail.status_code == 201, (webhook.text, mail.text)
+        changed = await client.patch(f"/api/alerts/channels/{webhook.json()['id']}", json={"name": "hook 2"})
+        listed = await client.get("/api/alerts/channels")
+        tested = await client.post(f"/api/alerts/channels/{webhook.json()['id']}/test")
+        assert tested.json() == {"ok": False, "error": "connection refused or unreachable"}
+        for response in (webhook, mail, changed, listed, tested):
+            assert secrets.found_in([response.text]) == []
+    secrets.add("alert key", (running.settings.data_path / "alerts.key").read_text().strip())
 
 
 def _stored_secrets(settings: Settings, secrets: Secrets) -> None:

@@ -9,6 +9,10 @@ import { useLiveConnection } from "./hooks/useLiveConnection";
 import { useNow } from "./hooks/useNow";
 import { useI18n, useLocaleStore } from "./i18n/i18n";
 import { matchRoute, navigate, safeNextPath, useLocationPath, type Route } from "./lib/router";
+import { AlertChannelsPage } from "./pages/AlertChannelsPage";
+import { AlertRulesPage } from "./pages/AlertRulesPage";
+import { AlertSilencesPage } from "./pages/AlertSilencesPage";
+import { AlertsPage } from "./pages/AlertsPage";
 import { HomePage } from "./pages/HomePage";
 import { LoginPage } from "./pages/LoginPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
@@ -72,6 +76,11 @@ function signedInPage(route: Route, session: Session): ReactNode {
       return <VpsDetailPage key={route.id} id={route.id} />;
     case "statusPages":
       return <StatusPagesAdmin />;
+    case "alerts":
+      if (route.section === "rules") return <AlertRulesPage />;
+      if (route.section === "channels") return <AlertChannelsPage />;
+      if (route.section === "silences") return <AlertSilencesPage />;
+      return <AlertsPage />;
     case "login":
     case "status":
     case "notFound":

@@ -22,6 +22,9 @@ export function AppHeader({ username, isAdmin = false, locale, t, connection, on
       <Link to="/" className="app-header__brand">
         {t("app.title")}
       </Link>
+      <Link to="/alerts" className="app-header__nav" data-testid="nav-alerts">
+        {t("nav.alerts")}
+      </Link>
       <div className="app-header__connection">{connection}</div>
       <nav className="app-header__nav" aria-label={t("nav.servers")}>
         {isAdmin && (

@@ -12,6 +12,7 @@ import {
 } from "../lib/format";
 import { Link, serverPath } from "../lib/router";
 import type { VpsListItemResponse } from "../types";
+import { AlertBadges } from "./AlertBadges";
 import { StatusBadge } from "./StatusBadge";
 import { UsageBar } from "./UsageBar";
 
@@ -50,6 +51,7 @@ export const ServerRow = memo(function ServerRow({ server, rowIndex, lastSeen, t
     >
       <td className="cell cell--status" data-label={t("col.status")}>
         <StatusBadge status={server.status} label={t(`status.${server.status}`)} />
+        <AlertBadges alerts={server.activeAlerts} />
       </td>
       <td className="cell cell--name" data-label={t("col.name")}>
         <div className="cell__value">

@@ -14,7 +14,8 @@ export type Route =
   | { name: "notFound" }
   | { name: "adminServers" }
   | { name: "users" }
-  | { name: "account" };
+  | { name: "account" }
+  | { name: "alerts"; section: "overview" | "rules" | "channels" | "silences" };
 
 /** The administration pages (issue 14). */
 const ADMIN_ROUTES: Record<string, Route> = {
@@ -26,6 +27,7 @@ const ADMIN_ROUTES: Record<string, Route> = {
 const DETAIL_PATH = /^\/servers\/(\d{1,15})\/?$/;
 /** A public status page (issue 16): no login needed. */
 const STATUS_PATH = /^\/status\/([a-z0-9-]{1,64})\/?$/;
+const ALERTS_PATH = /^\/alerts(?:\/(rules|channels|silences))?\/?$/;
 
 export function matchRoute(pathname: string): Route {
   if (pathname === "/" || pathname === "") return { name: "home" };
@@ -37,6 +39,8 @@ export function matchRoute(pathname: string): Route {
   const status = STATUS_PATH.exec(pathname);
   if (status !== null) return { name: "status", slug: status[1]! };
   if (pathname === "/status-pages" || pathname === "/status-pages/") return { name: "statusPages" };
+  const alerts = ALERTS_PATH.exec(pathname);
+  if (alerts !== null) return { name: "alerts", section: (alerts[1] ?? "overview") as "overview" };
   return { name: "notFound" };
 }
 

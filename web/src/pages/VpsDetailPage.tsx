@@ -1,6 +1,7 @@
 import { FactList, type Fact } from "../components/FactList";
 import { HistoryCharts } from "../components/HistoryCharts";
 import { MetricTile } from "../components/MetricTile";
+import { AlertBadges } from "../components/AlertBadges";
 import { StatusBadge } from "../components/StatusBadge";
 import { useDaemonNow } from "../hooks/useDaemonNow";
 import { useI18n, type I18n } from "../i18n/i18n";
@@ -113,6 +114,7 @@ export function VpsDetailPage({ id }: { id: number }) {
           <div className="page__header">
             <h1>{server.name}</h1>
             <StatusBadge status={server.status} label={t(`status.${server.status}`)} />
+            <AlertBadges alerts={server.activeAlerts} />
           </div>
           <div className="detail-grid">
             <section className="panel" aria-labelledby="facts-title">

@@ -4,6 +4,7 @@
  * Keys are camelCase exactly as the daemon sends them. Timestamps are RFC 3339 UTC strings
  * ending in "Z"; they stay strings here and are parsed where they are displayed or compared.
  */
+import type { ActiveAlert } from "./alerts";
 
 /** RFC 3339 UTC timestamp, e.g. "2025-01-31T12:00:00.123Z". */
 export type IsoTimestamp = string;
@@ -59,6 +60,8 @@ export interface VpsListItemResponse {
   latestMetrics: LatestPerformanceMetric | null;
   /** Tag names, sorted (issue 16); absent from daemons before tags. */
   tags?: string[];
+  /** Issue 15 (additive): alerts firing on this server; absent from older daemons. */
+  activeAlerts?: ActiveAlert[];
 }
 
 /** The contract's name for the same shape. */

@@ -1,0 +1,76 @@
+"""A restart neither loses a firing alert nor notifies it again (state persisted with the outbox)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import trio
+import trio.testing
+
+from monitord.alerts.model import Channel, Phase, Rule
+from monitord.alerts.secrets import SecretBox
+from monitord.alerts.service import AlertService
+from monitord.storage.sqlite import open_sqlite_storage
+from tests.alerts.helpers import fake_cache, report, rule_body, wall_ms
+
+
+async def test_restart_keeps_firing_alerts_without_notifying_again(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    box = SecretBox.load_or_create(tmp_path)
+    async with open_sqlite_storage(tmp_path / "m.db") as storage:
+
+        def service() -> AlertService:
+            return AlertService(
+                storage, cache, box, offline_grace_seconds=0, max_window_seconds=3600, history_days=1, clock=wall_ms
+            )
+
+        cache = fake_cache(2)
+        first = service()
+        await first.load()
+        channel = await first.create_channel(Channel(name="c", kind="webhook", url="http://127.0.0.1:9/x"))
+        await first.create_rule(msgspec.convert({**rule_body(forSeconds=2), "channelIds": [channel.id]}, type=Rule))
+        for _ in range(4):
+            await trio.sleep(1)
+            report(cache, 1, 95)
+            await first.evaluate_once()
+        assert first.engine.states[(1, 1)].phase == Phase.FIRING
+        assert len(await storage.due_alert_deliveries(wall_ms(), 10)) == 1
+
+        cache = fake_cache(2)  # the daemon starts again: a fresh cache
+        second = service()
+        await second.load()
+        assert second.channels[channel.id].url == "http://127.0.0.1:9/x"
+        assert [a.rule_name for a in cache.get(1).active_alerts] == ["cpu high"]  # type: ignore[union-attr]
+        for _ in range(10):
+            await trio.sleep(1)
+            report(cache, 1, 95)
+            await second.evaluate_once()
+        assert second.engine.states[(1, 1)].phase == Phase.FIRING
+        assert len(await storage.due_alert_deliveries(wall_ms(), 10)) == 1  # still only the first message
+
+
+async def test_history_older_than_the_retention_is_expired_hourly(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    from monitord.storage.base import AlertEventRow
+
+    def event(at_ms: int) -> AlertEventRow:
+        return AlertEventRow(
+            time_ms=at_ms, kind="transition", rule_id=1, server_id=1, from_phase="ok", to_phase="pending",
+            level=None, value=None,
+        )  # fmt: skip
+
+    day_ms = 86_400_000
+    async with open_sqlite_storage(tmp_path / "m.db") as storage:
+        service = AlertService(
+            storage, fake_cache(1), SecretBox.load_or_create(tmp_path), offline_grace_seconds=0,
+            max_window_seconds=3600, history_days=1, clock=wall_ms,
+        )  # fmt: skip
+        await service.load()
+        await storage.save_alert_changes([], [event(wall_ms() - 2 * day_ms), event(wall_ms())], [], now_ms=wall_ms())
+        await nursery.start(service.run_evaluator)
+        await trio.sleep(3601)
+        assert [e.time_ms for e in await storage.alert_events(0, wall_ms())] == [wall_ms() - 3601_000]
+        nursery.cancel_scope.cancel()

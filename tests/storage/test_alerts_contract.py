@@ -1,0 +1,73 @@
+"""The alerting part of the storage contract (issue 15), on both backends."""
+
+from __future__ import annotations
+
+from monitord.storage.base import AlertEventRow, AlertTable
+from monitord.storage.transfer import TransferStorage
+
+T0 = 1_790_000_000_000
+
+
+def event(at_ms: int, rule_id: int = 1, server_id: int = 1, kind: str = "transition") -> AlertEventRow:
+    return AlertEventRow(
+        time_ms=at_ms,
+        kind=kind,
+        rule_id=rule_id,
+        server_id=server_id,
+        from_phase="pending",
+        to_phase="firing",
+        level="critical",
+        value=95.5,
+    )
+
+
+async def test_config_bodies_are_created_listed_updated_and_deleted(storage: TransferStorage) -> None:
+    first = await storage.create_alert_config(AlertTable.RULES, '{"name":"a"}')
+    second = await storage.create_alert_config(AlertTable.RULES, '{"name":"b"}')
+    assert second > first
+    assert await storage.list_alert_config(AlertTable.CHANNELS) == []
+    assert await storage.update_alert_config(AlertTable.RULES, first, '{"name":"c"}')
+    assert not await storage.update_alert_config(AlertTable.RULES, 999, "{}")
+    assert await storage.list_alert_config(AlertTable.RULES) == [(first, '{"name":"c"}'), (second, '{"name":"b"}')]
+    assert await storage.delete_alert_config(AlertTable.RULES, first)
+    assert not await storage.delete_alert_config(AlertTable.RULES, first)
+    assert await storage.list_alert_config(AlertTable.RULES) == [(second, '{"name":"b"}')]
+
+
+async def test_states_events_and_deliveries_are_saved_together(storage: TransferStorage) -> None:
+    await storage.save_alert_changes(
+        [(1, 7, '{"phase":"firing"}'), (2, 7, '{"phase":"pending"}')],
+        [event(T0), event(T0 + 1, rule_id=2)],
+        [(5, T0, '{"kind":"firing"}')],
+        now_ms=T0,
+    )
+    await storage.save_alert_changes([(2, 7, None), (1, 7, '{"phase":"resolving"}')], [], [], now_ms=T0)
+    assert await storage.list_alert_states() == [(1, 7, '{"phase":"resolving"}')]
+    assert await storage.alert_events(T0, T0 + 10) == [event(T0 + 1, rule_id=2), event(T0)]
+    assert await storage.alert_events(T0, T0 + 10, rule_id=1) == [event(T0)]
+    assert await storage.alert_events(T0, T0 + 10, server_id=8) == []
+    assert await storage.alert_events(T0 + 1, T0 + 2) == [event(T0 + 1, rule_id=2)]
+
+    assert await storage.next_alert_delivery_ms() == T0
+    assert await storage.due_alert_deliveries(T0 - 1, 10) == []
+    (due,) = await storage.due_alert_deliveries(T0, 10)
+    assert (due.channel_id, due.attempts, due.payload) == (5, 0, '{"kind":"firing"}')
+    attempt = event(T0 + 5, kind="delivery")
+    await storage.finish_alert_delivery(
+        due.id, status="pending", attempts=1, due_ms=T0 + 5000, error="500", event=attempt
+    )
+    assert await storage.due_alert_deliveries(T0 + 4999, 10) == []
+    (retry,) = await storage.due_alert_deliveries(T0 + 5000, 10)
+    assert retry.attempts == 1
+    await storage.finish_alert_delivery(due.id, status="sent", attempts=2, due_ms=T0 + 5000, error="", event=attempt)
+    assert await storage.next_alert_delivery_ms() is None
+    assert len(await storage.alert_events(T0, T0 + 10, rule_id=1)) == 3
+
+
+async def test_history_expires_by_age(storage: TransferStorage) -> None:
+    await storage.save_alert_changes([], [event(T0), event(T0 + 10)], [(1, T0, "{}")], now_ms=T0)
+    (due,) = await storage.due_alert_deliveries(T0, 10)
+    await storage.finish_alert_delivery(due.id, status="failed", attempts=4, due_ms=T0, error="x", event=event(T0))
+    assert await storage.expire_alert_history(T0 + 5, max_rows=100) == 3
+    assert await storage.alert_events(0, T0 + 100) == [event(T0 + 10)]
+    assert await storage.expire_alert_history(T0 + 5, max_rows=100) == 0

@@ -1,0 +1,29 @@
+import type { Translate } from "../i18n/i18n";
+import { Link } from "../lib/router";
+
+export type AlertsSection = "overview" | "rules" | "channels" | "silences";
+
+const SECTIONS: { section: AlertsSection; path: string; key: Parameters<Translate>[0] }[] = [
+  { section: "overview", path: "/alerts", key: "alerts.nav.overview" },
+  { section: "rules", path: "/alerts/rules", key: "alerts.nav.rules" },
+  { section: "channels", path: "/alerts/channels", key: "alerts.nav.channels" },
+  { section: "silences", path: "/alerts/silences", key: "alerts.nav.silences" },
+];
+
+/** Links between the alerting pages. */
+export function AlertsNav({ current, t }: { current: AlertsSection; t: Translate }) {
+  return (
+    <nav className="alerts-nav" aria-label={t("alerts.title")}>
+      {SECTIONS.map(({ section, path, key }) => (
+        <Link key={section} to={path} aria-current={section === current ? "page" : undefined}>
+          {t(key)}
+        </Link>
+      ))}
+    </nav>
+  );
+}
+
+/** The message of a failed call, for showing under a form. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
