@@ -67,6 +67,8 @@ class Tally:
         self.acked: list[tuple[float, int, float]] = []  # (time, samples, seconds since sent)
         self.backlog_started: list[float] = []  # when each agent began re-sending its backlog
         self.caught_up: list[float] = []  # when each agent's backlog was acked
+        # Each agent's highest acked seq: its seqs count from 1, so that is how many it got acked.
+        self.highest_ack: dict[str, int] = {}
 
 
 # The real agent's largest message (monitord/agent/run.py MAX_BATCH_SAMPLES).
@@ -106,6 +108,7 @@ async def agent(
                     raise RuntimeError(f"call ended: {event.status}")
                 if isinstance(event, MessageReceived) and event.data.WhichOneof("payload") == "ack":
                     now = time.time()
+                    tally.highest_ack[token] = event.data.ack.seq
                     if behind and event.data.ack.seq >= backlog:
                         tally.caught_up.append(now)
                         behind = False
@@ -138,7 +141,7 @@ async def agent(
 
 def summarize(tally: Tally, t0: float, t1: float) -> dict[str, float]:
     """Samples sent and stored (acked) in [t0, t1], per second, and the ack latency percentiles
-    (of the live batches); with a backlog, how many agents caught up, when the first began
+    (of the live batches), and every sample acked since the start; with a backlog, how many agents caught up, when the first began
     re-sending and when the last was caught up (wall-clock seconds)."""
     span = t1 - t0
     acked = [(n, seconds) for at, n, seconds in tally.acked if t0 <= at <= t1]
@@ -146,6 +149,7 @@ def summarize(tally: Tally, t0: float, t1: float) -> dict[str, float]:
     return {
         "sent_per_second": sum(n for at, n in tally.sent if t0 <= at <= t1) / span,
         "acked_per_second": sum(n for n, _ in acked) / span,
+        "acked_total": sum(tally.highest_ack.values()),
         "ack_p50": percentile(latencies, 0.5),
         "ack_p99": percentile(latencies, 0.99),
         "backlog_agents": len(tally.backlog_started),
