@@ -75,7 +75,10 @@ def checks(results: Results, targets_file: Path) -> list[Check]:
         )
         found.append(
             Check(
-                f"ingest {run.backend}, acked samples not in the database", run.acked_total - run.stored_total, 0, False
+                f"ingest {run.backend}, acked samples missing from the database",
+                max(0, run.acked_total - run.stored_total),
+                0,
+                False,
             )
         )
     by_name = {footprint.name.split(" ")[0]: footprint for footprint in results.footprints}
