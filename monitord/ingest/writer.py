@@ -169,6 +169,10 @@ class SampleWriter:
         self._live: deque[_Batch] = deque()
         self._backfill: deque[_Batch] = deque()
         self._facts: dict[int, HostFacts] = {}
+        # What this writer stored per server: an agent repeats its hello on every reconnect, and a
+        # fleet reconnecting after an outage would otherwise cost one transaction per agent.
+        self._stored_facts: dict[int, HostFacts] = {}
+        self._writing_facts: dict[int, HostFacts] = {}  # the facts of the write under way
         # Samples in the two lanes, and in the batches being written right now.
         self._waiting_samples = 0
         self._writing_samples = 0
@@ -214,7 +218,11 @@ class SampleWriter:
         self._arrived.set()
 
     def note_facts(self, server_id: int, facts: HostFacts) -> None:
-        """Store `facts` (from a hello; already in the cache) with the next write."""
+        """Store `facts` (from a hello; already in the cache) with the next write, unless they are
+        what this writer stored last for `server_id` (server ids are never reused)."""
+        if self._writing_facts.get(server_id, self._stored_facts.get(server_id)) == facts:
+            self._facts.pop(server_id, None)  # an older, different hello need not be stored now
+            return
         self._facts[server_id] = facts
         self._arrived.set()
 
@@ -280,6 +288,7 @@ class SampleWriter:
         `GROUP_COMMIT_MAX_SAMPLES`. Returns False (everything taken is back in the buffer) when
         the database failed."""
         facts, self._facts = self._facts, {}
+        self._writing_facts = facts
         taken: list[_Batch] = []
         count = 0
         limit = max(self._batch_samples, GROUP_COMMIT_MAX_SAMPLES)
@@ -297,7 +306,7 @@ class SampleWriter:
                 await self._storage.update_host_facts(server_id, server_facts)
             inserted = await self._storage.insert_samples(rows) if rows else 0
         except StorageError as exc:
-            self._writing_samples = 0  # before _put_back counts them as waiting again
+            self._writing_samples, self._writing_facts = 0, {}  # before _put_back counts them as waiting again
             self._put_back(taken, facts)
             self._failed(exc)
             self._drop_overflow()
@@ -305,10 +314,11 @@ class SampleWriter:
         except trio.Cancelled:
             # Cancelled mid-write (the daemon stops): maybe committed, maybe not; the final
             # flush writes them again, and re-written samples are stored once.
-            self._writing_samples = 0
+            self._writing_samples, self._writing_facts = 0, {}
             self._put_back(taken, facts)
             raise
-        self._writing_samples = 0
+        self._writing_samples, self._writing_facts = 0, {}
+        self._stored_facts.update(facts)
         if rows:
             self._observe_write_seconds(time.perf_counter() - started)
         self._stats.stored_samples += inserted

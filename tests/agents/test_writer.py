@@ -27,6 +27,7 @@ class GatedStorage:
 
     def __init__(self) -> None:
         self.writes: list[list[tuple[int, MetricsSample]]] = []
+        self.facts: list[tuple[int, HostFacts]] = []
         self._permits = trio.Semaphore(0)
 
     def release(self, writes: int = 1) -> None:
@@ -39,17 +40,19 @@ class GatedStorage:
         return len(batch)
 
     async def update_host_facts(self, server_id: int, facts: HostFacts) -> None:
-        raise AssertionError("no hellos in these tests")
+        self.facts.append((server_id, facts))
 
 
-def make_writer(storage: GatedStorage, *, batch_samples: int = 10, buffer_samples: int = 100_000) -> SampleWriter:
+def make_writer(
+    storage: GatedStorage, *, batch_samples: int = 10, buffer_samples: int = 100_000, delay_seconds: float = 0.01
+) -> SampleWriter:
     return SampleWriter(
         storage,  # type: ignore[arg-type]  # only the two methods the writer calls
         LiveCache(),
         AgentPresence(),
         IngestStats(),
         batch_samples=batch_samples,
-        delay_seconds=0.01,
+        delay_seconds=delay_seconds,
         buffer_samples=buffer_samples,
         retry_max_seconds=1.0,
     )
@@ -131,3 +134,20 @@ async def test_a_full_buffer_holds_backfill_but_admits_live_samples(nursery: tri
     storage.release(3)
     with trio.fail_after(1):
         await backfill_admitted.wait()
+
+
+async def test_a_repeated_hello_is_stored_once(nursery: trio.Nursery) -> None:
+    storage = GatedStorage()
+    writer = make_writer(storage, delay_seconds=0)  # hellos alone are written at once
+    await nursery.start(writer.run)
+    first = HostFacts(hostname="web-1", cpu_cores=4)
+    writer.note_facts(1, first)
+    await trio.testing.wait_all_tasks_blocked()
+    # A fleet reconnecting after an outage says hello again, unchanged: no transaction for it.
+    writer.note_facts(1, HostFacts(hostname="web-1", cpu_cores=4))
+    await trio.testing.wait_all_tasks_blocked()
+    assert storage.facts == [(1, first)]
+    changed = HostFacts(hostname="web-1", cpu_cores=8)
+    writer.note_facts(1, changed)
+    await trio.testing.wait_all_tasks_blocked()
+    assert storage.facts == [(1, first), (1, changed)]
