@@ -38,7 +38,10 @@ log = logging.getLogger("monitord.agents")
 
 FIRST_RETRY_SECONDS = 0.1
 # One write (one transaction) stores at most this many samples: large enough that per-commit
-# costs vanish under load, small enough that a commit stays well under a second.
+# costs vanish under load, small enough that a commit stays well under a second. A failed
+# write halves the next one's limit (down to `batch_samples`), each success doubles it back, so
+# a write that fails by running out of `database.timeout_seconds` on a slow machine is retried
+# smaller instead of ever larger.
 GROUP_COMMIT_MAX_SAMPLES = 25_000
 # A batch whose oldest sample is at most this old is live (not backfill).
 LIVE_SECONDS = 10.0
@@ -165,6 +168,7 @@ class SampleWriter:
         self._capacity = buffer_samples
         self._retry_max_seconds = retry_max_seconds
         self._observe_write_seconds = observe_write_seconds
+        self._group_limit = max(batch_samples, GROUP_COMMIT_MAX_SAMPLES)
         # Oldest first in each lane; a write empties the live lane before it takes backfill.
         self._live: deque[_Batch] = deque()
         self._backfill: deque[_Batch] = deque()
@@ -285,13 +289,13 @@ class SampleWriter:
 
     async def _write_some(self) -> bool:
         """One write: pending facts, then whatever waits (live lane first, then backfill), up to
-        `GROUP_COMMIT_MAX_SAMPLES`. Returns False (everything taken is back in the buffer) when
+        the group limit (see GROUP_COMMIT_MAX_SAMPLES). Returns False (everything taken is back in the buffer) when
         the database failed."""
         facts, self._facts = self._facts, {}
         self._writing_facts = facts
         taken: list[_Batch] = []
         count = 0
-        limit = max(self._batch_samples, GROUP_COMMIT_MAX_SAMPLES)
+        limit = self._group_limit
         for lane in (self._live, self._backfill):
             while lane and (not taken or count + len(lane[0].samples) <= limit):
                 batch = lane.popleft()
@@ -310,6 +314,7 @@ class SampleWriter:
             self._put_back(taken, facts)
             self._failed(exc)
             self._drop_overflow()
+            self._group_limit = max(self._batch_samples, self._group_limit // 2)
             return False
         except trio.Cancelled:
             # Cancelled mid-write (the daemon stops): maybe committed, maybe not; the final
@@ -319,6 +324,7 @@ class SampleWriter:
             raise
         self._writing_samples, self._writing_facts = 0, {}
         self._stored_facts.update(facts)
+        self._group_limit = min(max(self._batch_samples, GROUP_COMMIT_MAX_SAMPLES), self._group_limit * 2)
         if rows:
             self._observe_write_seconds(time.perf_counter() - started)
         self._stats.stored_samples += inserted

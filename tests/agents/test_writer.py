@@ -19,6 +19,7 @@ from monitord.ingest.presence import AgentPresence
 from monitord.ingest.stats import IngestStats
 from monitord.ingest.writer import AckTracker, SampleWriter
 from monitord.models import HostFacts, MetricsSample, datetime_to_ms, now_ms
+from monitord.storage import StorageError
 from tests.live_feed_helpers import sample
 
 
@@ -28,6 +29,8 @@ class GatedStorage:
     def __init__(self) -> None:
         self.writes: list[list[tuple[int, MetricsSample]]] = []
         self.facts: list[tuple[int, HostFacts]] = []
+        # Writes of more samples than this fail, as a slow database runs out of its deadline.
+        self.fail_above: int | None = None
         self._permits = trio.Semaphore(0)
 
     def release(self, writes: int = 1) -> None:
@@ -37,6 +40,8 @@ class GatedStorage:
     async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
         self.writes.append(list(batch))
         await self._permits.acquire()
+        if self.fail_above is not None and len(batch) > self.fail_above:
+            raise StorageError("no answer within 5 s (database.timeout_seconds)")
         return len(batch)
 
     async def update_host_facts(self, server_id: int, facts: HostFacts) -> None:
@@ -151,3 +156,26 @@ async def test_a_repeated_hello_is_stored_once(nursery: trio.Nursery) -> None:
     writer.note_facts(1, changed)
     await trio.testing.wait_all_tasks_blocked()
     assert storage.facts == [(1, first), (1, changed)]
+
+
+@pytest.mark.expect_error_logs
+async def test_a_write_too_big_for_the_deadline_is_retried_smaller(
+    nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "GROUP_COMMIT_MAX_SAMPLES", 400)
+    monkeypatch.setattr(writer_module, "FIRST_RETRY_SECONDS", 0)
+    storage = GatedStorage()
+    writer = make_writer(storage, batch_samples=10)
+    await nursery.start(writer.run)
+    calls = [AckTracker() for _ in range(41)]
+    await writer.submit(0, samples(10, age_seconds=0), 10, calls[0])
+    await trio.testing.wait_all_tasks_blocked()
+    for server_id, acks in enumerate(calls[1:], start=1):
+        await writer.submit(server_id, samples(10, age_seconds=0), 10, acks)
+    storage.fail_above = 100
+    storage.release(100)
+    await trio.testing.wait_all_tasks_blocked()
+    # 400 and 200 failed; 100 went through, and the limit grows back one success at a time.
+    assert [len(write) for write in storage.writes][:5] == [10, 400, 200, 100, 200]
+    assert all(acks.stored_seq == 10 for acks in calls)
+    assert writer.buffered_samples == 0
