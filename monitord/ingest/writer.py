@@ -38,11 +38,12 @@ log = logging.getLogger("monitord.agents")
 
 FIRST_RETRY_SECONDS = 0.1
 # One write (one transaction) stores at most this many samples: large enough that per-commit
-# costs vanish under load, small enough that a commit stays well under a second. A failed
+# costs vanish under load, small enough that a commit stays well under a second (and holds the
+# locks on its servers' rows, which history maintenance also takes, only that long). A failed
 # write halves the next one's limit (down to `batch_samples`), each success doubles it back, so
 # a write that fails by running out of `database.timeout_seconds` on a slow machine is retried
 # smaller instead of ever larger.
-GROUP_COMMIT_MAX_SAMPLES = 25_000
+GROUP_COMMIT_MAX_SAMPLES = 10_000
 # A batch whose oldest sample is at most this old is live (not backfill).
 LIVE_SECONDS = 10.0
 # Live batches may fill the buffer this far beyond its capacity (a fraction of it).
