@@ -64,8 +64,31 @@ def checks(results: Results, targets_file: Path) -> list[Check]:
                 True,
             )
         )
+    limits = targets["ingest"]
+    for run in results.ingest:
+        sustained = run.sustained
+        minimum = limits[
+            "min_postgres_samples_per_second" if run.backend == "PostgreSQL" else "min_sqlite_samples_per_second"
+        ]
+        found.append(Check(f"ingest {run.backend}, sustained samples/s", sustained.acked_per_second, minimum, True))
+        found.append(
+            Check(
+                f"ingest {run.backend}, ack p99 s at that rate", sustained.ack_p99, limits["max_ack_p99_seconds"], False
+            )
+        )
+        found.append(
+            Check(
+                f"ingest {run.backend}, acked samples missing from the database",
+                max(0, run.acked_total - run.stored_total),
+                0,
+                False,
+            )
+        )
     by_name = {footprint.name.split(" ")[0]: footprint for footprint in results.footprints}
     agent = by_name.get("monitord")
+    if agent is not None and "Glances" in by_name:  # in the same window as the other tools
+        found.append(Check("agent CPU % of a core", agent.core_share * 100, targets["agent"]["max_cpu_percent"], False))
+        found.append(Check("agent RSS MB", agent.rss_bytes / MB, targets["agent"]["max_rss_mb"], False))
     for tool, key in (("Glances", "agent_vs_glances"), ("node_exporter", "agent_vs_node_exporter")):
         other = by_name.get(tool)
         if agent is None or other is None:
@@ -205,7 +228,8 @@ def markdown(results: Results, found: list[Check]) -> str:
             f"**{run.backend}**, {run.agents} agents: sustained **{sustained.acked_per_second:,.0f} samples/s** "
             f"at {sustained.core_share:.0%} of a core ({sustained.per_core:,.0f} samples/s per daemon core); "
             f"e2e p50/p99 {_ms(sustained.e2e_p50)}/{_ms(sustained.e2e_p99)} ms at that rate, "
-            f"{_ms(run.steps[0].e2e_p50)}/{_ms(run.steps[0].e2e_p99)} ms at 1 sample/s per agent.",
+            f"{_ms(run.steps[0].e2e_p50)}/{_ms(run.steps[0].e2e_p99)} ms at 1 sample/s per agent. "
+            f"Counted back: {run.acked_total:,} samples acked, {run.stored_total:,} stored.",
             "",
         ]
         out += _table(
@@ -224,6 +248,14 @@ def markdown(results: Results, found: list[Check]) -> str:
             ]
         )
         out += [""]
+        if (b := run.backfill) is not None:
+            out += [
+                f"Backfill: {b.agents:,} agents reconnect after an outage, {b.backlog} buffered samples each "
+                f"(then 1 live sample/s): **{b.caught_up_agents:,} caught up within {b.catch_up_seconds:.1f} s** "
+                f"({b.samples_per_second:,.0f} backlog samples/s) at {b.core_share:.0%} of a core; meanwhile "
+                f"live acks p99 {_ms(b.live_ack_p99)} ms, e2e p50/p99 {_ms(b.e2e_p50)}/{_ms(b.e2e_p99)} ms.",
+                "",
+            ]
     if not results.ingest:
         out += ["(not measured)", ""]
 
@@ -308,8 +340,14 @@ def short_table(results: Results, found: list[Check]) -> str:
         s = run.sustained
         lines.append(
             f"  ingest {run.backend}: {s.acked_per_second:,.0f} samples/s sustained at {s.core_share:.0%} core; "
-            f"e2e p50/p99 {_ms(s.e2e_p50)}/{_ms(s.e2e_p99)} ms"
+            f"e2e p50/p99 {_ms(s.e2e_p50)}/{_ms(s.e2e_p99)} ms, ack p99 {_ms(s.ack_p99)} ms; "
+            f"{run.acked_total:,} acked, {run.stored_total:,} stored"
         )
+        if (b := run.backfill) is not None:
+            lines.append(
+                f"  backfill {run.backend}: {b.caught_up_agents}/{b.agents} agents caught up in {b.catch_up_seconds:.1f} s; "
+                f"live e2e p50/p99 {_ms(b.e2e_p50)}/{_ms(b.e2e_p99)} ms meanwhile"
+            )
     for f in [*results.footprints, *results.install_footprints]:
         lines.append(f"  {f.name}: {f.core_share * 100:.2f}% CPU, {f.rss_bytes / MB:.1f} MB RSS")
     for i in results.install_sizes:

@@ -46,6 +46,7 @@ class Sizes:
     batches: tuple[int, ...]
     ingest_settle: float  # agents' hellos (one database write each) must be through first
     ingest_seconds: float
+    backfill_seconds: float  # the window for the catch-up after an outage (must outlast it)
     footprint_seconds: float
     footprint_warm_up: float
 
@@ -63,6 +64,7 @@ FULL = Sizes(
     batches=(1, 2, 4, 8, 16, 32),
     ingest_settle=8.0,
     ingest_seconds=8.0,
+    backfill_seconds=90.0,
     footprint_seconds=60.0,
     footprint_warm_up=5.0,
 )
@@ -79,6 +81,7 @@ SMOKE = Sizes(
     batches=(1,),
     ingest_settle=1.0,
     ingest_seconds=3.0,
+    backfill_seconds=4.0,
     footprint_seconds=2.0,
     footprint_warm_up=2.0,
 )
@@ -137,6 +140,7 @@ def run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results)
         batches=list(sizes.batches),
         settle=sizes.ingest_settle,
         seconds=sizes.ingest_seconds,
+        backfill_seconds=sizes.backfill_seconds,
     )
     log(f"figure 4: ingest into SQLite, {sizes.agents} agents")
     results.ingest.append(leg_ingest.sqlite_ingest(workdir, fixtures[sizes.agents], sizes.agents, **ramp))

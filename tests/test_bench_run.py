@@ -39,6 +39,10 @@ def test_the_bench_harness_writes_every_figure(tmp_path: Path) -> None:
     # Figure 4: samples went through gRPC into SQLite and reached a WebSocket client.
     assert re.search(r"\*\*SQLite\*\*, 6 agents: sustained \*\*[1-9]\d* samples/s\*\*", text)
     assert re.search(r"^\| 1 \| \d+ \| \d+ \| \d+% \| yes \| \d+/\d+ \| \d+/\d+ \|", text, re.M), text
+    # ... every acked sample was counted back, and a reconnecting fleet's backlog caught up.
+    counted = re.search(r"Counted back: ([\d,]+) samples acked, ([\d,]+) stored", text)
+    assert counted is not None and 0 < int(counted[1].replace(",", "")) <= int(counted[2].replace(",", "")), text
+    assert re.search(r"Backfill: 6 agents reconnect after an outage, 600 buffered samples each .*\*\*6 caught up", text)
     # Figure 5 without the external tools, and the skipped legs named.
     assert re.search(r"^\| monitord agent \| [\d.]+ \| [1-9][\d.]* \|$", text, re.M)
     assert "Glances / node_exporter: --no-tools" in text
