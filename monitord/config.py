@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -154,6 +154,9 @@ class PushSettings(_Section, frozen=True):
     interval_seconds: PositiveSeconds = 2.0
     # A snapshot a client has not taken in this long means it stopped reading: it is cut off.
     send_timeout_seconds: PositiveSeconds = 10.0
+    # "shared": a client offering permessage-deflate gets each message compressed once for every
+    # such client (server_no_context_takeover); "off": every client gets plain frames.
+    compression: Literal["shared", "off"] = "shared"
 
 
 class AgentsSettings(_Section, frozen=True):

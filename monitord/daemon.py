@@ -208,7 +208,11 @@ async def run(
                 _stop_all_when_done,
                 nursery.cancel_scope,
                 partial(
-                    serve_dashboard, app, settings.http, shutdown_trigger=partial(_close_feeds_after, shutdown, hub)
+                    serve_dashboard,
+                    app,
+                    settings.http,
+                    shutdown_trigger=partial(_close_feeds_after, shutdown, hub),
+                    compression=settings.push.compression == "shared",
                 ),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))

@@ -1,4 +1,4 @@
-"""The push task: one snapshot per tick, encoded once, only while someone listens."""
+"""The push task: each tick's messages encoded once (and deflated once), only while someone listens."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ async def push_snapshots(
     observe_tick_seconds: Callable[[float], object] = lambda _seconds: None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
-    """Every `interval_seconds` on trio's clock, encode `cache` once and publish it to `hub`.
+    """Every `interval_seconds` on trio's clock, encode `cache` once per protocol spoken and
+    publish it to `hub`: a v1 snapshot while v1 clients listen, a v2 delta while v2 clients do.
+    While any client of a protocol negotiated permessage-deflate, its message is also deflated
+    once, in a worker thread, before it is published.
 
     Sleeps without ticking while no client is connected; a client that connects gets its first
     snapshot from the route, so ticks resume one interval later. A tick that fails is logged and
@@ -49,7 +52,8 @@ async def push_snapshots(
             if len(hub):
                 started = time.perf_counter()
                 try:
-                    snapshot = hub.build(cache)
+                    snapshot = hub.build(cache) if hub.listeners("v1") else None
+                    delta = hub.advance_v2(cache) if hub.listeners("v2") else None
                 except Exception as exc:
                     # The traceback once; then one line per failed tick until it works again.
                     if failing:
@@ -61,6 +65,13 @@ async def push_snapshots(
                     if failing:
                         log.info("server-list snapshots work again")
                     failing = False
-                    hub.publish(snapshot)
+                    if snapshot is not None and hub.deflating("v1"):
+                        await snapshot.message.deflated_frame()
+                    if delta is not None and hub.deflating("v2"):
+                        await delta.message.deflated_frame()
+                    if snapshot is not None:
+                        hub.publish(snapshot)
+                    if delta is not None:
+                        hub.publish_v2(delta)
                     observe_tick_seconds(time.perf_counter() - started)
             tick = next_tick_after(tick, interval_seconds, trio.current_time())
