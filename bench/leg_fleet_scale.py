@@ -9,6 +9,8 @@ bench/variants.py) with real WebSocket clients from bench/ws_fleet.py:
 - `v1 + deflate`: S_large servers, every client v1 and offers deflate;
 - `v1 plain (before)`: S_small servers, the daemon with push.compression = "off" (the seed's
   frames), the same browser-like clients.
+With `--side-by-side N`, also push vs polling vs per-client encoding (the seed's design) on
+S_small servers with N browser-like clients each (deflate offered, gzip accepted), one window.
 Prints a Markdown table and each cell's figures as JSON lines.
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 import trio
 
 from bench.fixtures import build_sqlite_fixture
-from bench.leg_push import INTERVAL_SECONDS, PushCell, as_row, push_cell
+from bench.leg_push import INTERVAL_SECONDS, PushCell, as_row, push_cell, side_by_side
 
 HERE = Path(__file__).resolve().parent
 
@@ -70,6 +72,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=6.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--only", action="append", help="run only the named cells")
+    parser.add_argument("--side-by-side", type=int, default=0, help="clients per design; 0 skips it")
     args = parser.parse_args()
     targets = tomllib.loads((HERE / "targets.toml").read_text())
     rows = []
@@ -95,6 +98,32 @@ def main() -> None:
             row = {"cell": name, **as_row(cell), "deflate": f"{d.deflate_accepted}/{d.deflate_offered}"}
             rows.append(row)
             print(json.dumps({**row, "verdicts": _verdicts(name, cell, targets)}), flush=True)
+        if args.side_by_side:
+            if args.small not in fixtures:
+                fixtures[args.small] = trio.run(build_sqlite_fixture, workdir / f"fixture-{args.small}", args.small)
+            both = side_by_side(
+                workdir,
+                fixtures[args.small],
+                args.small,
+                args.side_by_side,
+                settle=args.settle,
+                seconds=args.seconds,
+                deflate="all",
+            )
+            figures = {
+                "servers": args.small,
+                "clients": args.side_by_side,
+                "cpu_s": {k: round(v, 2) for k, v in both.cpu.items()},
+                "updates": {k: d.messages for k, d in both.delivery.items()},
+                "bytes_per_update": {k: round(d.bytes_per_message) for k, d in both.delivery.items()},
+                "poll/push": round(both.ratio("poll"), 1),
+                "per-client-encode/push": round(both.ratio("per-client-encode"), 1),
+                "goals": [
+                    f"poll/push ≥ {targets['push_vs_poll_goal']['min_ratio']}",
+                    f"per-client-encode/push ≥ {targets['push_encode_once']['min_ratio']}",
+                ],
+            }
+            print(json.dumps(figures), flush=True)
     columns = list(rows[0]) if rows else []
     print("\n| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))

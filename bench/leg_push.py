@@ -188,12 +188,19 @@ DESIGNS: dict[str, tuple[list[str], str]] = {
 
 
 def side_by_side(
-    workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float
+    workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float, deflate: str = "half"
 ) -> SideBySide:
-    """Push, polling and per-client encoding, each its own daemon, measured over one window."""
+    """Push, polling and per-client encoding, each its own daemon, measured over one window.
+    `deflate`: which clients are browser-like (offer deflate, pollers accept gzip)."""
     daemons = {
         design: Daemon(
-            write_config(copy_fixture(fixture, workdir / f"side-{design}"), interval_seconds=INTERVAL_SECONDS),
+            write_config(
+                copy_fixture(fixture, workdir / f"side-{design}"),
+                interval_seconds=INTERVAL_SECONDS,
+                # The seed's design declined deflate; compressing its per-client messages would be
+                # a design nobody shipped.
+                compression="off" if design == "per-client-encode" else "shared",
+            ),
             module=module,
         )
         for design, (module, _) in DESIGNS.items()
@@ -201,7 +208,9 @@ def side_by_side(
     try:
         fleets: dict[str, list[Fleet]] = {}
         for design, daemon in daemons.items():
-            fleets[design] = ws_fleets(daemon.start(), daemon.login(), clients, mode=DESIGNS[design][1])
+            fleets[design] = ws_fleets(
+                daemon.start(), daemon.login(), clients, mode=DESIGNS[design][1], deflate=deflate
+            )
         window = measure_window(
             [fleet for group in fleets.values() for fleet in group],
             [d.pid for d in daemons.values()],

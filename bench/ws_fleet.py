@@ -194,13 +194,16 @@ async def poll_client(
     interval: float,
     counter: FrameCounter,
     stats: HandshakeStats,
+    browser_like: bool = False,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """One poller: GET /api/servers every `interval` on one keep-alive connection until cancelled."""
+    """One poller: GET /api/servers every `interval` on one keep-alive connection until cancelled.
+    `browser_like` accepts gzip as browsers do (the daemon then compresses every answer)."""
     stream = await trio.open_tcp_stream(host, port)
+    accept_encoding = "Accept-Encoding: gzip, deflate, br\r\n" if browser_like else ""
     request = (
         f"GET /api/servers HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-        "Accept: application/json\r\n\r\n"
+        f"Accept: application/json\r\n{accept_encoding}\r\n"
     ).encode()
     stats.connected += 1
     task_status.started()
@@ -290,7 +293,15 @@ async def main(args: argparse.Namespace) -> None:
                         )
                     else:
                         starting.start_soon(
-                            nursery.start, poll_client, host, port, args.token, args.interval, counter, stats
+                            nursery.start,
+                            poll_client,
+                            host,
+                            port,
+                            args.token,
+                            args.interval,
+                            counter,
+                            stats,
+                            offers[index],
                         )
         print("ready", flush=True)
         window = await trio.to_thread.run_sync(sys.stdin.readline)
