@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeWebSocket, fakeWebSocketFactory } from "../test/fakeWebSocket";
 import { makeServer } from "../test/fixtures";
 import type { FullServerListPushType } from "../types";
+import { reuseUnchanged } from "../store/reconcile";
 import { V2ListState, type V2Delta, type V2Snapshot } from "./v2Feed";
 import { CLOSE_RESYNC, WebSocketService, type WebSocketServiceCallbacks } from "./websocketService";
 
@@ -118,5 +119,50 @@ describe("WebSocketService over monitord.v2", () => {
     next.receive(JSON.stringify(delta(4))); // the old state is gone: a delta alone cannot apply
     expect(next.closeCalls.map((call) => call.code)).toEqual([CLOSE_RESYNC]);
     expect(callbacks.onMessage).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("V2ListState with the daemon's own fields", () => {
+  const KNOWN = [
+    "cpuUsagePercent",
+    "memoryUsageBytes",
+    "memoryTotalBytes",
+    "swapUsageBytes",
+    "swapTotalBytes",
+    "diskUsedBytes",
+    "diskTotalBytes",
+    "diskReadBps",
+    "diskWriteBps",
+    "networkRxInstantBps",
+    "networkTxInstantBps",
+    "networkRxTotalBytes",
+    "networkTxTotalBytes",
+    "load1",
+    "load5",
+    "load15",
+    "processCount",
+    "tcpConnections",
+    "udpConnections",
+    "uptimeSeconds",
+  ];
+
+  it("builds each sample with every field in place, as the generic path would", () => {
+    const state = new V2ListState();
+    state.apply({ ...snapshot(), fields: KNOWN }, AT);
+    const values = KNOWN.map((_, index) => index * 1.5);
+    const next = list(state.apply(delta(4, { rows: [[1, Date.parse(AT), ...values]] }), AT));
+    expect(next.servers[0]?.latestMetrics).toEqual({
+      time: AT,
+      ...Object.fromEntries(KNOWN.map((field, index) => [field, values[index]])),
+    });
+  });
+
+  it("hands the store a list it need not compare again, and the same list when nothing changed", () => {
+    const state = new V2ListState();
+    const first = list(state.apply({ ...snapshot(), fields: KNOWN }, AT));
+    const changed = list(state.apply(delta(4, { removed: [2] }), AT));
+    expect(reuseUnchanged(first.servers, changed.servers)).toBe(changed.servers);
+    const quiet = list(state.apply(delta(5), AT));
+    expect(quiet.servers).toBe(changed.servers);
   });
 });
