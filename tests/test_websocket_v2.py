@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import trio
+from websockets.sync.client import connect
 
 from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.live_feed_helpers import add_servers, feed, raw_handshake
@@ -50,3 +51,29 @@ async def test_a_v2_client_gets_a_snapshot_then_chained_deltas(tmp_path: Path, d
         seq = message["seq"]
     assert [server["name"] for server in delta["upserts"]] == ["renamed"]
     assert delta["rows"] == [] and delta["removed"] == []
+
+
+async def test_v2_deltas_arrive_deflated_and_chain_for_the_websockets_client(
+    tmp_path: Path, daemons: DaemonStarter
+) -> None:
+    settings = make_settings(tmp_path / "data", push={"interval_seconds": 0.2})
+    await add_servers(settings, 2)
+    running = await daemons(settings)
+    token = await running.login()
+    address = running.endpoints.http
+
+    def receive() -> tuple[str | None, str | None, list[dict[str, object]]]:
+        with connect(
+            f"ws://{address}/ws/servers",
+            subprotocols=["monitord.v2", "monitord.v1", f"bearer.{token}"],  # type: ignore[list-item]
+            origin=f"http://{address}",  # type: ignore[arg-type]
+            compression="deflate",
+            open_timeout=10,
+        ) as websocket:
+            messages = [json.loads(websocket.recv(timeout=10)) for _ in range(3)]
+            return websocket.subprotocol, websocket.response.headers.get("Sec-WebSocket-Extensions"), messages
+
+    subprotocol, extensions, messages = await trio.to_thread.run_sync(receive)
+    assert (subprotocol, extensions) == ("monitord.v2", "permessage-deflate; server_no_context_takeover")
+    assert [message["type"] for message in messages] == ["snapshot", "delta", "delta"]
+    assert messages[1]["baseSeq"] == messages[0]["seq"] and messages[2]["baseSeq"] == messages[1]["seq"]
