@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The real daemon, and the naive design it replaced (bench/variants.py).
 MONITORD = ["-m", "monitord"]
 PER_CLIENT_ENCODE = ["-m", "bench.variants", "per-client-encode"]
+CHURN = ["-m", "bench.variants", "churn"]
 
 
 def child_env() -> dict[str, str]:

@@ -82,7 +82,9 @@ async def fill(settings: Settings, servers: int, *, with_tokens: bool = False) -
     return tokens
 
 
-def write_config(data_dir: Path, *, interval_seconds: float = 2.0, database_url: str = "") -> Path:
+def write_config(
+    data_dir: Path, *, interval_seconds: float = 2.0, database_url: str = "", compression: str = "shared"
+) -> Path:
     """A daemon config on free ports (0) for `data_dir`; the agent rate and live-feed caps lifted
     for load tests (one user, from one address, opens every dashboard client)."""
     config = data_dir / "monitord.toml"
@@ -91,7 +93,7 @@ def write_config(data_dir: Path, *, interval_seconds: float = 2.0, database_url:
         '[http]\nlisten = "127.0.0.1:0"\nmax_live_feeds_per_user = 100000\nmax_live_feeds_per_address = 100000\n'
         '[grpc]\nlisten = "127.0.0.1:0"\n'
         f'[database]\nurl = "{database_url}"\n'
-        f"[push]\ninterval_seconds = {interval_seconds}\n"
+        f'[push]\ninterval_seconds = {interval_seconds}\ncompression = "{compression}"\n'
         "[agents]\nmax_samples_per_second = 1000000.0\n"
     )
     return config

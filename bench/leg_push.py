@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import profiling
-from bench.daemon import MONITORD, PER_CLIENT_ENCODE, Daemon
+from bench.daemon import CHURN, MONITORD, PER_CLIENT_ENCODE, Daemon
 from bench.fixtures import copy_fixture, write_config
 from bench.fleets import Fleet, measure_window
 
@@ -23,8 +23,18 @@ CLIENTS_PER_FLEET = 500
 RSS_CAP_BYTES = 8 << 30
 
 
-def ws_fleets(daemon: Daemon, token: str, clients: int, *, mode: str = "push", probes: int = 0) -> list[Fleet]:
-    """`clients` dashboard clients of `daemon`, split over processes of at most CLIENTS_PER_FLEET."""
+def ws_fleets(
+    daemon: Daemon,
+    token: str,
+    clients: int,
+    *,
+    mode: str = "push",
+    probes: int = 0,
+    protocol: str = "v1",
+    deflate: str = "half",
+) -> list[Fleet]:
+    """`clients` dashboard clients of `daemon`, split over processes of at most CLIENTS_PER_FLEET.
+    `protocol` and `deflate` as bench/ws_fleet.py takes them."""
     processes = max(1, math.ceil(clients / CLIENTS_PER_FLEET))
     shares = [clients // processes + (index < clients % processes) for index in range(processes)]
     return [
@@ -42,6 +52,10 @@ def ws_fleets(daemon: Daemon, token: str, clients: int, *, mode: str = "push", p
             INTERVAL_SECONDS,
             "--probes",
             probes if index == 0 else 0,
+            "--protocol",
+            protocol,
+            "--deflate",
+            deflate,
         )
         for index, share in enumerate(shares)
     ]
@@ -115,12 +129,19 @@ def push_cell(
     settle: float,
     seconds: float,
     profile_to: Path | None = None,
+    protocol: str = "v1",
+    deflate: str = "half",
+    churn: bool = False,
+    compression: str = "shared",
 ) -> PushCell:
     """Run the daemon on a copy of `fixture` with `clients` subscribers. With `profile_to`, py-spy
-    records the daemon from the clients' arrival to the end of the window, into that file."""
-    data = copy_fixture(fixture, workdir / f"push-{servers}x{clients}")
-    with Daemon(write_config(data, interval_seconds=INTERVAL_SECONDS)) as daemon:
-        fleets = ws_fleets(daemon, daemon.login(), clients)
+    records the daemon from the clients' arrival to the end of the window, into that file.
+    `churn`: every server reports a new sample each tick (bench/variants.py); `compression` is
+    the daemon's push.compression."""
+    data = copy_fixture(fixture, workdir / f"push-{servers}x{clients}-{protocol}-{deflate}-{compression}")
+    config = write_config(data, interval_seconds=INTERVAL_SECONDS, compression=compression)
+    with Daemon(config, module=CHURN if churn else MONITORD) as daemon:
+        fleets = ws_fleets(daemon, daemon.login(), clients, protocol=protocol, deflate=deflate)
         recording = profiling.Recording(daemon.pid, profile_to).start() if profile_to else None
         try:
             window = measure_window(fleets, [daemon.pid], settle=settle, seconds=seconds, rss_cap_bytes=RSS_CAP_BYTES)
@@ -167,12 +188,19 @@ DESIGNS: dict[str, tuple[list[str], str]] = {
 
 
 def side_by_side(
-    workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float
+    workdir: Path, fixture: Path, servers: int, clients: int, *, settle: float, seconds: float, deflate: str = "half"
 ) -> SideBySide:
-    """Push, polling and per-client encoding, each its own daemon, measured over one window."""
+    """Push, polling and per-client encoding, each its own daemon, measured over one window.
+    `deflate`: which clients are browser-like (offer deflate, pollers accept gzip)."""
     daemons = {
         design: Daemon(
-            write_config(copy_fixture(fixture, workdir / f"side-{design}"), interval_seconds=INTERVAL_SECONDS),
+            write_config(
+                copy_fixture(fixture, workdir / f"side-{design}"),
+                interval_seconds=INTERVAL_SECONDS,
+                # The seed's design declined deflate; compressing its per-client messages would be
+                # a design nobody shipped.
+                compression="off" if design == "per-client-encode" else "shared",
+            ),
             module=module,
         )
         for design, (module, _) in DESIGNS.items()
@@ -180,7 +208,9 @@ def side_by_side(
     try:
         fleets: dict[str, list[Fleet]] = {}
         for design, daemon in daemons.items():
-            fleets[design] = ws_fleets(daemon.start(), daemon.login(), clients, mode=DESIGNS[design][1])
+            fleets[design] = ws_fleets(
+                daemon.start(), daemon.login(), clients, mode=DESIGNS[design][1], deflate=deflate
+            )
         window = measure_window(
             [fleet for group in fleets.values() for fleet in group],
             [d.pid for d in daemons.values()],

@@ -8,8 +8,10 @@ reads one line `T0 T1` (wall-clock seconds) from stdin, and prints one JSON obje
 arrived inside that window, and exits.
 
 Push clients speak WebSocket over a raw socket and read only frame headers, so the fleet stays
-cheap at 1000 clients x megabytes per tick. Every other one offers permessage-deflate and an
-Origin like a browser; the handshake answer is checked (the daemon must decline deflate).
+cheap at 1000 clients x megabytes per tick. With `--deflate half` (the default) every other one
+offers permessage-deflate and an Origin like a browser, with `all` every one does, with `none`
+none; the report counts the handshakes the daemon answered with the extension.
+`--protocol v2` offers monitord.v2 (and v1); its frames are the snapshot, then deltas.
 `--probes` of them also decode every message, to time each server's newest sample from its
 timestamp (taken at the agent) to its arrival here. Poll clients send GET /api/servers on a
 keep-alive connection every interval, the design the push replaces.
@@ -152,6 +154,7 @@ async def push_client(
     offer_deflate: bool,
     stats: HandshakeStats,
     connected: trio.Semaphore,
+    protocols: str,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """One WebSocket subscriber: handshake, then count frames until cancelled or cut off."""
@@ -166,7 +169,7 @@ async def push_client(
         await stream.send_all(
             f"GET /ws/servers HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Sec-WebSocket-Protocol: monitord.v1, bearer.{token}\r\n{browser_like}\r\n".encode()
+            f"Sec-WebSocket-Protocol: {protocols}, bearer.{token}\r\n{browser_like}\r\n".encode()
         )
         head, rest = await _read_head(stream)
     if not head.startswith(b"HTTP/1.1 101"):
@@ -191,13 +194,16 @@ async def poll_client(
     interval: float,
     counter: FrameCounter,
     stats: HandshakeStats,
+    browser_like: bool = False,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """One poller: GET /api/servers every `interval` on one keep-alive connection until cancelled."""
+    """One poller: GET /api/servers every `interval` on one keep-alive connection until cancelled.
+    `browser_like` accepts gzip as browsers do (the daemon then compresses every answer)."""
     stream = await trio.open_tcp_stream(host, port)
+    accept_encoding = "Accept-Encoding: gzip, deflate, br\r\n" if browser_like else ""
     request = (
         f"GET /api/servers HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-        "Accept: application/json\r\n\r\n"
+        f"Accept: application/json\r\n{accept_encoding}\r\n"
     ).encode()
     stats.connected += 1
     task_status.started()
@@ -259,8 +265,13 @@ async def main(args: argparse.Namespace) -> None:
     host, port_text = args.address.rsplit(":", 1)
     port = int(port_text)
     stats = HandshakeStats()
-    probes = [LatencyProbe() for _ in range(min(args.probes, args.clients))]
-    counters = [FrameCounter(probes[i] if i < len(probes) else None) for i in range(args.clients)]
+    offers = [args.deflate == "all" or (args.deflate == "half" and index % 2 == 1) for index in range(args.clients)]
+    # Probes decode v1 snapshots, so only clients getting plain v1 frames carry one.
+    probing = [i for i in range(args.clients) if not offers[i] and args.protocol == "v1"][: args.probes]
+    probes = [LatencyProbe() for _ in probing]
+    by_client = dict(zip(probing, probes, strict=True))
+    counters = [FrameCounter(by_client.get(i)) for i in range(args.clients)]
+    protocols = "monitord.v2, monitord.v1" if args.protocol == "v2" else "monitord.v1"
     connecting = trio.Semaphore(HANDSHAKE_CONCURRENCY)
     async with trio.open_nursery() as nursery:
         # A daemon too busy to accept everyone in time is measured with the clients it accepted.
@@ -275,13 +286,22 @@ async def main(args: argparse.Namespace) -> None:
                             port,
                             args.token,
                             counter,
-                            index % 2 == 1,
+                            offers[index],
                             stats,
                             connecting,
+                            protocols,
                         )
                     else:
                         starting.start_soon(
-                            nursery.start, poll_client, host, port, args.token, args.interval, counter, stats
+                            nursery.start,
+                            poll_client,
+                            host,
+                            port,
+                            args.token,
+                            args.interval,
+                            counter,
+                            stats,
+                            offers[index],
                         )
         print("ready", flush=True)
         window = await trio.to_thread.run_sync(sys.stdin.readline)
@@ -308,4 +328,6 @@ if __name__ == "__main__":
         help="report ready after this long even if not every client got in",
     )
     parser.add_argument("--probes", type=int, default=0, help="clients that decode messages to time samples")
+    parser.add_argument("--protocol", choices=["v1", "v2"], default="v1")
+    parser.add_argument("--deflate", choices=["half", "all", "none"], default="half")
     trio.run(main, parser.parse_args())

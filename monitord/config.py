@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -177,6 +177,9 @@ class PushSettings(_Section, frozen=True):
     send_timeout_seconds: PositiveSeconds = 10.0
     # Public status pages are pushed this often (issue 16), apart from the private push.
     status_page_interval_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 5.0
+    # "shared": a client offering permessage-deflate gets each message compressed once for every
+    # such client (server_no_context_takeover); "off": every client gets plain frames.
+    compression: Literal["shared", "off"] = "shared"
 
 
 class AgentsSettings(_Section, frozen=True):

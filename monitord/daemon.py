@@ -255,6 +255,7 @@ async def run(
                     app,
                     settings.http,
                     shutdown_trigger=partial(_close_feeds_after, shutdown, state.audiences, state.status_pages),
+                    compression=settings.push.compression == "shared",
                 ),
             )
             log.info("monitord %s ready: %d servers", __version__, len(cache))

@@ -28,11 +28,12 @@ def test_the_bench_harness_writes_every_figure(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert "monitord bench summary" in run.stdout
     text = results.read_text()
-    # Figure 1: one matrix row, every client got a message and the daemon declined deflate.
+    # Figure 1: one matrix row, every client got a message and the daemon accepted each deflate offer.
     row = re.search(r"^\| 20 \| 3 \| (\d+) \| \d+ \| \d+% \| \d+% \| 3/3 \| (\d+)/3 \| 0 \|", text, re.M)
     assert row is not None, text
     assert int(row[1]) > 0
-    assert re.search(r"permessage-deflate: offered by [1-9]\d* clients, accepted by the daemon for 0", text)
+    offers = re.search(r"permessage-deflate: offered by ([1-9]\d*) clients, accepted by the daemon for (\d+)", text)
+    assert offers is not None and offers[1] == offers[2], text
     # Figures 2 and 3: the three designs each delivered updates.
     for design in ("push", "poll", "per-client-encode"):
         assert re.search(rf"^\| {design} \| [\d.]+ \| [1-9]\d* \|", text, re.M), design

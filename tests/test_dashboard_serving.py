@@ -81,3 +81,29 @@ async def test_an_unbuilt_dashboard_explains_how_to_build_it(tmp_path: Path) -> 
     async with _serving(tmp_path, tmp_path / "no-build") as client:
         page = await client.get("/servers/1")
     assert page.status_code == 200 and "make run" in page.text
+
+
+async def test_built_files_go_out_precompressed_by_accept_encoding(tmp_path: Path, build: Path) -> None:
+    script = build / "assets" / "index-abc123.js"
+    script.write_text("console.log('plain')")
+    (build / "assets" / "index-abc123.js.br").write_bytes(b"brotli bytes")
+    (build / "assets" / "index-abc123.js.gz").write_bytes(b"gzip bytes")
+    (build / "index.html.gz").write_bytes(b"gzip page")
+    async with _serving(tmp_path, build) as client:
+        cases = [("br, gzip", "br", b"brotli bytes"), ("gzip", "gzip", b"gzip bytes"), ("identity", None, None)]
+        for accepted, encoding, body in cases:
+            # The raw bytes: httpx would decode a Content-Encoding it knows.
+            async with client.stream("GET", "/assets/index-abc123.js", headers={"Accept-Encoding": accepted}) as asset:
+                raw = b"".join([chunk async for chunk in asset.aiter_raw()])
+            assert asset.headers.get("content-encoding") == encoding
+            assert raw == (body if body is not None else b"console.log('plain')")
+            assert asset.headers["content-type"].startswith("text/javascript")
+            assert asset.headers["vary"] == "Accept-Encoding"
+            assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        async with client.stream("GET", "/login", headers={"Accept-Encoding": "br;q=1, gzip;q=0.5"}) as page:
+            raw = b"".join([chunk async for chunk in page.aiter_raw()])
+        assert (page.headers["content-encoding"], raw) == ("gzip", b"gzip page")  # no .br of it
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        refused = await client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "br;q=0, gzip;q=0"})
+        assert "content-encoding" not in refused.headers
+        assert (await client.get("/assets/index-abc123.js.br.gz")).status_code == 404

@@ -1,4 +1,4 @@
-"""/ws/servers handshake: refusals before the upgrade, the subprotocol answer, no deflate."""
+"""/ws/servers handshake: refusals before the upgrade, the subprotocol answer (deflate: test_websocket_deflate.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from pathlib import Path
 
 import jwt
 import pytest
-import trio
 
 from monitord.auth.jwt_tokens import ISSUER, TokenIssuer
 from tests.conftest import DaemonStarter, RunningDaemon, make_settings
-from tests.live_feed_helpers import feed, raw_handshake, read_data_frame, rejection, subprotocols
+from tests.live_feed_helpers import feed, raw_handshake, rejection, subprotocols
 
 
 def _jwt_key(running: RunningDaemon) -> bytes:
@@ -138,25 +137,6 @@ async def test_the_server_selects_monitord_v1_and_never_echoes_the_token(
         assert status == 101
         assert headers["sec-websocket-protocol"] == "monitord.v1"
         assert all(admin_token not in value for value in headers.values())
-
-
-async def test_permessage_deflate_offers_are_declined(running: RunningDaemon, admin_token: str) -> None:
-    # What every browser offers; hypercorn would accept it (STACK trap 4).
-    status, headers, stream = await raw_handshake(
-        running,
-        {
-            "Sec-WebSocket-Protocol": ", ".join(subprotocols(admin_token)),
-            "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
-            "Origin": f"http://{running.endpoints.http}",
-        },
-    )
-    async with stream:
-        assert status == 101
-        assert "sec-websocket-extensions" not in headers
-        with trio.fail_after(5):
-            opcode, payload = await read_data_frame(stream)
-    assert opcode == 0x1  # one text frame
-    assert json.loads(payload)["type"] == "fullServerList"  # plain JSON, not deflated bytes
 
 
 async def test_a_handshake_during_shutdown_is_refused_with_503(running: RunningDaemon, admin_token: str) -> None:

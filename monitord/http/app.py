@@ -21,6 +21,7 @@ from monitord.http import (
     routes_users,
     websocket,
 )
+from monitord.http.compression import gzip_json
 from monitord.http.context import AppState, MonitordApp
 from monitord.http.errors import install_error_handlers
 from monitord.http.routes_dashboard import DASHBOARD_DIR
@@ -69,6 +70,6 @@ def create_app(state: AppState, dashboard_dir: Path = DASHBOARD_DIR) -> Monitord
             response.headers.setdefault(name, value)
         if response.content_type and response.content_type.startswith("application/json"):
             response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return await gzip_json(response)
 
     return app

@@ -3,10 +3,11 @@
 Both reach into hypercorn 0.17.3 internals (pinned in pyproject.toml; tests/test_websocket_*.py
 fail if they move):
 
-- permessage-deflate off (STACK trap 4). hypercorn accepts every deflate offer, and browsers
-  always offer it; compressing each 0.5 MB snapshot per client costs 6-10x the send itself.
-  `Handshake.extensions` holds the client's offer until the app accepts; emptying it makes
-  hypercorn answer without `Sec-WebSocket-Extensions`, so frames go uncompressed.
+- permessage-deflate our way (STACK trap 4, ws_deflate.py). hypercorn accepts every deflate
+  offer with wsproto's per-connection compressor, and browsers always offer it; compressing each
+  0.5 MB snapshot per client costs 6-10x the send itself. `Handshake.accept` hard-codes that
+  extension, so the stream's handshake gets an accept that negotiates `SharedDeflate` instead
+  (or nothing), whose frames are compressed once for every client (push/frames.py).
 - Aborting a connection (STACK trap 3). hypercorn sends under a cancel shield, so a client that
   stops reading blocks the sending task beyond the reach of any timeout or cancellation, and
   with it shutdown. Closing the socket wakes that task (trio raises ClosedResourceError in it,
@@ -42,22 +43,26 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 
 import trio
 from hypercorn.protocol.events import Data
 from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.protocol.ws_stream import ASGIWebsocketState, FrameTooLargeError, WebsocketBuffer, WSStream
+from hypercorn.protocol.ws_stream import ASGIWebsocketState, FrameTooLargeError, Handshake, WebsocketBuffer, WSStream
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.typing import WorkerContext
-from wsproto.connection import ConnectionState
+from wsproto.connection import Connection, ConnectionState
 from wsproto.events import Message
+
+from monitord.http.ws_deflate import ACCEPT_RESPONSE, FailingConnection, SharedDeflate, negotiate
 
 log = logging.getLogger("monitord.http")
 
 # The ASGI scope extension the route reads:
-# {"abort": Callable[[], None] | None, "send_frame": Callable[[bytes], Awaitable[None]] | None}.
+# {"abort": Callable[[], None] | None, "send_frame": Callable[[bytes], Awaitable[None]] | None,
+#  "deflate": bool (the client negotiated the shared permessage-deflate; send_frame then takes
+#  deflated frames too)}.
 TRANSPORT_EXTENSION = "monitord.transport"
 
 Abort = Callable[[], None]
@@ -76,6 +81,29 @@ def transport_send_frame(scope: Mapping[str, Any]) -> SendFrame | None:
     extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
     send_frame: SendFrame | None = extension.get("send_frame")
     return send_frame
+
+
+def transport_deflate(scope: Mapping[str, Any]) -> bool:
+    """Whether the connection of a WebSocket scope negotiated the shared permessage-deflate."""
+    extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
+    return bool(extension.get("deflate", False))
+
+
+def _negotiate_on_accept(handshake: Handshake, deflate: bool) -> None:
+    """Make `handshake` answer with the shared deflate (or no extension) and a connection that
+    refuses compressed client frames and closes on protocol errors (ws_deflate.py)."""
+    hypercorn_accept = handshake.accept
+    handshake.extensions = None  # hypercorn's own PerMessageDeflate negotiates nothing then
+
+    def accept(
+        subprotocol: str | None, additional_headers: Iterable[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]], Connection]:
+        status_code, headers, _ = hypercorn_accept(subprotocol, additional_headers)
+        if deflate:
+            headers.append((b"sec-websocket-extensions", ACCEPT_RESPONSE.encode()))
+        return status_code, headers, FailingConnection([SharedDeflate()] if deflate else [])
+
+    handshake.accept = accept  # type: ignore[method-assign]  # one connection's handshake only
 
 
 def _frame_sender_for(stream: WSStream) -> SendFrame:
@@ -157,12 +185,14 @@ class _OverflowSafeBuffer(WebsocketBuffer):
 
 
 class HypercornWebSockets:
-    """ASGI middleware for WebSocket scopes: no permessage-deflate, an abort handle and a
-    pre-built-frame sender in the scope, hypercorn's ping task ending with the app, and a
-    buffer that survives oversize messages."""
+    """ASGI middleware for WebSocket scopes: the shared permessage-deflate (when `compression`
+    and the client offers it) or none, an abort handle and a pre-built-frame sender in the
+    scope, hypercorn's ping task ending with the app, and a buffer that survives oversize
+    messages."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], *, compression: bool = True) -> None:
         self.app = app
+        self._compression = compression
         self._warned = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -171,19 +201,22 @@ class HypercornWebSockets:
             abort = None
             send_frame = None
             app_done = trio.Event()
+            deflate = False
             if isinstance(stream, WSStream):
-                stream.handshake.extensions = None
+                offers = [value for name, value in scope["headers"] if name.lower() == b"sec-websocket-extensions"]
+                deflate = self._compression and negotiate(offers)
+                _negotiate_on_accept(stream.handshake, deflate)
                 stream.context = cast(WorkerContext, _PingContext(stream.context, app_done))  # duck-typed
                 stream.buffer = _OverflowSafeBuffer(stream.buffer.max_length)
                 abort = _abort_for(stream)
-                send_frame = _frame_sender_for(stream)  # only with deflate declined, as just done
+                send_frame = _frame_sender_for(stream)
             elif not self._warned:
                 self._warned = True
                 log.warning(
-                    "hypercorn internals changed: WebSocket deflate stays on, snapshots are framed per "
+                    "hypercorn internals changed: WebSocket deflate is per client, snapshots are framed per "
                     "client and stuck clients wait for TCP timeouts"
                 )
-            transport = {"abort": abort, "send_frame": send_frame}
+            transport = {"abort": abort, "send_frame": send_frame, "deflate": deflate}
             scope = {**scope, "extensions": {**(scope.get("extensions") or {}), TRANSPORT_EXTENSION: transport}}
             try:
                 await self.app(scope, receive, send)

@@ -2,7 +2,8 @@
 
     LiveFeed.run                       waits for a close request, then closes or aborts
     └ nursery (one per connection)
-      ├ _send_snapshots                slot → socket, each send under the watchdog's deadline
+      ├ _send_snapshots                slot → socket (plain or shared deflated frame), each send
+      │                                under the watchdog's deadline
       ├ _police_inbound                oversize or too frequent client frames → 1008
       ├ _watch_session                 token expiry, periodic re-check → 4401
       └ SendWatchdog.run               a send past its deadline → abort the connection
@@ -169,12 +170,15 @@ class LiveFeed:
             with trio.CancelScope() as scope:
                 task_status.started(scope)
                 while True:
-                    snapshot = await self._subscription.slot.take()
+                    message = (await self._subscription.slot.take()).message
+                    # Usually built by the push task already; else compressed here, in a thread,
+                    # once for all clients waiting for it.
+                    frame = await message.deflated_frame() if self._subscription.deflate else message.frame
                     with self._watchdog.guard(self._send_timeout_seconds):
                         if self._send_frame is not None:
-                            await self._send_frame(snapshot.frame)  # the tick's shared frame
+                            await self._send_frame(frame)  # the tick's shared frame
                         else:
-                            await self._socket.send(snapshot.payload.decode())
+                            await self._socket.send(message.payload.decode())
         finally:
             self._sender_stopped.set()
 

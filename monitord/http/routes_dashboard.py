@@ -1,15 +1,17 @@
 """The single-page dashboard: built files from monitord/static/dashboard, SPA fallback.
 
 Hashed assets are cached for a year; index.html is revalidated on every load so a new build is
-picked up at once. Until the dashboard is built, `/` explains how to build it.
+picked up at once. Each file goes out pre-compressed (brotli or gzip, made at build time) when
+the client accepts it (compression.py). Until the dashboard is built, `/` explains how to build it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Blueprint, Response, current_app, send_from_directory
+from quart import Blueprint, Response, current_app
 
+from monitord.http.compression import precompressed
 from monitord.http.errors import ApiError
 
 # Where `npm run build` (web/vite.config.ts) writes; packaged as monitord package data.
@@ -33,7 +35,7 @@ def _dashboard_dir() -> Path:
 
 async def _revalidated(name: str) -> Response:
     """A top-level build file, which keeps its name across builds: revalidated every load."""
-    response = await send_from_directory(_dashboard_dir(), name)
+    response = await precompressed(_dashboard_dir(), name)
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -51,7 +53,7 @@ async def index() -> Response:
 
 @blueprint.get("/assets/<path:name>")
 async def asset(name: str) -> Response:
-    response = await send_from_directory(_dashboard_dir() / "assets", name)
+    response = await precompressed(_dashboard_dir() / "assets", name)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 

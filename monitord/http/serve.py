@@ -6,7 +6,7 @@
 - STACK trap 3: a client that never reads blocks hypercorn's shielded socket send, and with it
   shutdown. TCP_USER_TIMEOUT on the listening socket (inherited by accepted ones) lets the
   kernel drop such peers; WebSocket pings make idle dead peers visible too. WebSocket scopes
-  also get an abort handle and lose permessage-deflate (STACK trap 4): see hypercorn_ws.py.
+  also get an abort handle and the shared permessage-deflate (STACK trap 4): see hypercorn_ws.py.
 - The listening socket is bound before serving (monitord.listeners), so "address in use" is a
   clear startup error naming the address instead of a traceback from inside hypercorn.
 - One connection's failure stays in that connection. hypercorn runs each connection in the
@@ -110,19 +110,23 @@ async def serve_dashboard(
     settings: HttpSettings,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
+    compression: bool = True,
     task_status: trio.TaskStatus[ListenAddress] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `app` on `settings.listen` until `shutdown_trigger` returns, then stop gracefully.
 
     Reports the bound address (the real port when the config says 0) once listening. Raises
-    StartupError when the address cannot be bound. Returns once every connection is closed or
+    StartupError when the address cannot be bound. `compression` offers WebSocket clients the
+    shared permessage-deflate (`push.compression`, hypercorn_ws.py). Returns once every connection is closed or
     `graceful_timeout_seconds` has passed.
     """
     _contain_connection_failures()
     listener = bind_listener(settings.address, settings.tcp_user_timeout_seconds)
     address = bound_address(listener)
     config = _hypercorn_config(settings)
-    asgi_app = cast(ASGIFramework, ShieldFinalBodySend(HypercornWebSockets(app)))  # ASGI, with plain dict scopes
+    asgi_app = cast(
+        ASGIFramework, ShieldFinalBodySend(HypercornWebSockets(app, compression=compression))
+    )  # ASGI, with plain dict scopes
     wrapped = wrap_app(asgi_app, config.wsgi_max_body_size, "asgi")
     try:
         await worker_serve(

@@ -2,10 +2,11 @@
 
 The handshake is refused with a plain HTTP response, in the API's error format, before the
 upgrade: 403 when the Origin is not allowed (origins.py), 401 without a valid, unrevoked and
-unexpired `bearer.<JWT>` subprotocol, 400 when `monitord.v1` is not offered, 503 during
-shutdown, 429 when the user or the client address already holds its limit of live feeds
-(`http.max_live_feeds_per_user`, `http.max_live_feeds_per_address`). Otherwise the server
-selects `monitord.v1` (the token is never echoed) and the first snapshot goes out at once.
+unexpired `bearer.<JWT>` subprotocol, 400 when neither `monitord.v1` nor `monitord.v2` is
+offered, 503 during shutdown, 429 when the user or the client address already holds its limit of
+live feeds (`http.max_live_feeds_per_user`, `http.max_live_feeds_per_address`). Otherwise the
+server selects `monitord.v2` when offered, else `monitord.v1` (the token is never echoed), and
+the first snapshot goes out at once.
 Each connection then runs one nursery (live_feed.py).
 """
 
@@ -19,9 +20,10 @@ from quart import Blueprint, websocket
 from monitord.auth.jwt_tokens import InvalidToken
 from monitord.http.context import app_state
 from monitord.http.errors import ApiError
-from monitord.http.hypercorn_ws import transport_abort, transport_send_frame
+from monitord.http.hypercorn_ws import transport_abort, transport_deflate, transport_send_frame
 from monitord.http.live_feed import LiveFeed
 from monitord.http.origins import OriginPolicy
+from monitord.push.delta import SUBPROTOCOL as SUBPROTOCOL_V2
 from monitord.push.hub import FeedLimits, HubClosed, TooManyFeeds
 
 log = logging.getLogger("monitord.push")
@@ -57,8 +59,12 @@ async def live_servers() -> None:
     seconds_left = claims.expires_at - time.time()
     if seconds_left <= 0:
         raise ApiError(401, "unauthenticated", "the session has expired; log in again")
-    if SUBPROTOCOL not in offered:
-        raise ApiError(400, "invalid_request", f"offer the {SUBPROTOCOL} subprotocol")
+    if SUBPROTOCOL_V2 in offered:
+        selected = SUBPROTOCOL_V2
+    elif SUBPROTOCOL in offered:
+        selected = SUBPROTOCOL
+    else:
+        raise ApiError(400, "invalid_request", f"offer the {SUBPROTOCOL} subprotocol (or {SUBPROTOCOL_V2})")
     audiences = state.audiences
     if audiences.closed:
         raise ApiError(503, "unavailable", "the daemon is shutting down")
@@ -70,7 +76,13 @@ async def live_servers() -> None:
         # No await from the check to the subscription, so concurrent handshakes cannot overshoot.
         audiences.check_room(user.id, client, FeedLimits(http.max_live_feeds_per_user, http.max_live_feeds_per_address))
         subscription = audiences.subscribe(
-            grant, user.id, state.cache, state.settings.push.interval_seconds, client=client
+            grant,
+            user.id,
+            state.cache,
+            state.settings.push.interval_seconds,
+            client=client,
+            protocol="v2" if selected == SUBPROTOCOL_V2 else "v1",
+            deflate=transport_deflate(websocket.scope),
         )
     except HubClosed:
         raise ApiError(503, "unavailable", "the daemon is shutting down") from None
@@ -78,7 +90,7 @@ async def live_servers() -> None:
         raise ApiError(429, "too_many_live_feeds", str(exc)) from None
     # From here every way out (close, abort, error, cancel) unsubscribes, which frees the slot.
     try:
-        await websocket.accept(subprotocol=SUBPROTOCOL)
+        await websocket.accept(subprotocol=selected)
         log.debug("live feed opened for %s from %s", user.username, client)
         feed = LiveFeed(
             # The proxy only works in this task's context; it is typed as the object it proxies.

@@ -20,7 +20,16 @@ import trio
 from monitord.cache import LiveCache
 from monitord.groups import visible_servers
 from monitord.models import EVERYTHING, Grant
-from monitord.push.hub import CLOSE_GOING_AWAY, FeedLimits, HubClosed, SnapshotHub, Subscription, TooManyFeeds
+from monitord.push.hub import (
+    CLOSE_GOING_AWAY,
+    FeedLimits,
+    HubClosed,
+    Pending,
+    Protocol,
+    SnapshotHub,
+    Subscription,
+    TooManyFeeds,
+)
 from monitord.wire import ServerWithDetails
 
 # A private close code (CONTRACT §5 lets 4xxx be the daemon's): the user's grant changed.
@@ -82,14 +91,28 @@ class Audiences:
             raise TooManyFeeds(f"this address already has {limits.per_client} live feeds open; close one first")
 
     def subscribe(
-        self, grant: Grant, user_id: int, cache: LiveCache, max_age_seconds: float, *, client: str = ""
+        self,
+        grant: Grant,
+        user_id: int,
+        cache: LiveCache,
+        max_age_seconds: float,
+        *,
+        client: str = "",
+        protocol: Protocol = "v1",
+        deflate: bool = False,
     ) -> Subscription:
-        """Subscribe a client to its grant's audience, first snapshot included. Raises HubClosed."""
+        """Subscribe a client to its grant's audience, first message included (a v1 snapshot, or
+        the v2 stream's current snapshot). Raises HubClosed."""
         if self.closed:
             raise HubClosed("the daemon is shutting down")
         hub = self._hub_for(grant)
-        initial = hub.snapshot_for_new_client(VisibleServers(cache, grant), max_age_seconds)
-        subscription = hub.subscribe(user_id, initial, client=client)
+        visible = VisibleServers(cache, grant)
+        initial: Pending = (
+            hub.v2_message_for_new_client(visible)
+            if protocol == "v2"
+            else hub.snapshot_for_new_client(visible, max_age_seconds)
+        )
+        subscription = hub.subscribe(user_id, initial, client=client, protocol=protocol, deflate=deflate)
         self._someone_listens.set()
         return subscription
 

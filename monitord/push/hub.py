@@ -1,17 +1,24 @@
 """The fan-out: every connected client's subscription, and the control of their lifetimes.
 
-Data and control travel apart. Snapshots go through each subscription's LatestSnapshotSlot,
-where a newer one replaces one not sent yet. Close requests (revoked session, shutdown, policy)
+Data and control travel apart. Messages go through each subscription's LatestSnapshotSlot,
+where a newer one replaces one not sent yet: for `monitord.v1` a newer snapshot, for
+`monitord.v2` (delta.py) a snapshot instead of the delta that replaced one, since a client that
+missed a delta cannot apply the next. Every message is encoded once per tick for all clients of
+its protocol, and its deflated frame built once (in a thread) while any of them negotiated it.
+
+One hub serves one visibility set (push/audiences.py keeps one per distinct grant); inside it,
+clients are counted per protocol. Close requests (revoked session, shutdown, policy)
 go through `request_close`, so they never wait behind data nor get dropped as stale data.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import NamedTuple, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 import trio
 
+from monitord.push.delta import DeltaStream, StreamMessage
 from monitord.push.slot import LatestSnapshotSlot
 from monitord.push.snapshot import Encode, ServerSource, Snapshot, build_snapshot
 from monitord.wire import encoder
@@ -22,6 +29,8 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_SESSION_ENDED = 4401
 
 T = TypeVar("T")
+Protocol = Literal["v1", "v2"]
+Pending = Snapshot | StreamMessage
 
 
 class HubClosed(Exception):
@@ -47,23 +56,35 @@ class CloseRequest(NamedTuple):
 
 
 class Subscription:
-    """One client's place in the hub: its pending snapshot and, once set, why it must close."""
+    """One client's place in the hub: its pending message and, once set, why it must close.
 
-    def __init__(self, user_id: int, initial: Snapshot, client: str = "") -> None:
+    `protocol` is what the client speaks; `deflate` whether it negotiated the shared
+    permessage-deflate (its sender sends the deflated frames).
+    """
+
+    def __init__(
+        self, user_id: int, initial: Pending, client: str = "", *, protocol: Protocol = "v1", deflate: bool = False
+    ) -> None:
         self.user_id = user_id
         self.client = client  # the peer's address
-        self.slot: LatestSnapshotSlot[Snapshot] = LatestSnapshotSlot()
+        self.protocol = protocol
+        self.deflate = deflate
+        self.slot: LatestSnapshotSlot[Pending] = LatestSnapshotSlot()
         self.slot.put(initial)
-        # Snapshots replaced before this client could send them (it was slower than the ticks).
+        # v2: the seq the client holds once it has sent what is queued.
+        self.seq = initial.seq if isinstance(initial, StreamMessage) else 0
+        # Messages replaced before this client could send them (it was slower than the ticks).
         self.dropped = 0
         self._close_request: CloseRequest | None = None
         self._closing = trio.Event()
 
-    def offer(self, snapshot: Snapshot) -> bool:
-        """Queue `snapshot`; True when it replaced one this client had not sent yet."""
-        replaced = self.slot.put(snapshot)
+    def offer(self, message: Pending) -> bool:
+        """Queue `message`; True when it replaced one this client had not sent yet."""
+        replaced = self.slot.put(message)
         if replaced:
             self.dropped += 1
+        if isinstance(message, StreamMessage):
+            self.seq = message.seq
         return replaced
 
     @property
@@ -84,7 +105,7 @@ class Subscription:
 
 
 class SnapshotHub:
-    """Builds snapshots with one encoder and hands each to every subscription.
+    """Builds each tick's messages with one encoder and hands them to every subscription.
 
     Nothing here blocks: publishing is a slot replacement per client, so no client can delay
     the push task or another client. Only trio tasks of one run use it.
@@ -96,6 +117,10 @@ class SnapshotHub:
         # The subscriptions held per user and per client address (FeedLimits).
         self._per_user: Counter[int] = Counter()
         self._per_client: Counter[str] = Counter()
+        # Subscriptions per protocol, and per protocol those that negotiated deflate.
+        self._per_protocol: Counter[Protocol] = Counter()
+        self._deflating: Counter[Protocol] = Counter()
+        self.stream = DeltaStream()
         self._someone_listens = trio.Event()
         self._closed: CloseRequest | None = None
         self.latest: Snapshot | None = None
@@ -137,6 +162,37 @@ class SnapshotHub:
             return latest
         return self.build(cache)
 
+    def listeners(self, protocol: Protocol) -> int:
+        """How many clients speak `protocol`."""
+        return self._per_protocol[protocol]
+
+    def deflating(self, protocol: Protocol) -> int:
+        """How many clients speaking `protocol` negotiated the shared permessage-deflate."""
+        return self._deflating[protocol]
+
+    def v2_message_for_new_client(self, cache: ServerSource) -> StreamMessage:
+        """The v2 snapshot of the current seq. With no v2 client listening, the stream first
+        jumps to the cache as it is now (nobody needs a delta from the old state); otherwise it
+        is the state of the last tick, which the next delta starts from."""
+        if not self._per_protocol["v2"] and self.stream.cache_version != cache.version:
+            self.stream.reset(cache.servers(), cache.version)
+        return self.stream.snapshot()
+
+    def advance_v2(self, cache: ServerSource) -> StreamMessage:
+        """Encode the delta from the last tick's state to `cache` (once for every v2 client)."""
+        return self.stream.advance(cache.servers(), cache.version)
+
+    def publish_v2(self, delta: StreamMessage) -> None:
+        """Offer `delta` to every v2 client that can apply it; one that cannot (it still has a
+        message pending, or holds another seq) gets the current snapshot, built once."""
+        for subscription in self._subscriptions:
+            if subscription.protocol != "v2" or subscription.seq == delta.seq:
+                continue
+            if subscription.seq == delta.seq - 1 and not subscription.slot.pending:
+                subscription.offer(delta)
+            else:
+                self.snapshots_dropped += subscription.offer(self.stream.snapshot())
+
     def check_room(self, user_id: int, client: str, limits: FeedLimits) -> None:
         """Raise TooManyFeeds when `user_id` or `client` already holds its limit of subscriptions.
 
@@ -147,17 +203,21 @@ class SnapshotHub:
         if self._per_client[client] >= limits.per_client:
             raise TooManyFeeds(f"this address already has {limits.per_client} live feeds open; close one first")
 
-    def subscribe(self, user_id: int, initial: Snapshot, *, client: str = "") -> Subscription:
+    def subscribe(
+        self, user_id: int, initial: Pending, *, client: str = "", protocol: Protocol = "v1", deflate: bool = False
+    ) -> Subscription:
         """Register a client whose first message is `initial`. Raises HubClosed at shutdown.
 
         The subscription counts against its user and `client` address until `unsubscribe`.
         """
         if self._closed is not None:
             raise HubClosed(self._closed.reason)
-        subscription = Subscription(user_id, initial, client)
+        subscription = Subscription(user_id, initial, client, protocol=protocol, deflate=deflate)
         self._subscriptions.add(subscription)
         self._per_user[user_id] += 1
         self._per_client[client] += 1
+        self._per_protocol[protocol] += 1
+        self._deflating[protocol] += deflate
         self._someone_listens.set()
         return subscription
 
@@ -168,6 +228,9 @@ class SnapshotHub:
         self._subscriptions.remove(subscription)
         _release(self._per_user, subscription.user_id)
         _release(self._per_client, subscription.client)
+        _release(self._per_protocol, subscription.protocol)
+        if subscription.deflate:
+            _release(self._deflating, subscription.protocol)
         if not self._subscriptions:
             self._someone_listens = trio.Event()
 
@@ -176,9 +239,10 @@ class SnapshotHub:
         await self._someone_listens.wait()
 
     def publish(self, snapshot: Snapshot) -> None:
-        """Offer `snapshot` to every client; never blocks."""
+        """Offer `snapshot` to every v1 client; never blocks."""
         for subscription in self._subscriptions:
-            self.snapshots_dropped += subscription.offer(snapshot)
+            if subscription.protocol == "v1":
+                self.snapshots_dropped += subscription.offer(snapshot)
 
     def revoke_user(self, user_id: int, reason: str = "the session was revoked") -> int:
         """Close every connection of `user_id` with 4401; returns how many there were."""

@@ -1,4 +1,4 @@
-"""One encoded `fullServerList` message, built once and shared by every client."""
+"""One encoded `fullServerList` message (`monitord.v1`), built once and shared by every client."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import trio
-from wsproto.frame_protocol import FrameProtocol
 
+from monitord.push.frames import OutgoingMessage
 from monitord.wire import FullServerList, ServerWithDetails, encoder
 
 Encode = Callable[[FullServerList], bytes]
@@ -26,24 +26,26 @@ class ServerSource(Protocol):
 
 @dataclass(frozen=True, slots=True, weakref_slot=True)
 class Snapshot:
-    """The push message (CONTRACT §5), as JSON and as the WebSocket text frame that carries it.
+    """The push message (CONTRACT §5), as JSON and as the WebSocket frames that carry it.
 
-    `frame` is the whole frame as a server sends it (unmasked, final, uncompressed: the daemon
-    declines permessage-deflate), built once per tick so every client's socket gets the same
-    bytes: no per-client framing or copying, which is what a send costs otherwise.
+    `frame` is the whole frame as a server sends it (unmasked, final, uncompressed), built once
+    per tick so every client's socket gets the same bytes: no per-client framing or copying,
+    which is what a send costs otherwise. `message` also holds the deflated frame, built once
+    when a client negotiated the shared permessage-deflate.
     """
 
-    payload: bytes
-    frame: bytes
+    message: OutgoingMessage
     servers: int
     cache_version: int
     built_at: float  # trio clock
 
+    @property
+    def payload(self) -> bytes:
+        return self.message.payload
 
-def text_frame(payload: bytes) -> bytes:
-    """`payload` (UTF-8 JSON) as one final, unmasked WebSocket text frame, framed by wsproto,
-    the library hypercorn frames every other message with."""
-    return bytes(FrameProtocol(client=False, extensions=[]).send_data(payload.decode(), fin=True))
+    @property
+    def frame(self) -> bytes:
+        return self.message.frame
 
 
 def build_snapshot(cache: ServerSource, encode: Encode = encoder.encode) -> Snapshot:
@@ -51,8 +53,7 @@ def build_snapshot(cache: ServerSource, encode: Encode = encoder.encode) -> Snap
     servers = cache.servers()
     payload = encode(FullServerList(generated_at=datetime.now(UTC), servers=servers))
     return Snapshot(
-        payload=payload,
-        frame=text_frame(payload),
+        message=OutgoingMessage(payload),
         servers=len(servers),
         cache_version=cache.version,
         built_at=trio.current_time(),

@@ -1,4 +1,4 @@
-"""The push task: one snapshot per audience per tick, each encoded once, only while someone listens."""
+"""The push task: each tick, per audience, its messages encoded once (and deflated once), only while someone listens."""
 
 from __future__ import annotations
 
@@ -31,8 +31,11 @@ async def push_snapshots(
     observe_tick_seconds: Callable[[float], object] = lambda _seconds: None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
-    """Every `interval_seconds` on trio's clock, encode what each audience with a client sees of
-    `cache` once and publish it to that audience's hub (one encoding per distinct grant).
+    """Every `interval_seconds` on trio's clock, for each audience with a client (one per distinct
+    grant, issue 16), encode what it sees of `cache` once per protocol spoken and publish it to
+    that audience's hub: a v1 snapshot while v1 clients listen, a v2 delta while v2 clients do.
+    While any client of a protocol negotiated permessage-deflate, its message is also deflated
+    once, in a worker thread, before it is published.
 
     Sleeps without ticking while no client is connected; a client that connects gets its first
     snapshot from the route, so ticks resume one interval later. A tick that fails is logged and
@@ -51,9 +54,14 @@ async def push_snapshots(
                 started = time.perf_counter()
                 try:
                     # Built all before any is published: a failure publishes nothing this tick.
-                    built = [
-                        (hub, hub.build(VisibleServers(cache, grant))) for grant, hub in audiences.hubs() if len(hub)
-                    ]
+                    built = []
+                    for grant, hub in audiences.hubs():
+                        if not len(hub):
+                            continue
+                        visible = VisibleServers(cache, grant)
+                        snapshot = hub.build(visible) if hub.listeners("v1") else None
+                        delta = hub.advance_v2(visible) if hub.listeners("v2") else None
+                        built.append((hub, snapshot, delta))
                 except Exception as exc:
                     # The traceback once; then one line per failed tick until it works again.
                     if failing:
@@ -65,7 +73,15 @@ async def push_snapshots(
                     if failing:
                         log.info("server-list snapshots work again")
                     failing = False
-                    for hub, snapshot in built:
-                        hub.publish(snapshot)
+                    for hub, snapshot, delta in built:
+                        if snapshot is not None and hub.deflating("v1"):
+                            await snapshot.message.deflated_frame()
+                        if delta is not None and hub.deflating("v2"):
+                            await delta.message.deflated_frame()
+                    for hub, snapshot, delta in built:
+                        if snapshot is not None:
+                            hub.publish(snapshot)
+                        if delta is not None:
+                            hub.publish_v2(delta)
                     observe_tick_seconds(time.perf_counter() - started)
             tick = next_tick_after(tick, interval_seconds, trio.current_time())

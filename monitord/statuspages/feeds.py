@@ -18,8 +18,9 @@ import trio
 
 from monitord.cache import LiveCache
 from monitord.models import datetime_to_ms
+from monitord.push.frames import OutgoingMessage
 from monitord.push.hub import CLOSE_GOING_AWAY, HubClosed, SnapshotHub, Subscription, TooManyFeeds
-from monitord.push.snapshot import Snapshot, text_frame
+from monitord.push.snapshot import Snapshot
 from monitord.statuspages.public import PublicStatusPage, PublicStatusPush, build_public_page, section_members
 from monitord.statuspages.settings import Field, PageSettings, decode_settings
 from monitord.statuspages.uptime import UptimeBook
@@ -48,8 +49,7 @@ async def build_page(settings: PageSettings, cache: LiveCache, uptime: UptimeBoo
 def encode_push(page: PublicStatusPage, servers: int, cache_version: int) -> Snapshot:
     payload = _encoder.encode(PublicStatusPush(**msgspec.structs.asdict(page)))
     return Snapshot(
-        payload=payload,
-        frame=text_frame(payload),
+        message=OutgoingMessage(payload),
         servers=servers,
         cache_version=cache_version,
         built_at=trio.current_time(),

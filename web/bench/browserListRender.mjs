@@ -11,6 +11,9 @@
  *   node bench/browserListRender.mjs            (npm run measure:list:browser)
  *   CHROMIUM=/path/to/chromium SCREENSHOT=out.png node bench/browserListRender.mjs
  *
+ * PROTOCOL=v2 sends what the daemon sends over monitord.v2 instead: a snapshot first, then one
+ * delta per push whose rows carry the online servers' new samples (issue 17).
+ *
  * PUSHES (default 30) sets how many pushes are timed; 300 fills the live charts' 10-minute
  * window at a 2 s push. The JS heap is read over CDP after a forced garbage collection, once
  * after the first push and once after the last, so the growth is what the pushes left behind.
@@ -27,6 +30,7 @@ import { chromium } from "playwright-core";
 const SERVERS = Number(process.env.SERVERS ?? 1000);
 const PUSHES = Number(process.env.PUSHES ?? 30);
 const FROZEN = process.env.FROZEN === "1"; // experiment: every push identical
+const PROTOCOL = process.env.PROTOCOL ?? "v1";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const DIST = resolve(fileURLToPath(new URL("../../monitord/static/dashboard", import.meta.url)));
 const GIB = 1024 ** 3;
@@ -98,6 +102,22 @@ function makeFrame(tick) {
     generatedAt: new Date(BASE_TIME + tick * 2000 + 500).toISOString(),
     servers,
   });
+}
+
+/** Push number `tick` as monitord.v2: the snapshot for tick 0, else the delta from tick - 1. */
+function makeV2Frame(tick) {
+  const list = JSON.parse(makeFrame(tick));
+  if (tick === 0) {
+    const fields = Object.keys(list.servers.find((s) => s.latestMetrics).latestMetrics).filter((k) => k !== "time");
+    return JSON.stringify({ type: "snapshot", epoch: 1, seq: 0, fields, servers: list.servers });
+  }
+  const rows = [];
+  for (const server of list.servers) {
+    if (server.status !== "online") continue;
+    const { time, ...values } = server.latestMetrics;
+    rows.push([server.id, Date.parse(time), ...Object.values(values)]);
+  }
+  return JSON.stringify({ type: "delta", epoch: 1, seq: tick, baseSeq: tick - 1, rows, upserts: [], removed: [] });
 }
 
 const MIME = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
@@ -229,7 +249,9 @@ function expectedMatches(query) {
 }
 
 async function main() {
-  const frames = Array.from({ length: PUSHES + 1 }, (_, tick) => makeFrame(FROZEN ? 0 : tick));
+  const frames = Array.from({ length: PUSHES + 1 }, (_, tick) =>
+    PROTOCOL === "v2" ? makeV2Frame(tick) : makeFrame(FROZEN ? 0 : tick),
+  );
   const staticServer = await startStaticServer();
   const origin = `http://127.0.0.1:${staticServer.address().port}`;
   const userDataDir = mkdtempSync(join(tmpdir(), "monitord-bench-"));
@@ -307,6 +329,7 @@ async function main() {
       JSON.stringify(
         {
           servers: SERVERS,
+          protocol: PROTOCOL,
           renderedRows: await page.evaluate(() => document.querySelectorAll('[data-testid="server-row"]').length),
           browser: `headless ${browserVersion}`,
           firstPushToPaintMs: Math.round(pushTimes[0] * 10) / 10,

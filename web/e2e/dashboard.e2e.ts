@@ -227,6 +227,25 @@ describe("the dashboard against a real daemon and agent", () => {
     expect(urls.filter((url) => url.includes(signature) || /[?&](token|jwt|access_token|auth)=/i.test(url))).toEqual([]);
   });
 
+  test("Chromium negotiates the shared permessage-deflate and monitord.v2, and the list stays live", async () => {
+    const { page } = await suite.newPage();
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    const handshakes: Record<string, string>[] = [];
+    cdp.on("Network.webSocketHandshakeResponseReceived", (event) => handshakes.push(event.response.headers));
+    const log = PushLog.attach(page);
+    await logIn(page, suite.daemon.baseUrl, "admin", suite.daemon.adminPassword());
+    await serverRow(page, suite.local.id).waitFor();
+    await expect.poll(() => log.pushes.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    const headers = Object.fromEntries(
+      Object.entries(handshakes[0] ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    expect(headers["sec-websocket-extensions"]).toBe("permessage-deflate; server_no_context_takeover");
+    expect(headers["sec-websocket-protocol"]).toBe("monitord.v2");
+    // Each pushed frame was deflated (RSV1) and Chromium inflated it: the page's list is live.
+    expect(log.pushes.at(-1)?.servers.some((server) => server.id === suite.local.id)).toBe(true);
+  });
+
   test("a revoked session ends at the login page", async () => {
     const viewer = await admin.request<{ id: number }>(
       "POST",

@@ -72,7 +72,7 @@ describe("routing and the login guard", () => {
     await screen.findByTestId("server-detail");
     expect(window.location.pathname).toBe("/servers/3");
     expect(JSON.parse(sessionStorage.getItem(SESSION_STORAGE_KEY)!).token).toBe("jwt.for.admin");
-    expect(FakeWebSocket.latest().protocols).toEqual(["monitord.v1", "bearer.jwt.for.admin"]);
+    expect(FakeWebSocket.latest().protocols).toEqual(["monitord.v2", "monitord.v1", "bearer.jwt.for.admin"]);
     expect(FakeWebSocket.latest().url).toBe("ws://localhost:3000/ws/servers");
     expect(status()).toBe("connecting");
 

@@ -64,11 +64,11 @@ afterEach(() => {
 });
 
 describe("connect", () => {
-  it("offers monitord.v1 and the bearer token as subprotocols, never in the URL", () => {
+  it("offers monitord.v2, monitord.v1 and the bearer token as subprotocols, never in the URL", () => {
     const { service } = makeService();
     service.connect("header.payload.signature");
     const socket = FakeWebSocket.latest();
-    expect(socket.protocols).toEqual(["monitord.v1", "bearer.header.payload.signature"]);
+    expect(socket.protocols).toEqual(["monitord.v2", "monitord.v1", "bearer.header.payload.signature"]);
     expect(socket.url).toBe("ws://localhost:3000/ws/servers");
     expect(socket.url).not.toContain("signature");
   });
@@ -184,7 +184,7 @@ describe("reconnect backoff", () => {
     const { service } = makeService();
     service.connect("abc");
     failAndMeasureRetry();
-    expect(FakeWebSocket.latest().protocols).toEqual(["monitord.v1", "bearer.abc"]);
+    expect(FakeWebSocket.latest().protocols).toEqual(["monitord.v2", "monitord.v1", "bearer.abc"]);
   });
 });
 

@@ -13,9 +13,17 @@
  *   open but silent for 3 push intervals → the socket is given up (close code 4000) and handled
  *                                       as an unintended close: a dead path never says so itself.
  *   a successful open resets reconnectAttempts to 0.
+ *   a monitord.v2 delta that does not follow what the client holds → the socket is given up
+ *                                       (close code 4002) and handled as an unintended close:
+ *                                       the new connection starts from a snapshot.
+ *
+ * Protocols: `monitord.v2` and `monitord.v1` are both offered; a daemon that knows v2 selects
+ * it (a snapshot, then compact deltas, see v2Feed.ts), an older one v1. Either way the
+ * callbacks get whole v1 lists.
  */
 import type { FullServerListPushType } from "../types";
 import { PushIntervalEstimate } from "./pushInterval";
+import { isV2Message, SUBPROTOCOL_V2, V2ListState } from "./v2Feed";
 
 /** Sent by the daemon when the token expired or was revoked. */
 export const CLOSE_SESSION_ENDED = 4401;
@@ -26,6 +34,8 @@ export const DEFAULT_MAX_RECONNECT_ATTEMPTS = 10;
 export const MAX_RECONNECT_DELAY_MS = 30_000;
 /** Reported (and sent) when the client gives up a socket that stopped delivering pushes. */
 export const CLOSE_STALLED = 4000;
+/** Reported (and sent) when a v2 delta does not follow the client's state: resynchronise. */
+export const CLOSE_RESYNC = 4002;
 /** An open socket with no frame for this many push intervals is taken as dead. */
 export const STALL_PUSH_INTERVALS = 3;
 
@@ -107,13 +117,20 @@ export function reconnectDelayMs(reconnectAttempts: number, random: () => number
  * the daemon is trusted for the rest, and this runs on every push of up to thousands of items.
  */
 export function parsePushMessage(data: unknown): FullServerListPushType | string {
+  const decoded = decodeFrame(data);
+  return typeof decoded === "string" ? decoded : checkFullServerList(decoded.value);
+}
+
+function decodeFrame(data: unknown): { value: unknown } | string {
   if (typeof data !== "string") return "binary frame";
-  let decoded: unknown;
   try {
-    decoded = JSON.parse(data);
+    return { value: JSON.parse(data) };
   } catch {
     return "not JSON";
   }
+}
+
+function checkFullServerList(decoded: unknown): FullServerListPushType | string {
   if (typeof decoded !== "object" || decoded === null) return "not an object";
   const message = decoded as Partial<FullServerListPushType>;
   if (message.type !== "fullServerList") return `unknown message type ${String(message.type)}`;
@@ -156,6 +173,8 @@ export class WebSocketService {
   /** Epoch ms of the open socket's last frame (or its open), for the stall watchdog. */
   private lastFrameAt = 0;
   private stallTimer: unknown = null;
+  /** What a monitord.v2 connection holds; reset for every socket. */
+  private readonly v2 = new V2ListState();
 
   constructor(options: WebSocketServiceOptions) {
     this.callbacks = options.callbacks;
@@ -198,7 +217,7 @@ export class WebSocketService {
     const url = this.url ?? defaultWebSocketUrl(window.location);
     let socket: WebSocketLike;
     try {
-      socket = this.createWebSocket(url, [SUBPROTOCOL, BEARER_PROTOCOL_PREFIX + this.token]);
+      socket = this.createWebSocket(url, [SUBPROTOCOL_V2, SUBPROTOCOL, BEARER_PROTOCOL_PREFIX + this.token]);
     } catch {
       // The constructor throws only for a malformed URL or protocol; retrying cannot help.
       this.callbacks.onError();
@@ -206,6 +225,7 @@ export class WebSocketService {
       return;
     }
     this.socket = socket;
+    this.v2.reset();
     // Every handler checks that its socket is still the current one, so late events from a
     // replaced socket (connect() twice, StrictMode double effects) cannot disturb the state.
     socket.onopen = () => {
@@ -222,7 +242,18 @@ export class WebSocketService {
       // Any frame, even one dropped below, shows the path is alive.
       this.lastFrameAt = this.scheduler.now();
       this.pushInterval.frameReceived(this.lastFrameAt);
-      const parsed = parsePushMessage(event.data);
+      const decoded = decodeFrame(event.data);
+      if (typeof decoded !== "string" && isV2Message(decoded.value)) {
+        const list = this.v2.apply(decoded.value, new Date(this.scheduler.now()).toISOString());
+        if (typeof list === "string") {
+          this.callbacks.onInvalidMessage?.(list);
+          this.giveUp(socket, CLOSE_RESYNC, list);
+          return;
+        }
+        this.callbacks.onMessage(list);
+        return;
+      }
+      const parsed = typeof decoded === "string" ? decoded : checkFullServerList(decoded.value);
       if (typeof parsed === "string") {
         this.callbacks.onInvalidMessage?.(parsed);
         return;
@@ -272,10 +303,15 @@ export class WebSocketService {
    */
   private giveUpStalled(socket: WebSocketLike, silentMs: number): void {
     this.pushInterval.stalled();
+    this.giveUp(socket, CLOSE_STALLED, `no push for ${Math.round(silentMs / 1000)} s`);
+  }
+
+  /** Drops `socket` without awaiting its close event, and retries as after any unintended close. */
+  private giveUp(socket: WebSocketLike, code: number, reason: string): void {
+    this.clearStallTimer();
     this.socket = null;
-    const reason = `no push for ${Math.round(silentMs / 1000)} s`;
-    socket.close(CLOSE_STALLED, reason);
-    this.handleClose(CLOSE_STALLED, reason);
+    socket.close(code, reason);
+    this.handleClose(code, reason);
   }
 
   private handleClose(code: number, reason: string): void {

@@ -35,10 +35,23 @@ export function sameServer(a: VpsListItemResponse, b: VpsListItemResponse): bool
  * `next` with each unchanged server replaced by its previous object. Returns `previous`
  * itself when nothing changed at all, so subscribers to the array are not woken.
  */
+/** Lists whose unchanged servers already are the previous list's objects (monitord.v2 deltas). */
+const reconciled = new WeakSet<readonly VpsListItemResponse[]>();
+
+/**
+ * Marks `list` as built from the previous list with every unchanged server kept as the same
+ * object, so `reuseUnchanged` need not compare 10,000 servers again. Returns `list`.
+ */
+export function markReconciled(list: readonly VpsListItemResponse[]): readonly VpsListItemResponse[] {
+  reconciled.add(list);
+  return list;
+}
+
 export function reuseUnchanged(
   previous: readonly VpsListItemResponse[],
   next: readonly VpsListItemResponse[],
 ): readonly VpsListItemResponse[] {
+  if (next === previous || reconciled.has(next)) return next;
   const previousById = new Map<number, VpsListItemResponse>();
   for (const server of previous) previousById.set(server.id, server);
   let allSame = previous.length === next.length;
