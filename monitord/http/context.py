@@ -17,7 +17,7 @@ from monitord.auth.login_limiter import LoginLimiter
 from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
-from monitord.health import DatabaseHealth
+from monitord.health import DatabaseHealth, ReplicaHealth
 from monitord.push.hub import SnapshotHub
 from monitord.servers import ServerRegistry
 from monitord.storage import Storage
@@ -37,6 +37,8 @@ class AppState:
     servers: ServerRegistry
     # The agent sample writer, whose state /api/health reports; None when the app runs alone.
     writer: DatabaseHealth | None = None
+    # The listener to the other replicas (PostgreSQL); None on SQLite or when the app runs alone.
+    replicas: ReplicaHealth | None = None
     started_at: float = field(default_factory=time.monotonic)
 
 

@@ -68,7 +68,10 @@ async def live_servers() -> None:
         # No await from the check to the subscription, so concurrent handshakes cannot overshoot.
         hub.check_room(user.id, client, FeedLimits(http.max_live_feeds_per_user, http.max_live_feeds_per_address))
         subscription = hub.subscribe(
-            user.id, hub.snapshot_for_new_client(state.cache, state.settings.push.interval_seconds), client=client
+            user.id,
+            hub.snapshot_for_new_client(state.cache, state.settings.push.interval_seconds),
+            client=client,
+            token_version=user.token_version,
         )
     except HubClosed:
         raise ApiError(503, "unavailable", "the daemon is shutting down") from None

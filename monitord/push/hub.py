@@ -50,8 +50,9 @@ class CloseRequest(NamedTuple):
 class Subscription:
     """One client's place in the hub: its pending snapshot and, once set, why it must close."""
 
-    def __init__(self, user_id: int, initial: Snapshot, client: str = "") -> None:
+    def __init__(self, user_id: int, initial: Snapshot, client: str = "", token_version: int = -1) -> None:
         self.user_id = user_id
+        self.token_version = token_version  # of the session token it was opened with
         self.client = client  # the peer's address
         self.slot: LatestSnapshotSlot[Snapshot] = LatestSnapshotSlot()
         self.slot.put(initial)
@@ -143,14 +144,14 @@ class SnapshotHub:
         if self._per_client[client] >= limits.per_client:
             raise TooManyFeeds(f"this address already has {limits.per_client} live feeds open; close one first")
 
-    def subscribe(self, user_id: int, initial: Snapshot, *, client: str = "") -> Subscription:
+    def subscribe(self, user_id: int, initial: Snapshot, *, client: str = "", token_version: int = -1) -> Subscription:
         """Register a client whose first message is `initial`. Raises HubClosed at shutdown.
 
         The subscription counts against its user and `client` address until `unsubscribe`.
         """
         if self._closed is not None:
             raise HubClosed(self._closed.reason)
-        subscription = Subscription(user_id, initial, client)
+        subscription = Subscription(user_id, initial, client, token_version)
         self._subscriptions.add(subscription)
         self._per_user[user_id] += 1
         self._per_client[client] += 1
@@ -176,9 +177,14 @@ class SnapshotHub:
         for subscription in self._subscriptions:
             self.snapshots_dropped += subscription.offer(snapshot)
 
-    def revoke_user(self, user_id: int, reason: str = "the session was revoked") -> int:
-        """Close every connection of `user_id` with 4401; returns how many there were."""
-        revoked = [s for s in self._subscriptions if s.user_id == user_id]
+    def revoke_user(self, user_id: int, reason: str = "the session was revoked", *, older_than: int | None = None) -> int:
+        """Close every connection of `user_id` with 4401 (only those opened with a token version
+        below `older_than`, when given); returns how many there were."""
+        revoked = [
+            s
+            for s in self._subscriptions
+            if s.user_id == user_id and (older_than is None or s.token_version < older_than)
+        ]
         for subscription in revoked:
             subscription.request_close(CLOSE_SESSION_ENDED, reason)
         return len(revoked)

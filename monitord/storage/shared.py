@@ -79,6 +79,11 @@ class SharedStatements:
         self.update_facts = f"UPDATE servers SET {facts} WHERE id = {m(len(FACT_COLUMNS) + 1)}"
         # Metrics, rollups and rollup state go with it (ON DELETE CASCADE), in the same statement.
         self.delete_server = f"DELETE FROM servers WHERE id = {m(1)}"
+        # --- replicas
+        self.propose_secret = (
+            f"INSERT INTO monitord_secrets (name, value) VALUES ({_marks(m, 2)}) ON CONFLICT (name) DO NOTHING"
+        )
+        self.secret = f"SELECT value FROM monitord_secrets WHERE name = {m(1)}"
         # --- bulk transfer
         self.table_counts = (
             "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM servers) AS servers, "
@@ -214,6 +219,10 @@ class SharedQueries(ABC):
 
     async def ping(self) -> None:
         await self._query_value("SELECT 1")
+
+    async def shared_secret(self, name: str, proposal: bytes) -> bytes:
+        await self._change(self._sql.propose_secret, name, proposal)
+        return bytes(await self._query_value(self._sql.secret, name))
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def table_counts(self) -> TableCounts:

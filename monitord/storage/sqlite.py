@@ -74,6 +74,10 @@ class SqliteStorage(SharedQueries):
 
     _sql = SharedStatements(lambda _number: "?")
 
+    def replication(self) -> None:
+        """None: one daemon per SQLite file (the daemon's lock file refuses a second one)."""
+        return None
+
     def __init__(self, connection: sqlite3.Connection, reader: sqlite3.Connection, path: Path) -> None:
         self._connection = connection
         self._limiter = trio.CapacityLimiter(1)
@@ -145,7 +149,8 @@ class SqliteStorage(SharedQueries):
         await self._write(change)
 
     # --- metrics -----------------------------------------------------------------------------
-    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
+    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]], *, notify: Sequence[str] = ()) -> int:
+        # `notify` has no listener here: SQLite serves one daemon.
         if not batch:
             return 0
         rows = [(server_id, *sample_values(sample), server_id) for server_id, sample in batch]

@@ -70,4 +70,13 @@ CREATE TABLE rollup_late (
     PRIMARY KEY (server_id, bucket_ms)
 ) WITHOUT ROWID;
 """,
+    # 3: replicas (issue 19): the secrets every daemon on one database shares (the JWT signing
+    # key). The change notifications of PostgreSQL's migration 3 have no use here: SQLite serves
+    # one daemon.
+    """
+CREATE TABLE monitord_secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+""",
 )
