@@ -22,9 +22,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -122,7 +121,7 @@ def _one_daemon_per_sqlite_file(settings: Settings) -> Iterator[None]:
         except OSError:
             raise StartupError(
                 f"another monitord daemon already uses {path}: SQLite serves one daemon "
-                "(run several on PostgreSQL, see README \"Running several daemons\")"
+                '(run several on PostgreSQL, see README "Running several daemons")'
             ) from None
         yield
 

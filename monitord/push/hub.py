@@ -177,7 +177,9 @@ class SnapshotHub:
         for subscription in self._subscriptions:
             self.snapshots_dropped += subscription.offer(snapshot)
 
-    def revoke_user(self, user_id: int, reason: str = "the session was revoked", *, older_than: int | None = None) -> int:
+    def revoke_user(
+        self, user_id: int, reason: str = "the session was revoked", *, older_than: int | None = None
+    ) -> int:
         """Close every connection of `user_id` with 4401 (only those opened with a token version
         below `older_than`, when given); returns how many there were."""
         revoked = [

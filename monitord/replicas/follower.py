@@ -233,4 +233,3 @@ class _Follower:
             return
         self._user_versions[user_id] = user.token_version
         self._revoke_user(user_id, "the session was revoked", older_than=user.token_version)
-

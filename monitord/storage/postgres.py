@@ -577,7 +577,9 @@ class PostgresStorage(SharedQueries):
                     asyncpg.connect(self._url, server_settings=settings)
                 )
         except trio.TooSlowError:
-            raise StorageError(f"PostgreSQL at {self._target.host}: no answer within {self._timeout_seconds:g} s") from None
+            raise StorageError(
+                f"PostgreSQL at {self._target.host}: no answer within {self._timeout_seconds:g} s"
+            ) from None
         except _DATABASE_ERRORS as exc:
             raise StorageError(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from None
         listener = PostgresListener(self, connection, buffer)

@@ -108,7 +108,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER monitord_servers_control AFTER INSERT OR DELETE OR UPDATE OF
-    name, agent_token_hash, {', '.join(FACT_COLUMNS)}
+    name, agent_token_hash, {", ".join(FACT_COLUMNS)}
     ON servers FOR EACH ROW EXECUTE FUNCTION monitord_control_notify();
 CREATE TRIGGER monitord_users_control AFTER INSERT OR DELETE OR UPDATE OF
     username, role, password_hash, token_version

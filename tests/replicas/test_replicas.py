@@ -27,7 +27,7 @@ from monitord.daemon import Endpoints
 from monitord.models import datetime_to_ms, now_ms
 from monitord.push.hub import SnapshotHub
 from tests.conftest import RunningDaemon, make_settings
-from tests.faults.conftest import RecordingAgent, health, poll, recording_agent
+from tests.faults.conftest import health, poll, recording_agent
 from tests.live_feed_helpers import feeds
 from tests.postgres import sql_session
 from tests.processes import DaemonProcess, daemon_process
@@ -147,7 +147,9 @@ async def test_three_replicas_share_samples_and_admin_changes(tmp_path: Path, po
                 delays.append(trio.current_time() - sent_at)
             await trio.sleep(0.1)
         delays.sort()
-        print(f"\nREPLICAS sample on A -> client on B/C: p50 {delays[len(delays) // 2] * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms")
+        print(
+            f"\nREPLICAS sample on A -> client on B/C: p50 {delays[len(delays) // 2] * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms"
+        )
         assert delays[len(delays) // 2] <= TICK_SECONDS + 0.1, delays
         assert delays[-1] <= TICK_SECONDS + 0.5, delays  # a loaded 2-core machine, at worst
         for replica in (a, b, c):
