@@ -35,6 +35,9 @@ from monitord.storage.replication import Listener, Notification, ReplicaLink
 log = logging.getLogger("monitord.replicas")
 
 HEARTBEAT_SECONDS = 5.0
+# After each (re)connect a probe is sent through the pool: it must reach the listener within
+# this, or notifications do not flow (PgBouncer in transaction mode, most likely).
+PROBE_SECONDS = 5.0
 # Notifications waiting for this task; beyond it the listener drops them and asks for a resync.
 BUFFER_NOTIFICATIONS = 10_000
 FIRST_RETRY_SECONDS = 0.5
@@ -74,6 +77,7 @@ async def follow_replicas(
     *,
     offline_after_seconds: float,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    probe_seconds: float = PROBE_SECONDS,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Keep `cache` (and agent calls, live feeds) in step with the other replicas until
@@ -90,7 +94,7 @@ async def follow_replicas(
                 presence.hold_remote = False
                 state.changed()
                 log.info("listening to the other replicas (replica id %s)", state.replica)
-                await follower.follow(listener, heartbeat_seconds)
+                await follower.follow(listener, heartbeat_seconds, probe_seconds)
         except StorageError as exc:
             reason = str(exc)
         else:
@@ -131,6 +135,7 @@ class _Follower:
         self._revoke_user = revoke_user
         self._state = state
         self._user_versions: dict[int, int] = {}
+        self._probe_heard = trio.Event()
 
     async def resync(self, listener: Listener) -> None:
         """Reload servers, latest samples and users from the tables (LISTEN is already on)."""
@@ -154,7 +159,7 @@ class _Follower:
         self._state.resyncs += 1
         self._state.changed()
 
-    async def follow(self, listener: Listener, heartbeat_seconds: float) -> None:
+    async def follow(self, listener: Listener, heartbeat_seconds: float, probe_seconds: float) -> None:
         """Apply notifications and beat the heart until the listener is lost; raises
         StorageError with the reason (a failed heartbeat, re-read or resync)."""
         failure: StorageError | None = None
@@ -170,10 +175,32 @@ class _Follower:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(until_failure, partial(self._heartbeat, listener, heartbeat_seconds))
             nursery.start_soon(until_failure, partial(self._consume, listener))
+            nursery.start_soon(until_failure, partial(self._probe, probe_seconds))
             await listener.lost.wait()
             nursery.cancel_scope.cancel()
         if failure is not None:
             raise failure
+
+    async def _probe(self, probe_seconds: float) -> None:
+        """Send ourselves a notification through the pool: proof that LISTEN works. Behind
+        PgBouncer in transaction (or statement) mode it never arrives: say so, stay degraded."""
+        self._probe_heard = trio.Event()
+        await self._link.notify(self._link.control_channel, f"probe {self._state.replica}")
+        with trio.move_on_after(probe_seconds):
+            await self._probe_heard.wait()
+            return
+        self._state.listening = False
+        self._state.reason = (
+            f"a test notification did not come back within {probe_seconds:g} s: LISTEN does not work on this "
+            "connection (PgBouncer in transaction or statement mode? connect replicas to PostgreSQL directly "
+            "or through session pooling)"
+        )
+        self._state.changed()
+        log.error("not hearing the other replicas: %s", self._state.reason)
+        await self._probe_heard.wait()
+        self._state.listening, self._state.reason = True, ""
+        self._state.changed()
+        log.info("notifications arrive after all: hearing the other replicas")
 
     async def _heartbeat(self, listener: Listener, heartbeat_seconds: float) -> None:
         while True:
@@ -204,7 +231,10 @@ class _Follower:
                 log.warning("ignored a malformed live notification: %s", exc)
             return
         table, _, row_id = notification.payload.partition(" ")
-        if not row_id.isdigit():
+        if table == "probe":
+            if row_id == self._state.replica:
+                self._probe_heard.set()
+        elif not row_id.isdigit():
             log.warning("ignored a malformed control notification: %.80r", notification.payload)
         elif table == "servers":
             await self._servers.refresh(int(row_id))

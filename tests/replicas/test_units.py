@@ -3,7 +3,11 @@ SQLite single-daemon lock."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -15,7 +19,10 @@ from monitord.daemon import _one_daemon_per_sqlite_file
 from monitord.errors import StartupError
 from monitord.ingest.presence import AgentPresence, watch_offline
 from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS, HostFacts, MetricsSample, ServerRecord, ms_to_datetime
+from monitord.replicas.follower import PROBE_SECONDS, ReplicaState, follow_replicas
 from monitord.replicas.live import LiveAnnouncer, decode_live, samples_of
+from monitord.servers import ServerRegistry
+from monitord.storage.replication import Notification
 from monitord.wire import ServerStatus
 
 
@@ -72,3 +79,86 @@ def test_a_second_daemon_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> N
                 pass
     with _one_daemon_per_sqlite_file(settings):  # released when the first one ends
         pass
+
+
+class _FakeListener:
+    def __init__(self) -> None:
+        self.send, self.notifications = trio.open_memory_channel[Notification](100)
+        self.overflowed = False
+        self.lost = trio.Event()
+
+    async def heartbeat(self) -> None:
+        pass
+
+    async def try_lock(self, key: int) -> bool:
+        return False
+
+
+class _FakeLink:
+    """A database whose notifications reach the listener, or (behind a transaction-mode
+    PgBouncer) never do."""
+
+    live_channel = "live"
+    control_channel = "control"
+
+    def __init__(self, *, delivers: bool) -> None:
+        self.delivers = delivers
+        self.listener = _FakeListener()
+
+    @asynccontextmanager
+    async def listen(self, buffer: int, name: str) -> AsyncIterator[_FakeListener]:
+        yield self.listener
+
+    async def notify(self, channel: str, payload: str) -> None:
+        if self.delivers:
+            self.listener.send.send_nowait(Notification(channel, payload))
+
+
+class _EmptyStorage:
+    async def list_servers(self) -> list[ServerRecord]:
+        return []
+
+    async def latest_samples(self) -> dict[int, MetricsSample]:
+        return {}
+
+    async def list_users(self) -> list[object]:
+        return []
+
+
+async def _follow(link: _FakeLink, nursery: trio.Nursery) -> ReplicaState:
+    state = ReplicaState("r1")
+    cache = LiveCache()
+    storage: Any = _EmptyStorage()
+    await nursery.start(
+        partial(
+            follow_replicas,
+            link,  # type: ignore[arg-type]
+            storage,
+            cache,
+            AgentPresence(),
+            ServerRegistry(storage, cache),
+            lambda *args, **kwargs: 0,
+            state,
+            offline_after_seconds=3.0,
+        )
+    )
+    return state
+
+
+async def test_the_listener_proves_itself_with_a_probe(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    state = await _follow(_FakeLink(delivers=True), nursery)
+    await trio.sleep(PROBE_SECONDS * 2)
+    assert (state.listening, state.reason, state.resyncs) == (True, "", 1)
+
+
+@pytest.mark.expect_error_logs
+async def test_notifications_that_never_arrive_are_reported_as_pgbouncer_in_transaction_mode(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = await _follow(_FakeLink(delivers=False), nursery)
+    await trio.sleep(PROBE_SECONDS + 0.1)
+    assert not state.listening
+    assert "PgBouncer in transaction or statement mode" in state.reason
+    assert "not hearing the other replicas: a test notification did not come back" in caplog.text
