@@ -57,18 +57,19 @@ class NotifyCounter:
     def __init__(self, url: str) -> None:
         self._url = url
         self.events: list[tuple[float, int]] = []
-        self._stop = threading.Event()
         self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=lambda: asyncio.run(self._listen()), daemon=True)
 
     async def _listen(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         connection = await asyncpg.connect(self._url)
         await connection.add_listener(
             "monitord_live", lambda _c, _p, _ch, payload: self.events.append((time.time(), len(payload)))
         )
         self._ready.set()
-        while not self._stop.is_set():
-            await asyncio.sleep(0.1)
+        await self._stop.wait()
         await connection.close()
 
     def __enter__(self) -> NotifyCounter:
@@ -77,7 +78,8 @@ class NotifyCounter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
 
     def rate(self, t0: float, t1: float) -> tuple[float, float]:
@@ -197,7 +199,8 @@ def markdown(runs: list[ReplicaRun], command: str) -> str:
         "client's decoded snapshot, push interval included, one probe client per daemon. PostgreSQL CPU "
         "counts the backends of the bench database (not the WAL writer or checkpointer).",
         "",
-        "| daemons | agents | clients per daemon | stored samples/s | CPU per daemon | PostgreSQL CPU | NOTIFY/s | NOTIFY KB/s | latency p50 per daemon | latency p99 per daemon |",
+        "| daemons | agents | clients per daemon | stored samples/s | CPU per daemon | PostgreSQL CPU | NOTIFY/s "
+        "| NOTIFY KB/s | latency p50 per daemon | latency p99 per daemon |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
