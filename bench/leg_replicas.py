@@ -190,9 +190,9 @@ def replica_figure(
         ]
 
 
-def markdown(runs: list[ReplicaRun], command: str) -> str:
+def markdown(runs: list[ReplicaRun], number: str, command: str) -> str:
     lines = [
-        "## Replicas: several daemons on one PostgreSQL (issue 19)",
+        f"## {number} Replicas: several daemons on one PostgreSQL (issue 19)",
         "",
         f"Command: `{command}`. Agents report every second, split evenly over the daemons; each daemon "
         f"has its own dashboard clients (push every {INTERVAL_SECONDS:g} s). Latency = agent timestamp → a "
@@ -240,7 +240,7 @@ def main() -> None:
             settle=args.settle,
             seconds=args.seconds,
         )
-    print(markdown(runs, command))
+    print(markdown(runs, "7.", command))
 
 
 if __name__ == "__main__":

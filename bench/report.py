@@ -11,6 +11,8 @@ from typing import Any
 from bench.leg_footprint import Footprint
 from bench.leg_ingest import IngestRun
 from bench.leg_push import PushCell, SideBySide, as_row
+from bench.leg_replicas import ReplicaRun
+from bench.leg_replicas import markdown as replicas_markdown
 
 MB = 1e6
 
@@ -25,6 +27,7 @@ class Results:
     side: SideBySide | None = None
     ingest: list[IngestRun] = field(default_factory=list)
     footprints: list[Footprint] = field(default_factory=list)
+    replicas: list[ReplicaRun] = field(default_factory=list)
     profile: tuple[str, int, list[tuple[str, float]], list[tuple[str, float]]] | None = None
     skipped: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
@@ -249,6 +252,8 @@ def markdown(results: Results, found: list[Check]) -> str:
             f"SQLite): **{min(cell.startup_seconds for cell in big):.2f} s** (best of {len(big)} starts)",
             "",
         ]
+    if results.replicas:
+        out += [replicas_markdown(results.replicas, "7.", results.command)]
     if results.profile is not None:
         what, total, own, inclusive = results.profile
         out += [
