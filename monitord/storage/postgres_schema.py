@@ -92,7 +92,8 @@ CREATE TABLE rollup_late (
     # (alert state, grants) plug in with one more `CREATE TRIGGER ... EXECUTE FUNCTION
     # monitord_control_notify()`. The channel carries the schema's name unless it is `public`,
     # so several installations can share one database. `last_seen_ms` (written by every
-    # sample batch) is left out on purpose. `monitord_secrets` holds what every replica must
+    # sample batch) is left out on purpose, and so are updates that change nothing (an agent's
+    # hello re-stores the same host facts). `monitord_secrets` holds what every replica must
     # share: the JWT signing key.
     f"""
 CREATE FUNCTION monitord_control_notify() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -107,12 +108,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER monitord_servers_control AFTER INSERT OR DELETE OR UPDATE OF
-    name, agent_token_hash, {", ".join(FACT_COLUMNS)}
+CREATE TRIGGER monitord_servers_control AFTER INSERT OR DELETE
     ON servers FOR EACH ROW EXECUTE FUNCTION monitord_control_notify();
-CREATE TRIGGER monitord_users_control AFTER INSERT OR DELETE OR UPDATE OF
-    username, role, password_hash, token_version
+CREATE TRIGGER monitord_servers_changed AFTER UPDATE OF name, agent_token_hash, {", ".join(FACT_COLUMNS)}
+    ON servers FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION monitord_control_notify();
+CREATE TRIGGER monitord_users_control AFTER INSERT OR DELETE
     ON users FOR EACH ROW EXECUTE FUNCTION monitord_control_notify();
+CREATE TRIGGER monitord_users_changed AFTER UPDATE OF username, role, password_hash, token_version
+    ON users FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION monitord_control_notify();
 CREATE TABLE monitord_secrets (
     name TEXT PRIMARY KEY,
     value BYTEA NOT NULL
