@@ -13,6 +13,7 @@ import pytest
 import trio
 import trio.testing
 
+from monitord.agent.config import AgentSettings
 from monitord.cache import LiveCache
 from monitord.config import Settings
 from monitord.daemon import _one_daemon_per_sqlite_file
@@ -162,3 +163,14 @@ async def test_notifications_that_never_arrive_are_reported_as_pgbouncer_in_tran
     assert not state.listening
     assert "PgBouncer in transaction or statement mode" in state.reason
     assert "not hearing the other replicas: a test notification did not come back" in caplog.text
+
+
+def test_the_agent_takes_a_list_of_daemon_addresses() -> None:
+    listed = AgentSettings(server=["mon-a:50051", "mon-b:50052"], token="1.secret")
+    assert listed.servers == ["mon-a:50051", "mon-b:50052"]
+    assert [address.port for address in listed.addresses] == [50051, 50052]
+    assert AgentSettings(server="mon-a:50051", token="1.secret").servers == ["mon-a:50051"]
+    with pytest.raises(ValueError, match=r"`server`: the port must be 1-65535, got 'mon-b:0'"):
+        AgentSettings(server=["mon-a:50051", "mon-b:0"], token="1.secret")
+    with pytest.raises(ValueError, match=r"`server`: expected a daemon address, or a list of at least one"):
+        AgentSettings(server=[], token="1.secret")
