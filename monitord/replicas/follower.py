@@ -55,15 +55,6 @@ class ReplicaState:
         self.reason = "not connected yet"
         self.holds_maintenance = False
         self.resyncs = 0
-        self.heard_samples = 0
-        self._changed = trio.Event()
-
-    def changed(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
-
-    async def wait_changed(self) -> None:
-        await self._changed.wait()
 
 
 async def follow_replicas(
@@ -92,7 +83,6 @@ async def follow_replicas(
                 failures = 0
                 state.listening, state.reason = True, ""
                 presence.hold_remote = False
-                state.changed()
                 log.info("listening to the other replicas (replica id %s)", state.replica)
                 await follower.follow(listener, heartbeat_seconds, probe_seconds)
         except StorageError as exc:
@@ -102,7 +92,6 @@ async def follow_replicas(
         was_listening = state.listening
         state.listening, state.reason, state.holds_maintenance = False, reason, False
         presence.hold_remote = True
-        state.changed()
         delay = random.uniform(0.5, 1.0) * min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2**failures)
         failures += 1
         (log.warning if was_listening or failures == 1 else log.debug)(
@@ -157,7 +146,6 @@ class _Follower:
         for user_id in set(self._user_versions) - {user.id for user in users}:
             self._user_changed(user_id, None)
         self._state.resyncs += 1
-        self._state.changed()
 
     async def follow(self, listener: Listener, heartbeat_seconds: float, probe_seconds: float) -> None:
         """Apply notifications and beat the heart until the listener is lost; raises
@@ -195,18 +183,15 @@ class _Follower:
             "connection (PgBouncer in transaction or statement mode? connect replicas to PostgreSQL directly "
             "or through session pooling)"
         )
-        self._state.changed()
         log.error("not hearing the other replicas: %s", self._state.reason)
         await self._probe_heard.wait()
         self._state.listening, self._state.reason = True, ""
-        self._state.changed()
         log.info("notifications arrive after all: hearing the other replicas")
 
     async def _heartbeat(self, listener: Listener, heartbeat_seconds: float) -> None:
         while True:
             if not self._state.holds_maintenance and await listener.try_lock(MAINTENANCE_LOCK_KEY):
                 self._state.holds_maintenance = True
-                self._state.changed()
                 log.info("this replica runs history maintenance now")
             else:
                 await listener.heartbeat()
@@ -254,7 +239,6 @@ class _Follower:
             return
         self._cache.apply_sample(server_id, sample)
         self._presence.reported(server_id, remote=True)
-        self._state.heard_samples += 1
 
     def _user_changed(self, user_id: int, user: User | None) -> None:
         if user is None:
