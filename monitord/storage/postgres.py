@@ -269,7 +269,7 @@ class PostgresStorage(SharedQueries):
                 # cancelled query to end (or for the connection to be closed, after the timeout).
                 releasing = asyncio.ensure_future(self._pool.release(proxy, timeout=RELEASE_TIMEOUT_SECONDS))
                 self._releasing.add(releasing)
-                releasing.add_done_callback(self._releasing.discard)
+                releasing.add_done_callback(self._released)
                 raise
             await self._pool.release(proxy, timeout=RELEASE_TIMEOUT_SECONDS)
             return result
@@ -292,6 +292,15 @@ class PostgresStorage(SharedQueries):
             elif isinstance(exc, asyncpg.DiskFullError):
                 error = StorageFull
             raise error(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from exc
+
+    def _released(self, releasing: asyncio.Future[None]) -> None:
+        """A background release ended. One that failed (the connection did not become idle in
+        time) has had its connection closed by asyncpg; its exception is read here, since an
+        unread one would reach trio through trio-asyncio's exception handler and stop the daemon
+        (seen under heavy load with several replicas)."""
+        self._releasing.discard(releasing)
+        if not releasing.cancelled() and releasing.exception() is not None:
+            log.debug("closed a PostgreSQL connection that did not become idle: %r", releasing.exception())
 
     async def _write(self, work: Work[T]) -> T:
         """Run `work` in one transaction, committed (durably) before this returns."""
