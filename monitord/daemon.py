@@ -266,6 +266,7 @@ async def _run(
                         hub.revoke_user,
                         replicas,
                         offline_after_seconds=settings.agents.offline_after_seconds,
+                        retry_max_seconds=settings.database.retry_max_seconds,
                     )
                 )
             await nursery.start(

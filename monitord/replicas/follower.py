@@ -40,8 +40,7 @@ HEARTBEAT_SECONDS = 5.0
 PROBE_SECONDS = 5.0
 # Notifications waiting for this task; beyond it the listener drops them and asks for a resync.
 BUFFER_NOTIFICATIONS = 10_000
-FIRST_RETRY_SECONDS = 0.5
-MAX_RETRY_SECONDS = 10.0
+FIRST_RETRY_SECONDS = 0.1
 # The advisory lock whose holder runs history maintenance ("mainten").
 MAINTENANCE_LOCK_KEY = 0x6D61696E74656E
 
@@ -67,13 +66,15 @@ async def follow_replicas(
     state: ReplicaState,
     *,
     offline_after_seconds: float,
+    retry_max_seconds: float,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     probe_seconds: float = PROBE_SECONDS,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Keep `cache` (and agent calls, live feeds) in step with the other replicas until
-    cancelled. Reports started at once: the daemon serves from its start-up load meanwhile."""
-    task_status.started()
+    cancelled. Reports started after the first attempt to listen, whether it worked or not: a
+    daemon that cannot listen yet still serves, degraded, from its start-up load."""
+    started = False
     follower = _Follower(link, storage, cache, presence, servers, revoke_user, state, offline_after_seconds)
     failures = 0
     while True:
@@ -84,6 +85,9 @@ async def follow_replicas(
                 state.listening, state.reason = True, ""
                 presence.hold_remote = False
                 log.info("listening to the other replicas (replica id %s)", state.replica)
+                if not started:
+                    started = True
+                    task_status.started()
                 await follower.follow(listener, heartbeat_seconds, probe_seconds)
         except StorageError as exc:
             reason = str(exc)
@@ -92,7 +96,8 @@ async def follow_replicas(
         was_listening = state.listening
         state.listening, state.reason, state.holds_maintenance = False, reason, False
         presence.hold_remote = True
-        delay = random.uniform(0.5, 1.0) * min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2**failures)
+        # The backoff of failed writes (database.retry_max_seconds), with jitter.
+        delay = random.uniform(0.5, 1.0) * min(retry_max_seconds, FIRST_RETRY_SECONDS * 2 ** min(failures, 30))
         failures += 1
         (log.warning if was_listening or failures == 1 else log.debug)(
             "not hearing the other replicas (%s); degraded, no server they feed is marked offline; "
@@ -100,6 +105,9 @@ async def follow_replicas(
             reason,
             delay,
         )
+        if not started:
+            started = True
+            task_status.started()
         await trio.sleep(delay)
 
 

@@ -141,6 +141,7 @@ async def _follow(link: _FakeLink, nursery: trio.Nursery) -> ReplicaState:
             lambda *args, **kwargs: 0,
             state,
             offline_after_seconds=3.0,
+            retry_max_seconds=1.0,
         )
     )
     return state
