@@ -175,3 +175,16 @@ def test_the_agent_takes_a_list_of_daemon_addresses() -> None:
         AgentSettings(server=["mon-a:50051", "mon-b:0"], token="1.secret")
     with pytest.raises(ValueError, match=r"`server`: expected a daemon address, or a list of at least one"):
         AgentSettings(server=[], token="1.secret")
+
+
+async def test_an_overflowed_listener_makes_the_replica_resync_from_the_tables(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    link = _FakeLink(delivers=True)
+    state = await _follow(link, nursery)
+    await trio.sleep(1)
+    assert state.resyncs == 1  # the one after LISTEN
+    link.listener.overflowed = True  # notifications were dropped: what they said is unknown
+    await link.notify("control", "probe someone-else")
+    await trio.sleep(1)
+    assert state.resyncs == 2 and not link.listener.overflowed
