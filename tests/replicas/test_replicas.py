@@ -247,9 +247,8 @@ async def test_a_replica_whose_listener_breaks_resyncs_and_marks_nothing_offline
             await trio.sleep(0.5)
             nursery.start_soon(break_listener)
             with trio.fail_after(3):
-                while (await health(b.http)).get("replicas") != "degraded":
-                    await trio.sleep(0.05)
-            degraded = await health(b.http)
+                while (degraded := await health(b.http)).get("replicas") != "degraded":
+                    await trio.sleep(0.02)
             assert degraded["status"] == "degraded" and "other replicas" in degraded["reason"]
             while not gap_over.is_set():
                 with trio.move_on_after(0.5):
