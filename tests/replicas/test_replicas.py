@@ -17,9 +17,10 @@ from typing import Any
 
 import httpx
 import msgspec
+import pytest
 import trio
 from purerpc.grpclib.status import StatusCode
-from trio_websocket import WebSocketConnection
+from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from monitord.agent.run import Agent
 from monitord.auth.bootstrap import PASSWORD_FILE
@@ -196,6 +197,24 @@ async def test_three_replicas_share_samples_and_admin_changes(tmp_path: Path, po
             f"REPLICAS rename seen on A and C after {renamed_in * 1000:.0f} ms; rotation on C cut the agent "
             f"off on A after {cut_off_in * 1000:.0f} ms; delete seen on B, C, D after {deleted_in * 1000:.0f} ms"
         )
+        # A password change on B closes the admin's older live feeds on C (4401) within a tick;
+        # a feed opened with the new token stays open.
+        password = (tmp_path / "A" / "data" / PASSWORD_FILE).read_text().strip()
+        changed = await b.api(
+            token, "PUT", "/api/auth/password", json={"currentPassword": password, "newPassword": "another-password-19"}
+        )
+        assert changed.status_code == 200, changed.text
+        changed_at = trio.current_time()
+        with trio.fail_after(TICK_SECONDS), pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await feed_c.get_message()
+        closed_in = trio.current_time() - changed_at
+        assert closed.value.reason.code == 4401
+        feed_new = await stack.enter_async_context(_feed(c, changed.json()["token"]))
+        await _next_snapshot(feed_new)
+        await trio.sleep(TICK_SECONDS)
+        await _next_snapshot(feed_new)  # still open after the change's notification came back
+        print(f"REPLICAS password change on B closed the old feed on C after {closed_in * 1000:.0f} ms")
         for replica in (a, b, c, d):
             replica.process.process.send_signal(signal.SIGTERM)
         for replica in (a, b, c, d):
