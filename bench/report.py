@@ -12,6 +12,8 @@ from bench.leg_footprint import Footprint
 from bench.leg_ingest import IngestRun
 from bench.leg_install import InstallSize
 from bench.leg_push import PushCell, SideBySide, as_row
+from bench.leg_replicas import ReplicaRun
+from bench.leg_replicas import markdown as replicas_markdown
 
 MB = 1e6
 
@@ -28,6 +30,7 @@ class Results:
     footprints: list[Footprint] = field(default_factory=list)
     install_sizes: list[InstallSize] = field(default_factory=list)
     install_footprints: list[Footprint] = field(default_factory=list)
+    replicas: list[ReplicaRun] = field(default_factory=list)
     profile: tuple[str, int, list[tuple[str, float]], list[tuple[str, float]]] | None = None
     skipped: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
@@ -306,6 +309,8 @@ def markdown(results: Results, found: list[Check]) -> str:
             f"SQLite): **{min(cell.startup_seconds for cell in big):.2f} s** (best of {len(big)} starts)",
             "",
         ]
+    if results.replicas:
+        out += [replicas_markdown(results.replicas, "7.", results.command)]
     if results.profile is not None:
         what, total, own, inclusive = results.profile
         out += [

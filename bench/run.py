@@ -23,7 +23,7 @@ from pathlib import Path
 
 import trio
 
-from bench import leg_footprint, leg_ingest, leg_install, leg_push, profiling
+from bench import leg_footprint, leg_ingest, leg_install, leg_push, leg_replicas, profiling
 from bench.fixtures import build_sqlite_fixture
 from bench.procfs import machine_info
 from bench.report import Results, checks, markdown, short_table
@@ -49,6 +49,12 @@ class Sizes:
     backfill_seconds: float  # the window for the catch-up after an outage (must outlast it)
     footprint_seconds: float
     footprint_warm_up: float
+    # Figure 7 (issue 19): this many daemons on one PostgreSQL, agents over all, clients per daemon.
+    replicas: int = 3
+    replica_agents: int = 3000
+    replica_clients: int = 300
+    replica_settle: float = 8.0
+    replica_seconds: float = 10.0
 
 
 FULL = Sizes(
@@ -84,6 +90,10 @@ SMOKE = Sizes(
     backfill_seconds=4.0,
     footprint_seconds=2.0,
     footprint_warm_up=2.0,
+    replica_agents=6,
+    replica_clients=2,
+    replica_settle=1.0,
+    replica_seconds=2.0,
 )
 
 
@@ -149,6 +159,19 @@ def run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results)
         results.ingest.append(leg_ingest.postgres_ingest(workdir, args.postgres, sizes.agents, **ramp))
     else:
         results.skipped.append("ingest into PostgreSQL: no --postgres URL given")
+    if args.postgres:
+        log(f"figure 7: {sizes.replicas} replicas on one PostgreSQL, {sizes.replica_agents} agents")
+        results.replicas = leg_replicas.replica_figure(
+            args.postgres,
+            workdir,
+            replicas=sizes.replicas,
+            agents=sizes.replica_agents,
+            clients=sizes.replica_clients,
+            settle=sizes.replica_settle,
+            seconds=sizes.replica_seconds,
+        )
+    else:
+        results.skipped.append("replicas on one PostgreSQL: no --postgres URL given")
     missing = leg_footprint.tools_available()
     with_tools = args.tools and not missing
     if args.tools and missing:

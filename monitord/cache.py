@@ -134,3 +134,26 @@ class LiveCache:
         if view is None or view.active_alerts == alerts:
             return view
         return self._replace(server_id, active_alerts=alerts)
+
+    def update(self, record: ServerRecord) -> bool:
+        """Make the cache agree with `record` as re-read from the database (another replica
+        changed it): added, renamed, new facts or token. Returns whether its token changed."""
+        view = self._views.get(record.id)
+        if view is None:
+            self.add(record)
+            return False
+        if view.name != record.name:
+            self.rename(record.id, record.name)
+        if any(getattr(view, name) != value for name, value in _fact_fields(record.facts).items()):
+            self.set_facts(record.id, record.facts)
+        changed = self._token_hashes.get(record.id) != record.agent_token_hash
+        self._token_hashes[record.id] = record.agent_token_hash
+        return changed
+
+    def apply_stored_sample(self, server_id: int, sample: MetricsSample) -> ServerWithDetails | None:
+        """Make `sample` the latest if it is newer, leaving the status alone (read back from
+        the database, it is no sign that the server is online now)."""
+        view = self._views.get(server_id)
+        if view is None or (view.latest_metrics is not None and view.latest_metrics.time >= sample.time):
+            return view
+        return self._replace(server_id, latest_metrics=sample, last_seen_at=sample.time)

@@ -196,6 +196,10 @@ class AgentsSettings(_Section, frozen=True):
     # are waiting, or this long after the first one arrived, whichever comes first.
     write_batch_samples: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
     write_delay_seconds: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.05
+    # An agent call is ended after about this long (±20 %, at random) and the agent reconnects,
+    # so that agents spread over replicas that joined later (issue 19). Samples are acked as
+    # usual; the agent re-sends what was not, and re-sent samples are stored once.
+    call_max_seconds: Annotated[float, msgspec.Meta(ge=1, le=7 * 86_400)] = 1800.0
 
 
 class MetricsSettings(_Section, frozen=True):

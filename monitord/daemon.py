@@ -12,6 +12,8 @@ run(settings)
     ├ push_snapshots           one encoded snapshot per tick per visibility set (grant)
     ├ push_status_pages        each watched public status page, encoded once per its interval
     ├ maintain_history         rollups, late samples, retention, vacuum: short batches
+                               (PostgreSQL: only on the replica holding the maintenance lock)
+    ├ follow_replicas          PostgreSQL: LISTEN to the other daemons on the same database
     ├ alerts.run_evaluator     alert rules against the live cache, once a second
     ├ alerts.run_deliveries    the alert outbox to webhook and Apprise channels
     └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
@@ -20,9 +22,11 @@ run(settings)
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -53,11 +57,13 @@ from monitord.ingest.writer import SampleWriter
 from monitord.push.audiences import Audiences
 from monitord.push.hub import SnapshotHub
 from monitord.push.task import push_snapshots
+from monitord.replicas.follower import ReplicaState, follow_replicas
+from monitord.replicas.live import LiveAnnouncer, new_replica_id
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.servers import ServerRegistry
 from monitord.signals import watch_signals
 from monitord.statuspages.feeds import AddressRateLimiter, PublicPages, push_status_pages
-from monitord.storage import Storage, open_storage
+from monitord.storage import Storage, open_storage, sqlite_path
 from monitord.telemetry import Telemetry
 
 log = logging.getLogger("monitord")
@@ -110,6 +116,30 @@ def _load_alert_key(settings: Settings) -> SecretBox:
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StartupError(f"cannot use the alert key {settings.data_path}/alerts.key: {reason}") from None
+
+
+@contextmanager
+def _one_daemon_per_sqlite_file(settings: Settings) -> Iterator[None]:
+    """Refuse to start beside another daemon on the same SQLite file (an flock on a file next
+    to it, released by the kernel whenever this process ends). PostgreSQL needs none."""
+    path = sqlite_path(settings)
+    if path is None:
+        yield
+        return
+    lock_path = path.with_name(path.name + ".daemon-lock")
+    try:
+        lock = open(lock_path, "a")  # noqa: SIM115  # held for the daemon's whole life
+    except OSError as exc:
+        raise StartupError(f"cannot create {lock_path}: {exc.strerror or exc}") from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StartupError(
+                f"another monitord daemon already uses {path}: SQLite serves one daemon "
+                '(run several on PostgreSQL, see README "Running several daemons")'
+            ) from None
+        yield
 
 
 def _announce_initial_admin(settings: Settings, password: str) -> None:
@@ -165,8 +195,27 @@ async def run(
     shutdown = shutdown if shutdown is not None else trio.Event()
     hub = hub if hub is not None else SnapshotHub()
     _prepare_data_dir(settings)
-    tokens = TokenIssuer(_load_jwt_key(settings), settings.auth.token_ttl_seconds)
+    with _one_daemon_per_sqlite_file(settings):
+        await _run(settings, shutdown, hub, maintenance, task_status)
+    log.info("monitord stopped")
+
+
+async def _run(
+    settings: Settings,
+    shutdown: trio.Event,
+    hub: SnapshotHub,
+    maintenance: MaintenanceStatus | None,
+    task_status: trio.TaskStatus[Endpoints],
+) -> None:
+    key = _load_jwt_key(settings)
     async with open_storage(settings) as storage:
+        link = storage.replication()
+        if link is not None:
+            # Every replica signs and checks sessions with one key: the first one's, kept in the
+            # database (its key file is adopted, so sessions survive the switch to replicas).
+            key = await storage.shared_secret("jwt_key", key)
+        tokens = TokenIssuer(key, settings.auth.token_ttl_seconds)
+        replicas = ReplicaState(new_replica_id()) if link is not None else None
         password = await ensure_initial_admin(storage, settings.data_path)
         if password is not None:
             _announce_initial_admin(settings, password)
@@ -185,6 +234,7 @@ async def run(
             buffer_samples=settings.database.buffer_samples,
             retry_max_seconds=settings.database.retry_max_seconds,
             observe_write_seconds=telemetry.db_write_duration.observe,
+            announce=LiveAnnouncer(replicas.replica) if replicas is not None else None,
         )
         telemetry.register_ingest(ingest_stats, agent_sessions, writer)
         maintenance = maintenance if maintenance is not None else MaintenanceStatus()
@@ -217,6 +267,7 @@ async def run(
                 settings.http.public_request_burst, settings.http.public_requests_per_second
             ),
             alerts=alerts,
+            replicas=replicas,
         )
         telemetry.register_feeds(state.audiences)
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
@@ -236,6 +287,30 @@ async def run(
                     observe_tick_seconds=telemetry.push_duration.observe,
                 )
             )
+            if link is not None and replicas is not None:
+                await nursery.start(
+                    partial(
+                        follow_replicas,
+                        link,
+                        storage,
+                        cache,
+                        presence,
+                        servers,
+                        state.audiences.revoke_user,
+                        replicas,
+                        offline_after_seconds=settings.agents.offline_after_seconds,
+                        retry_max_seconds=settings.database.retry_max_seconds,
+                    )
+                )
+            await nursery.start(
+                partial(
+                    maintain_history,
+                    storage,
+                    settings.retention,
+                    status=maintenance,
+                    may_run=(lambda: replicas.holds_maintenance) if replicas is not None else (lambda: True),
+                )
+            )
             await nursery.start(
                 push_status_pages,
                 state.status_pages,
@@ -244,7 +319,6 @@ async def run(
                 state.uptime,
                 settings.push.status_page_interval_seconds,
             )
-            await nursery.start(partial(maintain_history, storage, settings.retention, status=maintenance))
             await nursery.start(alerts.run_evaluator)
             await nursery.start(alerts.run_deliveries)
             http = await nursery.start(
@@ -265,7 +339,6 @@ async def run(
             notify("STOPPING=1", "STATUS=stopping")
         # Every listener is closed and every task has ended: nothing adds to the buffer now.
         await _flush_on_stop(writer, settings.database.stop_flush_seconds)
-    log.info("monitord stopped")
 
 
 async def _flush_on_stop(writer: SampleWriter, timeout_seconds: float) -> None:

@@ -38,3 +38,15 @@ class DatabaseHealth(Protocol):
     def overflowed_samples(self) -> int:
         """Accepted samples dropped from the full buffer since the daemon started."""
         ...
+
+
+class ReplicaHealth(Protocol):
+    """Whether this daemon hears the other replicas on its database (monitord/replicas)."""
+
+    @property
+    def listening(self) -> bool: ...
+
+    @property
+    def reason(self) -> str:
+        """Why it does not ("" while it does), safe to show."""
+        ...

@@ -197,6 +197,9 @@ class Health(_Wire, omit_defaults=True):
     overflowed_samples: int
     # Why the database is not ok, in words (absent while it is).
     reason: str = ""
+    # PostgreSQL only: "ok" while this daemon hears the other replicas, else "degraded" (and
+    # `reason` says why); absent on SQLite.
+    replicas: str = ""
 
 
 encoder = msgspec.json.Encoder()

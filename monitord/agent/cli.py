@@ -53,7 +53,10 @@ async def run_until_signal(settings: AgentSettings) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(agent.run)
             log.info(
-                "monitord agent %s reporting to %s every %g s", __version__, settings.server, settings.interval_seconds
+                "monitord agent %s reporting to %s every %g s",
+                __version__,
+                ", ".join(settings.servers),
+                settings.interval_seconds,
             )
             async for signum in signals:
                 log.info("%s received: stopping", signal.Signals(signum).name)

@@ -18,8 +18,10 @@ Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Everything the agent reads from its config file."""
 
-    # The daemon's gRPC address, "host:port".
-    server: str = "127.0.0.1:50051"
+    # The daemon's gRPC address, "host:port"; or a list of them (several daemons on one
+    # PostgreSQL, no load balancer): tried in order, the next at once when one fails, with
+    # backoff once all have.
+    server: str | list[str] = "127.0.0.1:50051"
     # The agent token printed by `monitord server add`: from a file (re-read at every connect,
     # so a rotated token only needs the file replaced) or inline. Exactly one of the two.
     token_file: str = ""
@@ -41,12 +43,16 @@ class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
 
     def __post_init__(self) -> None:
-        try:
-            address = parse_listen(self.server)
-        except ValueError as exc:
-            raise ValueError(f"`server`: {exc}") from None
-        if address.port == 0:
-            raise ValueError(f"`server`: the port must be 1-65535, got {self.server!r}")
+        servers = self.servers
+        if not servers:
+            raise ValueError("`server`: expected a daemon address, or a list of at least one")
+        for server in servers:
+            try:
+                address = parse_listen(server)
+            except ValueError as exc:
+                raise ValueError(f"`server`: {exc}") from None
+            if address.port == 0:
+                raise ValueError(f"`server`: the port must be 1-65535, got {server!r}")
         if bool(self.token_file) == bool(self.token):
             raise ValueError("`token_file`: set token_file or token (exactly one)")
         if self.token and split_agent_token(self.token) is None:
@@ -55,8 +61,13 @@ class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
             raise ValueError("`ca_file`: only used with tls = true")
 
     @property
-    def address(self) -> ListenAddress:
-        return parse_listen(self.server)
+    def servers(self) -> list[str]:
+        """The daemon addresses, in the order they are tried."""
+        return [self.server] if isinstance(self.server, str) else list(self.server)
+
+    @property
+    def addresses(self) -> list[ListenAddress]:
+        return [parse_listen(server) for server in self.servers]
 
     @property
     def buffer_samples(self) -> int:

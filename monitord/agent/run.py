@@ -72,6 +72,8 @@ class Agent:
         self._collecting = trio.CapacityLimiter(1)
         self._tls: ssl.SSLContext | None = client_tls_context(settings)
         self.server_id: int | None = None
+        # Which of the daemon addresses (settings.servers) the next attempt goes to.
+        self.address_index = 0
         self.connected = False
         self.connections = 0
         self.rejections = 0
@@ -165,6 +167,18 @@ class Agent:
             if self.connected:  # that call had been accepted: a new outage starts now
                 self.connected = False
                 failures = 0
+                self.address_index = 0  # back to the preferred daemon first
+            elif (
+                rejected is None
+                and not isinstance(problem, ConfigError)
+                and self.address_index + 1 < len(self.settings.servers)
+            ):
+                # This daemon is away: try the next one at once; backoff once all have failed.
+                self._log_failure(failures, problem, 0.0)
+                self.address_index += 1
+                continue
+            else:
+                self.address_index = 0
             if rejected is not None:
                 if self.rejections == 0:
                     log.error(
@@ -184,6 +198,10 @@ class Agent:
                 failures += 1
             await trio.sleep(delay)
 
+    @property
+    def _server(self) -> str:
+        return self.settings.servers[self.address_index]
+
     def _backoff(self, failures: int) -> float:
         # Full jitter (AWS architecture blog): spreads a fleet reconnecting after a daemon restart.
         cap = min(self.settings.reconnect_max_seconds, _FIRST_BACKOFF_SECONDS * 2 ** min(failures, 30))
@@ -194,17 +212,17 @@ class Agent:
         if failures == 0:
             log.warning(
                 "daemon %s unavailable (%s); buffering (%d samples held, room for %d), retrying with backoff",
-                self.settings.server,
+                self._server,
                 reason,
                 len(self.buffer),
                 self.buffer.capacity,
             )
         else:
-            log.debug("daemon %s still unavailable (%s); next attempt in %.1f s", self.settings.server, reason, delay)
+            log.debug("daemon %s still unavailable (%s); next attempt in %.1f s", self._server, reason, delay)
 
     async def _connect_and_stream(self) -> None:
         token = read_token(self.settings)
-        address = self.settings.address
+        address = self.settings.addresses[self.address_index]
         async with open_channel(
             address.host,
             address.port,
@@ -234,7 +252,7 @@ class Agent:
             self.rejections = 0
         log.info(
             "connected to %s as server %d; %d samples to send",
-            self.settings.server,
+            self._server,
             self.server_id,
             len(self.buffer),
         )

@@ -162,6 +162,7 @@ async def maintain_history(
     status: MaintenanceStatus | None = None,
     clock: Callable[[], int] = now_ms,
     interval_seconds: float = MAINTENANCE_INTERVAL_SECONDS,
+    may_run: Callable[[], bool] = lambda: True,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """Keep the metric history rolled up and within retention: a pass now, then one every
@@ -170,11 +171,17 @@ async def maintain_history(
     Owns nothing but its loop; each pass is recorded in `status`. A pass that fails (the
     database is unreachable, say) is logged and the next one runs on schedule; work already
     committed stays, and the next pass carries on from there. Runs until cancelled.
+
+    A pass starts only while `may_run()` says so: with several replicas, only the holder of
+    the maintenance lock runs them (monitord/replicas/).
     """
     status = status if status is not None else MaintenanceStatus()
     task_status.started()
     failing = False
     while True:
+        if not may_run():
+            await trio.sleep(interval_seconds)
+            continue
         try:
             report = await run_pass(storage, retention, clock())
         except StorageError as exc:

@@ -19,7 +19,7 @@ from monitord.auth.sessions import SessionAuthenticator
 from monitord.cache import LiveCache
 from monitord.config import Settings
 from monitord.groups import GrantBook
-from monitord.health import DatabaseHealth
+from monitord.health import DatabaseHealth, ReplicaHealth
 from monitord.push.audiences import Audiences
 from monitord.push.hub import SnapshotHub
 from monitord.servers import ServerRegistry
@@ -53,6 +53,8 @@ class AppState:
     writer: DatabaseHealth | None = None
     # Alerting (issue 15); None when the app runs without it.
     alerts: AlertService | None = None
+    # The listener to the other replicas (PostgreSQL); None on SQLite or when the app runs alone.
+    replicas: ReplicaHealth | None = None
     started_at: float = field(default_factory=time.monotonic)
     # The agents' (gRPC) listener, for the install command the dashboard shows.
     grpc_bound: BoundAddress = field(default_factory=BoundAddress)

@@ -39,9 +39,14 @@ async def health() -> Response:
                 database, reason = DatabaseState.UNAVAILABLE, str(exc)
         if timeout.cancelled_caught:
             database, reason = DatabaseState.UNAVAILABLE, f"no answer within {DATABASE_PING_TIMEOUT_SECONDS:g} s"
+    replicas = ""
+    if state.replicas is not None:
+        replicas = "ok" if state.replicas.listening else "degraded"
+        if not state.replicas.listening and not reason:
+            reason = f"not hearing the other replicas: {state.replicas.reason}"
     return json_response(
         Health(
-            status="ok" if database is DatabaseState.OK else "degraded",
+            status="ok" if database is DatabaseState.OK and replicas != "degraded" else "degraded",
             version=__version__,
             database=database.value,
             uptime_seconds=round(time.monotonic() - state.started_at, 3),
@@ -49,6 +54,7 @@ async def health() -> Response:
             buffered_samples=writer.buffered_samples if writer is not None else 0,
             overflowed_samples=writer.overflowed_samples if writer is not None else 0,
             reason=reason,
+            replicas=replicas,
         ),
         status=200,
     )

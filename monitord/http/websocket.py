@@ -83,6 +83,7 @@ async def live_servers() -> None:
             client=client,
             protocol="v2" if selected == SUBPROTOCOL_V2 else "v1",
             deflate=transport_deflate(websocket.scope),
+            token_version=user.token_version,
         )
     except HubClosed:
         raise ApiError(503, "unavailable", "the daemon is shutting down") from None

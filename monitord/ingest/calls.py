@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 from collections.abc import Sequence
 
 import trio
@@ -40,6 +41,8 @@ log = logging.getLogger("monitord.agents")
 _SERVICE = monitord_grpc.AgentServiceServicer().service
 _CONNECT = "Connect"
 _DROP_WARNING_PERIOD_SECONDS = 60.0
+# A call that reached agents.call_max_seconds: the agent reconnects at once, maybe elsewhere.
+_REBALANCE = Status(StatusCode.UNAVAILABLE, "call ended after its maximum duration; reconnect (to any replica)")
 
 
 class _EndCall(Exception):
@@ -155,11 +158,16 @@ class AgentCalls:
         try:
             session = await self._authenticate(request.custom_metadata)
             try:
+                # Ended after about call_max_seconds, so agents rebalance over replicas.
+                lifetime = self._settings.agents.call_max_seconds * random.uniform(0.8, 1.2)
+                session.cancel_scope.deadline = trio.current_time() + lifetime
                 with session.cancel_scope:
                     await stream.start_response()
                     return await self._session(stream, session)
-                # Only reached when the session was ended from outside (replaced or revoked).
-                assert session.end_status is not None
+                # Only reached when the session was ended from outside (replaced or revoked), or
+                # when it reached its lifetime.
+                if session.end_status is None:
+                    raise _EndCall("rebalance", _REBALANCE)
                 raise _EndCall(session.end_reason, session.end_status)
             finally:
                 self._sessions.release(session)

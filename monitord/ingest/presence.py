@@ -22,15 +22,29 @@ class AgentPresence:
 
     def __init__(self) -> None:
         self._last_report: dict[int, float] = {}
+        # Servers last heard of through another replica (issue 19), and whether this daemon is
+        # deaf to the others right now (its listener is down): then it cannot tell whether
+        # they still report, so none of them is marked offline until it hears again.
+        self._remote: set[int] = set()
+        self.hold_remote = False
 
-    def reported(self, server_id: int) -> None:
+    def reported(self, server_id: int, *, remote: bool = False) -> None:
         self._last_report[server_id] = trio.current_time()
+        if remote:
+            self._remote.add(server_id)
+        else:
+            self._remote.discard(server_id)
+
+    def held(self, server_id: int) -> bool:
+        """Whether `server_id` must not be marked offline now (see `hold_remote`)."""
+        return self.hold_remote and server_id in self._remote
 
     def items(self) -> list[tuple[int, float]]:
         return list(self._last_report.items())
 
     def forget(self, server_id: int) -> None:
         self._last_report.pop(server_id, None)
+        self._remote.discard(server_id)
 
 
 async def watch_offline(
@@ -51,6 +65,8 @@ async def watch_offline(
         wake_at = now + offline_after_seconds
         for server_id, last in presence.items():
             deadline = last + offline_after_seconds
+            if deadline <= now and presence.held(server_id):
+                continue  # looked at again on the next wake-up, at the latest after offline_after
             if deadline <= now:
                 presence.forget(server_id)
                 view = cache.get(server_id)

@@ -159,6 +159,7 @@ class SampleWriter:
         buffer_samples: int,
         retry_max_seconds: float,
         observe_write_seconds: Callable[[float], object] = lambda _seconds: None,
+        announce: Callable[[Sequence[tuple[int, MetricsSample]]], Sequence[str]] | None = None,
     ) -> None:
         self._storage = storage
         self._cache = cache
@@ -173,6 +174,8 @@ class SampleWriter:
         # Oldest first in each lane; a write empties the live lane before it takes backfill.
         self._live: deque[_Batch] = deque()
         self._backfill: deque[_Batch] = deque()
+        # Replicas (issue 19): the live payloads sent with each stored batch, in its transaction.
+        self._announce = announce
         self._facts: dict[int, HostFacts] = {}
         # What this writer stored per server: an agent repeats its hello on every reconnect, and a
         # fleet reconnecting after an outage would otherwise cost one transaction per agent.
@@ -309,7 +312,7 @@ class SampleWriter:
         try:
             for server_id, server_facts in facts.items():
                 await self._storage.update_host_facts(server_id, server_facts)
-            inserted = await self._storage.insert_samples(rows) if rows else 0
+            inserted = await self._storage.insert_samples(rows, notify=self._live_payloads(rows)) if rows else 0
         except StorageError as exc:
             self._writing_samples, self._writing_facts = 0, {}  # before _put_back counts them as waiting again
             self._put_back(taken, facts)
@@ -335,6 +338,10 @@ class SampleWriter:
         self._room.set()
         self._recovered()
         return True
+
+    def _live_payloads(self, rows: Sequence[tuple[int, MetricsSample]]) -> Sequence[str]:
+        """The one hook of replicas in the write path: what `insert_samples` notifies."""
+        return self._announce(rows) if self._announce is not None else ()
 
     def _put_back(self, taken: list[_Batch], facts: dict[int, HostFacts]) -> None:
         # Older than anything that arrived meanwhile: back to the front of their lanes.

@@ -100,6 +100,7 @@ class Audiences:
         client: str = "",
         protocol: Protocol = "v1",
         deflate: bool = False,
+        token_version: int = -1,
     ) -> Subscription:
         """Subscribe a client to its grant's audience, first message included (a v1 snapshot, or
         the v2 stream's current snapshot). Raises HubClosed."""
@@ -112,7 +113,9 @@ class Audiences:
             if protocol == "v2"
             else hub.snapshot_for_new_client(visible, max_age_seconds)
         )
-        subscription = hub.subscribe(user_id, initial, client=client, protocol=protocol, deflate=deflate)
+        subscription = hub.subscribe(
+            user_id, initial, client=client, protocol=protocol, deflate=deflate, token_version=token_version
+        )
         self._someone_listens.set()
         return subscription
 
@@ -155,9 +158,12 @@ class Audiences:
                     closed += 1
         return closed
 
-    def revoke_user(self, user_id: int, reason: str = "the session was revoked") -> int:
-        """Close every connection of `user_id` with 4401, in every audience."""
-        return sum(hub.revoke_user(user_id, reason) for _grant, hub in self.hubs())
+    def revoke_user(
+        self, user_id: int, reason: str = "the session was revoked", *, older_than: int | None = None
+    ) -> int:
+        """Close every connection of `user_id` with 4401, in every audience (only those opened with
+        a token version below `older_than`, when given)."""
+        return sum(hub.revoke_user(user_id, reason, older_than=older_than) for _grant, hub in self.hubs())
 
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "the daemon is shutting down") -> None:
         """Close every connection of every audience and refuse new ones (shutdown)."""

@@ -59,13 +59,22 @@ class Subscription:
     """One client's place in the hub: its pending message and, once set, why it must close.
 
     `protocol` is what the client speaks; `deflate` whether it negotiated the shared
-    permessage-deflate (its sender sends the deflated frames).
+    permessage-deflate (its sender sends the deflated frames); `token_version` that of the
+    session token it was opened with (a password change elsewhere revokes older ones).
     """
 
     def __init__(
-        self, user_id: int, initial: Pending, client: str = "", *, protocol: Protocol = "v1", deflate: bool = False
+        self,
+        user_id: int,
+        initial: Pending,
+        client: str = "",
+        *,
+        protocol: Protocol = "v1",
+        deflate: bool = False,
+        token_version: int = -1,
     ) -> None:
         self.user_id = user_id
+        self.token_version = token_version  # of the session token it was opened with
         self.client = client  # the peer's address
         self.protocol = protocol
         self.deflate = deflate
@@ -204,7 +213,14 @@ class SnapshotHub:
             raise TooManyFeeds(f"this address already has {limits.per_client} live feeds open; close one first")
 
     def subscribe(
-        self, user_id: int, initial: Pending, *, client: str = "", protocol: Protocol = "v1", deflate: bool = False
+        self,
+        user_id: int,
+        initial: Pending,
+        *,
+        client: str = "",
+        protocol: Protocol = "v1",
+        deflate: bool = False,
+        token_version: int = -1,
     ) -> Subscription:
         """Register a client whose first message is `initial`. Raises HubClosed at shutdown.
 
@@ -212,7 +228,9 @@ class SnapshotHub:
         """
         if self._closed is not None:
             raise HubClosed(self._closed.reason)
-        subscription = Subscription(user_id, initial, client, protocol=protocol, deflate=deflate)
+        subscription = Subscription(
+            user_id, initial, client, protocol=protocol, deflate=deflate, token_version=token_version
+        )
         self._subscriptions.add(subscription)
         self._per_user[user_id] += 1
         self._per_client[client] += 1
@@ -244,9 +262,16 @@ class SnapshotHub:
             if subscription.protocol == "v1":
                 self.snapshots_dropped += subscription.offer(snapshot)
 
-    def revoke_user(self, user_id: int, reason: str = "the session was revoked") -> int:
-        """Close every connection of `user_id` with 4401; returns how many there were."""
-        revoked = [s for s in self._subscriptions if s.user_id == user_id]
+    def revoke_user(
+        self, user_id: int, reason: str = "the session was revoked", *, older_than: int | None = None
+    ) -> int:
+        """Close every connection of `user_id` with 4401 (only those opened with a token version
+        below `older_than`, when given); returns how many there were."""
+        revoked = [
+            s
+            for s in self._subscriptions
+            if s.user_id == user_id and (older_than is None or s.token_version < older_than)
+        ]
         for subscription in revoked:
             subscription.request_close(CLOSE_SESSION_ENDED, reason)
         return len(revoked)

@@ -129,6 +129,30 @@ class ServerRegistry:
             return self._cache.token_hash(server_id)
         raise ServerRegistryBusy("servers changed during every lookup; retry later")
 
+    async def refresh(self, server_id: int) -> None:
+        """Re-read `server_id` after another replica changed it (issue 19): the cache follows the
+        database, and a deleted server's or re-keyed token's live agent call here ends.
+        Raises StorageError."""
+        if self._cache is None:
+            return
+        revocations = self._revocations
+        record = await self._storage.get_server(server_id)
+        if self._revocations != revocations:
+            return  # re-keyed or deleted here meanwhile: the record may be stale, its own notification follows
+        self.apply(server_id, record)
+
+    def apply(self, server_id: int, record: ServerRecord | None) -> None:
+        """Make the cache hold `record` (None: the server is gone), as read from the database;
+        end the server's live agent call here when it is gone or its token changed."""
+        if self._cache is None:
+            return
+        if record is None:
+            if server_id in self._cache:
+                self._revoked(server_id)
+                self._cache.remove(server_id)
+        elif self._cache.update(record):
+            self._revoked(server_id)
+
     def _revoked(self, server_id: int) -> None:
         self._revocations += 1
         if self._revoker is not None:

@@ -13,6 +13,7 @@ from typing import Protocol
 import msgspec
 
 from monitord.models import Grant, HostFacts, MetricsSample, Role, ServerRecord, StatusPageRecord, Tag, User
+from monitord.storage.replication import ReplicaLink
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -195,12 +196,16 @@ class Storage(Protocol):
     async def delete_status_page(self, page_id: int) -> bool: ...
 
     # --- metrics -----------------------------------------------------------------------------
-    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
+    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]], *, notify: Sequence[str] = ()) -> int:
         """Store (server_id, sample) pairs in one transaction; durable when this returns.
 
         A sample whose (server, time) is already stored is skipped, so re-sent samples are stored
         once. Samples of servers deleted meanwhile are skipped. Advances each server's last-seen
         time. Returns how many rows were new.
+
+        `notify`: payloads sent on the live channel in the same transaction, so other replicas
+        hear of committed samples only (see storage/replication.py); ignored without one
+        (SQLite).
         """
         ...
 
@@ -214,6 +219,16 @@ class Storage(Protocol):
 
     async def ping(self) -> None:
         """Raises StorageError unless the database answers."""
+        ...
+
+    # --- replicas ------------------------------------------------------------------------------
+    async def shared_secret(self, name: str, proposal: bytes) -> bytes:
+        """The secret stored under `name`; `proposal` is stored first when there is none, so
+        every daemon on this database gets the same one (the first to ask wins)."""
+        ...
+
+    def replication(self) -> ReplicaLink | None:
+        """How replicas meet in this database (PostgreSQL), or None (SQLite: one daemon)."""
         ...
 
     # --- history: rollups, retention, ranged queries ----------------------------------------

@@ -54,6 +54,7 @@ from monitord.storage.base import (
     Tier,
 )
 from monitord.storage.postgres_schema import MIGRATION_LOCK_KEY, MIGRATIONS, SCHEMA_TABLE
+from monitord.storage.replication import Notification
 from monitord.storage.rollup import (
     TABLES,
     floor_to,
@@ -234,12 +235,24 @@ class PostgresStorage(AlertQueries):
     _alert_sql = AlertStatements(lambda number: f"${number}")
 
     def __init__(
-        self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool, target: PostgresTarget, timeout_seconds: float
+        self,
+        loop: trio_asyncio.TrioEventLoop,
+        pool: asyncpg.Pool,
+        target: PostgresTarget,
+        timeout_seconds: float,
+        *,
+        url: str = "",
+        schema: str = "public",
     ) -> None:
         self._loop = loop
         self._pool = pool
         self._target = target
         self._timeout_seconds = timeout_seconds
+        self._url = url
+        # The replica channels (storage/replication.py), one pair per schema.
+        suffix = "" if schema == "public" else f"_{schema}"
+        self.live_channel = f"monitord_live{suffix}"
+        self.control_channel = f"monitord_control{suffix}"
         # Releases still waiting for a cancelled query to end (asyncio keeps only weak references).
         self._releasing: set[asyncio.Future[None]] = set()
 
@@ -258,7 +271,7 @@ class PostgresStorage(AlertQueries):
                 # cancelled query to end (or for the connection to be closed, after the timeout).
                 releasing = asyncio.ensure_future(self._pool.release(proxy, timeout=RELEASE_TIMEOUT_SECONDS))
                 self._releasing.add(releasing)
-                releasing.add_done_callback(self._releasing.discard)
+                releasing.add_done_callback(self._released)
                 raise
             await self._pool.release(proxy, timeout=RELEASE_TIMEOUT_SECONDS)
             return result
@@ -281,6 +294,15 @@ class PostgresStorage(AlertQueries):
             elif isinstance(exc, asyncpg.DiskFullError):
                 error = StorageFull
             raise error(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from exc
+
+    def _released(self, releasing: asyncio.Future[None]) -> None:
+        """A background release ended. One that failed (the connection did not become idle in
+        time) has had its connection closed by asyncpg; its exception is read here, since an
+        unread one would reach trio through trio-asyncio's exception handler and stop the daemon
+        (seen under heavy load with several replicas)."""
+        self._releasing.discard(releasing)
+        if not releasing.cancelled() and releasing.exception() is not None:
+            log.debug("closed a PostgreSQL connection that did not become idle: %r", releasing.exception())
 
     async def _write(self, work: Work[T]) -> T:
         """Run `work` in one transaction, committed (durably) before this returns."""
@@ -313,7 +335,7 @@ class PostgresStorage(AlertQueries):
         await self._write(change)
 
     # --- metrics -----------------------------------------------------------------------------
-    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
+    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]], *, notify: Sequence[str] = ()) -> int:
         if not batch:
             return 0
         # Within one batch the first sample at a given moment wins, as with SQLite's INSERT OR
@@ -352,6 +374,10 @@ class PostgresStorage(AlertQueries):
                 live_ids,
                 [newest[server_id] for server_id in live_ids],
             )
+            if notify:  # sent at commit, and only if it commits (issue 19)
+                await connection.execute(
+                    "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", self.live_channel, list(notify)
+                )
             return inserted
 
         return await self._write(insert)
@@ -541,6 +567,48 @@ class PostgresStorage(AlertQueries):
 
         return await self._run(read)
 
+    # --- replicas (storage/replication.py) -----------------------------------------------------
+    def replication(self) -> PostgresStorage:
+        return self
+
+    async def notify(self, channel: str, payload: str) -> None:
+        await self._run(lambda c: c.execute("SELECT pg_notify($1, $2)", channel, payload))
+
+    @asynccontextmanager
+    async def listen(self, buffer: int, name: str) -> AsyncIterator[PostgresListener]:
+        """A dedicated connection (a pooled one would `UNLISTEN *` on release) that LISTENs on
+        both channels, closed on exit; `name` is its application_name (unless the URL sets one).
+        Raises StorageError when it cannot be opened."""
+        settings = {**self._target.server_settings}
+        if settings:
+            settings["application_name"] = name
+        try:
+            with trio.fail_after(self._timeout_seconds):
+                connection: asyncpg.Connection = await self._loop.run_aio_coroutine(
+                    asyncpg.connect(self._url, server_settings=settings)
+                )
+        except trio.TooSlowError:
+            raise StorageError(
+                f"PostgreSQL at {self._target.host}: no answer within {self._timeout_seconds:g} s"
+            ) from None
+        except _DATABASE_ERRORS as exc:
+            raise StorageError(f"PostgreSQL at {self._target.host}: {describe_error(exc, self._target)}") from None
+        listener = PostgresListener(self, connection, buffer)
+        try:
+            await listener._call(lambda: connection.add_listener(self.live_channel, listener._received))
+            await listener._call(lambda: connection.add_listener(self.control_channel, listener._received))
+            connection.add_termination_listener(listener._terminated)
+            yield listener
+        finally:
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(POOL_CLOSE_TIMEOUT_SECONDS) as timeout:
+                    try:
+                        await self._loop.run_aio_coroutine(connection.close(timeout=POOL_CLOSE_TIMEOUT_SECONDS))
+                    except _DATABASE_ERRORS:
+                        connection.terminate()
+                if timeout.cancelled_caught:
+                    connection.terminate()
+
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def id_high_water(self) -> IdHighWater:
         """The highest user, server and status page ids ever handed out (deleted ones included)."""
@@ -575,6 +643,54 @@ class PostgresStorage(AlertQueries):
                     )
 
         await self._write(advance)
+
+
+class PostgresListener:
+    """The `Listener` of storage/replication.py on one dedicated asyncpg connection.
+
+    asyncpg calls `_received` and `_terminated` from the trio-asyncio loop, which runs on the
+    trio thread: they may use trio's non-blocking calls.
+    """
+
+    def __init__(self, storage: PostgresStorage, connection: asyncpg.Connection, buffer: int) -> None:
+        self._storage = storage
+        self._connection = connection
+        self._send, self.notifications = trio.open_memory_channel[Notification](buffer)
+        self.overflowed = False
+        self.lost = trio.Event()
+
+    def _received(self, _connection: object, _pid: int, channel: str, payload: object) -> None:
+        try:
+            self._send.send_nowait(Notification(channel, str(payload)))
+        except trio.WouldBlock:
+            self.overflowed = True  # the receiver resyncs from the tables
+
+    def _terminated(self, _connection: object) -> None:
+        self.lost.set()
+
+    async def _call(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        storage = self._storage
+        try:
+            with trio.fail_after(storage._timeout_seconds):
+                result: T = await storage._loop.run_aio_coroutine(work())
+                return result
+        except trio.TooSlowError:
+            self.lost.set()
+            raise StorageError(
+                f"PostgreSQL at {storage._target.host}: no answer within {storage._timeout_seconds:g} s"
+            ) from None
+        except _DATABASE_ERRORS as exc:
+            self.lost.set()
+            raise StorageError(
+                f"PostgreSQL at {storage._target.host}: {describe_error(exc, storage._target)}"
+            ) from None
+
+    async def heartbeat(self) -> None:
+        await self._call(lambda: self._connection.fetchval("SELECT 1"))
+
+    async def try_lock(self, key: int) -> bool:
+        held: bool = await self._call(lambda: self._connection.fetchval("SELECT pg_try_advisory_lock($1)", key))
+        return held
 
 
 # --- opening ----------------------------------------------------------------------------------
@@ -699,6 +815,7 @@ async def open_postgres_storage(
         connection = await _connect_with_retries(loop, url, target, connect_timeout_seconds)
         try:
             await loop.run_aio_coroutine(_migrate(connection))
+            schema: str = await loop.run_aio_coroutine(connection.fetchval("SELECT current_schema()"))
         except _DATABASE_ERRORS as exc:
             raise StorageError(
                 f"cannot prepare the PostgreSQL database at {target}: {describe_error(exc, target)}"
@@ -719,7 +836,7 @@ async def open_postgres_storage(
             raise StorageError(f"cannot connect to PostgreSQL at {target}: {describe_error(exc, target)}") from None
         log.info("storage: PostgreSQL at %s, pool of up to %d connections", target, pool_size)
         try:
-            yield PostgresStorage(loop, pool, target, timeout_seconds)
+            yield PostgresStorage(loop, pool, target, timeout_seconds, url=url, schema=schema)
         finally:
             with trio.CancelScope(shield=True):
                 with trio.move_on_after(POOL_CLOSE_TIMEOUT_SECONDS):

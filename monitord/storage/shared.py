@@ -119,6 +119,11 @@ class SharedStatements:
             f"RETURNING {_PAGES}"
         )
         self.delete_page = f"DELETE FROM status_pages WHERE id = {m(1)}"
+        # --- replicas
+        self.propose_secret = (
+            f"INSERT INTO monitord_secrets (name, value) VALUES ({_marks(m, 2)}) ON CONFLICT (name) DO NOTHING"
+        )
+        self.secret = f"SELECT value FROM monitord_secrets WHERE name = {m(1)}"
         # --- bulk transfer
         self.table_counts = (
             "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM servers) AS servers, "
@@ -334,6 +339,10 @@ class SharedQueries(ABC):
 
     async def delete_status_page(self, page_id: int) -> bool:
         return await self._change(self._sql.delete_page, page_id) > 0
+
+    async def shared_secret(self, name: str, proposal: bytes) -> bytes:
+        await self._change(self._sql.propose_secret, name, proposal)
+        return bytes(await self._query_value(self._sql.secret, name))
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def table_counts(self) -> TableCounts:

@@ -76,6 +76,10 @@ class SqliteStorage(AlertQueries):
     _sql = SharedStatements(lambda _number: "?")
     _alert_sql = AlertStatements(lambda number: f"?{number}")  # numbered: some repeat
 
+    def replication(self) -> None:
+        """None: one daemon per SQLite file (the daemon's lock file refuses a second one)."""
+        return None
+
     def __init__(self, connection: sqlite3.Connection, reader: sqlite3.Connection, path: Path) -> None:
         self._connection = connection
         self._limiter = trio.CapacityLimiter(1)
@@ -147,7 +151,8 @@ class SqliteStorage(AlertQueries):
         await self._write(change)
 
     # --- metrics -----------------------------------------------------------------------------
-    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
+    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]], *, notify: Sequence[str] = ()) -> int:
+        # `notify` has no listener here: SQLite serves one daemon.
         if not batch:
             return 0
         rows = [(server_id, *sample_values(sample), server_id) for server_id, sample in batch]

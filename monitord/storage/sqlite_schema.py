@@ -131,4 +131,13 @@ CREATE TABLE alert_outbox (
 );
 CREATE INDEX alert_outbox_due ON alert_outbox (status, due_ms);
 """,
+    # 5: replicas (issue 19): the secrets every daemon on one database shares (the JWT signing
+    # key). The change notifications of PostgreSQL's migration 5 have no use here: SQLite serves
+    # one daemon.
+    """
+CREATE TABLE monitord_secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+""",
 )

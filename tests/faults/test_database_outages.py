@@ -69,6 +69,8 @@ async def test_postgresql_refusing_connections_keeps_the_daemon_serving_and_lose
         await agent.wait_until(lambda: agent.acked == last, timeout=15)
         recovered_in = trio.current_time() - back_at
 
+    # The replica listener (issue 19) reconnects on its own backoff, capped like the writes'.
+    await poll(lambda: _status_is_ok(running.base_url), timeout=5)
     body = await health(running.base_url)
     assert (body["status"], body["bufferedSamples"], body["overflowedSamples"]) == ("ok", 0, 0)
     async with sql_session(postgres_url) as session:
@@ -186,3 +188,7 @@ def stored_times_at(database: Path, server_id: int) -> list[int]:
         ]
     finally:
         connection.close()
+
+
+async def _status_is_ok(base_url: str) -> bool:
+    return (await health(base_url))["status"] == "ok"
