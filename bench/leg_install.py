@@ -86,7 +86,8 @@ def agent_venv(workdir: Path) -> Path:
     subprocess.run(
         [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
          "--find-links", str(WHEELHOUSE), "monitord"],
-        check=True, env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+        # Without PYTHONPATH: a checkout on it would count as monitord already installed.
+        check=True, env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PIP_CONFIG_FILE": os.devnull},
     )  # fmt: skip
     return venv
 
@@ -109,15 +110,16 @@ def agent_footprints(workdir: Path, fixture: Path, venv: Path, *, seconds: float
     data = copy_fixture(fixture, workdir / "install-footprint")
     with ExitStack() as stack:
         daemon = stack.enter_context(Daemon(write_config(data)))
-        token = (data / TOKENS_FILE).read_text().split()[0]
-        config = data / "agent.toml"
-        config.write_text(f'server = "{daemon.grpc}"\ntoken = "{token}"\ninterval_seconds = 1.0\n')
+        # One server each: two agents on one token would keep replacing each other's call.
+        tokens = (data / TOKENS_FILE).read_text().split()
         pythons = {
             "monitord agent, agent-only install": (str(venv / "bin/python"), {"PIP_CONFIG_FILE": os.devnull}),
             "monitord agent, full install": (sys.executable, child_env()),
         }
         running = {}
-        for name, (python, env) in pythons.items():
+        for index, (name, (python, env)) in enumerate(pythons.items()):
+            config = data / f"agent-{index}.toml"
+            config.write_text(f'server = "{daemon.grpc}"\ntoken = "{tokens[index]}"\ninterval_seconds = 1.0\n')
             process = subprocess.Popen(
                 [python, "-m", "monitord.agent", "--config", str(config)],
                 env=env,
@@ -155,7 +157,7 @@ def main() -> None:
         venv = agent_venv(workdir)
         for size in install_sizes(venv):
             print(f"{size.name}: {size.packages} packages, {size.size_bytes / 2**20:.1f} MiB")
-        fixture = trio.run(lambda: build_sqlite_fixture(workdir / "fixture", 1, with_tokens=True))
+        fixture = trio.run(lambda: build_sqlite_fixture(workdir / "fixture", 2, with_tokens=True))
         for footprint in agent_footprints(workdir, fixture, venv, seconds=seconds, warm_up=3.0):
             print(f"{footprint.name}: {footprint.core_share * 100:.2f}% CPU, {footprint.rss_bytes / 2**20:.1f} MiB RSS")
 

@@ -186,7 +186,7 @@ def run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results)
     venv = leg_install.agent_venv(workdir)
     results.install_sizes = leg_install.install_sizes(venv)
     results.install_footprints = leg_install.agent_footprints(
-        workdir, fixtures[1], venv, seconds=sizes.footprint_seconds, warm_up=sizes.footprint_warm_up
+        workdir, fixtures[sizes.agents], venv, seconds=sizes.footprint_seconds, warm_up=sizes.footprint_warm_up
     )
 
 

@@ -37,7 +37,7 @@ class GatedStorage:
         for _ in range(writes):
             self._permits.release()
 
-    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]]) -> int:
+    async def insert_samples(self, batch: Sequence[tuple[int, MetricsSample]], *, notify: Sequence[str] = ()) -> int:
         self.writes.append(list(batch))
         await self._permits.acquire()
         if self.fail_above is not None and len(batch) > self.fail_above:
