@@ -32,6 +32,8 @@ async def test_tags_grants_status_pages_and_alerts_are_shared_and_an_alert_is_se
     receiver = await start_receiver(nursery, Receiver())
     async with AsyncExitStack() as stack:
         a = await stack.enter_async_context(_replica(tmp_path, "A", postgres_url))
+        # A, up first, holds the maintenance lock: it evaluates alerts and sends them.
+        await a.process.wait_for_line("this replica evaluates alerts", timeout=10)
         b = await stack.enter_async_context(_replica(tmp_path, "B", postgres_url))
         admin = await _login(a, tmp_path)
         web = (await a.api(admin, "POST", "/api/servers", json={"name": "web-1"})).json()
@@ -111,11 +113,20 @@ async def test_tags_grants_status_pages_and_alerts_are_shared_and_an_alert_is_se
             },
         )
         assert rule.status_code == 201, rule.text
-        async with recording_agent(a.grpc, web["agentToken"], base_ms=now_ms()) as agent:
-            for seq in range(1, 4):  # cpu 12.5 % > 10 %: firing
-                agent.base_ms = now_ms() - seq * 10
-                await agent.send(seq, seq)
-                await trio.sleep(0.2)
+        # The agent is on B; A evaluates what B's notifications tell it.
+        async with recording_agent(b.grpc, web["agentToken"], base_ms=now_ms()) as agent:
+            seq = 0
+
+            async def report_for(seconds: float) -> None:  # cpu 12.5 % > 10 %: firing
+                nonlocal seq
+                until = trio.current_time() + seconds
+                while trio.current_time() < until:
+                    seq += 1
+                    agent.base_ms = now_ms() - seq * 10
+                    await agent.send(seq, seq)
+                    await trio.sleep(0.2)
+
+            await report_for(0.6)
             with trio.fail_after(10):
                 await receiver.wait_for(1)
 
@@ -124,13 +135,25 @@ async def test_tags_grants_status_pages_and_alerts_are_shared_and_an_alert_is_se
                 return [x["ruleName"] for x in servers[web_id]["activeAlerts"]] == ["cpu"]
 
             await poll(alert_on_b, timeout=5, step=0.05)
-            await trio.sleep(3)  # three more evaluations on each replica: nothing more is sent
+            await report_for(2)  # two more evaluations on each replica: nothing more is sent
             assert len(receiver.requests) == 1
             assert b'"status":"firing"' in receiver.requests[0].body.replace(b" ", b"")
-        for replica in (a, b):
-            replica.process.process.send_signal(signal.SIGTERM)
-        for replica in (a, b):
-            with trio.fail_after(10):
-                assert await replica.process.process.wait() == 0
-            log = await replica.process.read_rest()
-            assert "Traceback" not in log and "ERROR" not in log, log
+
+            # The evaluating replica dies: B takes over from the state A saved, and the alert,
+            # still firing, is not sent again.
+            a.process.process.kill()
+            killed_at = trio.current_time()
+            with trio.fail_after(15):
+                await b.process.wait_for_line("this replica evaluates alerts")
+            took_over = trio.current_time() - killed_at
+            await report_for(2)
+            assert len(receiver.requests) == 1
+            assert await alert_on_b()
+            print(
+                f"\nREPLICAS alerts: B took evaluation over {took_over:.1f} s after kill -9 of A; no message sent again"
+            )
+        b.process.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(10):
+            assert await b.process.process.wait() == 0
+        log = await b.process.read_rest()
+        assert "Traceback" not in log and "ERROR" not in log, log
