@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import zlib
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import NoReturn
@@ -43,8 +44,17 @@ PROBE_SECONDS = 5.0
 # Notifications waiting for this task; beyond it the listener drops them and asks for a resync.
 BUFFER_NOTIFICATIONS = 10_000
 FIRST_RETRY_SECONDS = 0.1
-# The advisory lock whose holder runs history maintenance ("mainten").
+# The advisory lock whose holder runs history maintenance and alert evaluation ("mainten").
 MAINTENANCE_LOCK_KEY = 0x6D61696E74656E
+
+
+def maintenance_lock_key(link: ReplicaLink) -> int:
+    """The maintenance lock of this installation. Advisory locks are per database, and several
+    installations may share one in schemas of their own: each schema gets its own key (the
+    `public` schema keeps the plain one), else one installation's replica would hold the lock
+    and another installation would never run maintenance nor evaluate alerts."""
+    _channel, _, schema = link.control_channel.partition("monitord_control_")
+    return MAINTENANCE_LOCK_KEY ^ (zlib.crc32(schema.encode()) << 8) if schema else MAINTENANCE_LOCK_KEY
 
 
 class ReplicaState:
@@ -206,7 +216,7 @@ class _Follower:
 
     async def _heartbeat(self, listener: Listener, heartbeat_seconds: float) -> None:
         while True:
-            if not self._state.holds_maintenance and await listener.try_lock(MAINTENANCE_LOCK_KEY):
+            if not self._state.holds_maintenance and await listener.try_lock(maintenance_lock_key(self._link)):
                 self._state.holds_maintenance = True
                 log.info("this replica runs history maintenance now")
             else:

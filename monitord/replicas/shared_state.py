@@ -116,7 +116,9 @@ class SharedState:
                 self._tags = True
                 raise
             for view in self._cache.servers():
-                self._cache.set_tags(view.id, tags.get(view.id, ()))
+                stored = tuple(sorted(tags.get(view.id, ())))
+                if view.tags != stored:  # a replace counts as a change of the snapshot
+                    self._cache.set_tags(view.id, stored)
         if self._grant_users is None or self._grant_users:
             users, self._grant_users = self._grant_users, set()
             try:
