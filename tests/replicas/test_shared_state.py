@@ -46,7 +46,8 @@ async def test_tags_grants_status_pages_and_alerts_are_shared_and_an_alert_is_se
         async def tagged_on_b() -> bool:
             return {s["id"]: s["tags"] for s in await b.servers(admin)} == {web_id: ["prod"], db_id: []}
 
-        assert await poll(tagged_on_b, timeout=5, step=0.02) <= TICK_SECONDS
+        tagged_in = await poll(tagged_on_b, timeout=5, step=0.02)
+        assert tagged_in <= TICK_SECONDS
 
         # A grant changed on A closes the viewer's feed on B (4403) at once; the reconnect sees
         # only the granted server.
@@ -59,6 +60,7 @@ async def test_tags_grants_status_pages_and_alerts_are_shared_and_an_alert_is_se
         vera = login.json()["token"]
         feed = await stack.enter_async_context(_feed(b, vera))
         assert set(await _next_snapshot(feed)) == {web_id, db_id}
+        granted_at = trio.current_time()
         granted = await a.api(
             admin, "PUT", f"/api/users/{viewer.json()['id']}/grant", json={"all": False, "tags": ["prod"]}
         )
@@ -67,6 +69,7 @@ async def test_tags_grants_status_pages_and_alerts_are_shared_and_an_alert_is_se
             while True:
                 await feed.get_message()
         assert closed.value.reason.code == 4403
+        closed_in = trio.current_time() - granted_at
         async with _feed(b, vera) as again:
             assert set(await _next_snapshot(again)) == {web_id}
         assert [s["id"] for s in await b.servers(vera)] == [web_id]
@@ -150,7 +153,11 @@ async def test_tags_grants_status_pages_and_alerts_are_shared_and_an_alert_is_se
             assert len(receiver.requests) == 1
             assert await alert_on_b()
             print(
-                f"\nREPLICAS alerts: B took evaluation over {took_over:.1f} s after kill -9 of A; no message sent again"
+                f"\nREPLICAS tag set on A seen on B after {tagged_in * 1000:.0f} ms; grant set on A closed the "
+                f"viewer's feed on B (4403) {closed_in * 1000:.0f} ms after the PUT was sent"
+            )
+            print(
+                f"REPLICAS alerts: B took evaluation over {took_over:.1f} s after kill -9 of A; no message sent again"
             )
         b.process.process.send_signal(signal.SIGTERM)
         with trio.fail_after(10):
