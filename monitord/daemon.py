@@ -13,9 +13,11 @@ run(settings)
     ├ push_status_pages        each watched public status page, encoded once per its interval
     ├ maintain_history         rollups, late samples, retention, vacuum: short batches
                                (PostgreSQL: only on the replica holding the maintenance lock)
+    ├ SharedState.run          PostgreSQL: re-reads tags, grants, pages, alerts others changed
     ├ follow_replicas          PostgreSQL: LISTEN to the other daemons on the same database
     ├ alerts.run_evaluator     alert rules against the live cache, once a second
     ├ alerts.run_deliveries    the alert outbox to webhook and Apprise channels
+                               (PostgreSQL: both only on the replica holding the maintenance lock)
     └ serve_dashboard          HTTP; on shutdown closes every live feed (1001), stops
                                gracefully, then everything stops
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ import trio
 
 from monitord import __version__
 from monitord.alerts.secrets import SecretBox
+from monitord.alerts.secrets import load_or_create_key as load_or_create_alert_key
 from monitord.alerts.service import AlertService
 from monitord.auth.bootstrap import INITIAL_ADMIN, PASSWORD_FILE, ensure_initial_admin
 from monitord.auth.jwt_tokens import TokenIssuer, load_or_create_key
@@ -59,9 +63,11 @@ from monitord.push.hub import SnapshotHub
 from monitord.push.task import push_snapshots
 from monitord.replicas.follower import ReplicaState, follow_replicas
 from monitord.replicas.live import LiveAnnouncer, new_replica_id
+from monitord.replicas.shared_state import SharedState
 from monitord.sd_notify import notify, serve_watchdog
 from monitord.servers import ServerRegistry
 from monitord.signals import watch_signals
+from monitord.statuspages.access import PageTokens
 from monitord.statuspages.feeds import AddressRateLimiter, PublicPages, push_status_pages
 from monitord.storage import Storage, open_storage, sqlite_path
 from monitord.telemetry import Telemetry
@@ -110,9 +116,14 @@ def _load_jwt_key(settings: Settings) -> bytes:
         raise StartupError(f"cannot use the JWT key {settings.jwt_key_path}: {reason}") from None
 
 
-def _load_alert_key(settings: Settings) -> SecretBox:
+async def _load_alert_key(settings: Settings, storage: Storage, replicated: bool) -> SecretBox:
+    """The alert channels' key: data_dir/alerts.key; replicas share the first one's through the
+    database (its key file is adopted, so its channels stay readable)."""
     try:
-        return SecretBox.load_or_create(settings.data_path)
+        key = load_or_create_alert_key(settings.data_path)
+        if replicated:
+            key = await storage.shared_secret("alerts_key", key)
+        return SecretBox(key)
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StartupError(f"cannot use the alert key {settings.data_path}/alerts.key: {reason}") from None
@@ -216,6 +227,12 @@ async def _run(
             key = await storage.shared_secret("jwt_key", key)
         tokens = TokenIssuer(key, settings.auth.token_ttl_seconds)
         replicas = ReplicaState(new_replica_id()) if link is not None else None
+        # A password page's token from one replica is valid on every other: one shared key.
+        page_tokens = (
+            PageTokens(await storage.shared_secret("status_page_token_key", secrets.token_bytes(32)))
+            if link is not None
+            else PageTokens()
+        )
         password = await ensure_initial_admin(storage, settings.data_path)
         if password is not None:
             _announce_initial_admin(settings, password)
@@ -243,10 +260,12 @@ async def _run(
         alerts = AlertService(
             storage,
             cache,
-            _load_alert_key(settings),
+            await _load_alert_key(settings, storage, replicated=link is not None),
             offline_grace_seconds=settings.agents.offline_after_seconds,
             max_window_seconds=settings.retention.raw_hours * 3600,
             history_days=settings.retention.hour_days,
+            # Replicas: one evaluates and delivers, else N replicas send N messages (issue 19).
+            leads=(lambda: replicas.holds_maintenance) if replicas is not None else (lambda: True),
         )
         await alerts.load()
         agent_calls = AgentCalls(settings, servers, cache, agent_sessions, writer, ingest_stats)
@@ -268,6 +287,7 @@ async def _run(
             ),
             alerts=alerts,
             replicas=replicas,
+            page_tokens=page_tokens,
         )
         telemetry.register_feeds(state.audiences)
         app = TrustedHostMiddleware(create_app(state), settings.http.allowed_hosts)
@@ -288,6 +308,8 @@ async def _run(
                 )
             )
             if link is not None and replicas is not None:
+                shared = SharedState(storage, cache, state.grants, state.audiences, state.status_pages, alerts)
+                await nursery.start(shared.run)
                 await nursery.start(
                     partial(
                         follow_replicas,
@@ -300,6 +322,7 @@ async def _run(
                         replicas,
                         offline_after_seconds=settings.agents.offline_after_seconds,
                         retry_max_seconds=settings.database.retry_max_seconds,
+                        shared=shared,
                     )
                 )
             await nursery.start(

@@ -89,7 +89,8 @@ class AlertEngine:
 
     def __init__(self, clock: Callable[[], int], *, offline_grace_seconds: float) -> None:
         self._clock = clock
-        self._grace_until_ms = clock() + int(offline_grace_seconds * 1000)
+        self._grace_ms = int(offline_grace_seconds * 1000)
+        self._grace_until_ms = clock() + self._grace_ms
         self.rules: dict[int, Rule] = {}
         self.silences: list[Silence] = []
         self.states: dict[Pair, PairState] = {}
@@ -128,6 +129,11 @@ class AlertEngine:
         self._windows = {key: w for key, w in self._windows.items() if key[1] in present}
         self._last_sample = {sid: s for sid, s in self._last_sample.items() if sid in present}
         return changes
+
+    def begin_grace(self) -> None:
+        """Hold offline rules for the grace period from now (another replica's agents are
+        reconnecting here after it stopped)."""
+        self._grace_until_ms = self._clock() + self._grace_ms
 
     def load_states(self, states: Iterable[tuple[Pair, PairState]]) -> None:
         self.states = dict(states)

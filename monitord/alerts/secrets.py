@@ -2,6 +2,8 @@
 
 The key is a Fernet key in `data_dir/alerts.key` (mode 0600), made on first start. Losing it
 makes the stored channel URLs unreadable, which is the point of keeping it out of the database.
+Replicas on one PostgreSQL (issue 19) must all decrypt what any of them sealed: they share the
+first one's key through the database's `monitord_secrets`, as they share the JWT key.
 """
 
 from __future__ import annotations
@@ -26,15 +28,7 @@ class SecretBox:
 
         Raises OSError when the file cannot be read or written, ValueError when it is no key.
         """
-        path = data_dir / KEY_FILE
-        try:
-            key = path.read_bytes().strip()
-        except FileNotFoundError:
-            key = Fernet.generate_key()
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(key + b"\n")
-        return cls(key)
+        return cls(load_or_create_key(data_dir))
 
     def seal(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()
@@ -56,3 +50,16 @@ def redact_url(url: str) -> str:
     except ValueError:
         return REDACTED
     return f"{parts.scheme}://{host}/{REDACTED}" if parts.scheme else REDACTED
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """The key in `data_dir/alerts.key`, created (0600) on first use. Raises OSError."""
+    path = data_dir / KEY_FILE
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        key = Fernet.generate_key()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(key + b"\n")
+        return key

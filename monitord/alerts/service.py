@@ -97,8 +97,12 @@ class AlertService:
         max_window_seconds: float,
         history_days: int,
         clock: Callable[[], int] | None = None,
+        leads: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`leads()` says whether this daemon evaluates and delivers: always with one daemon;
+        with replicas, only the holder of the maintenance lock (the others would notify again)."""
         self._storage = storage
+        self._leads = leads
         self._cache = cache
         self._box = box
         self._clock = clock = clock or anchored_clock()
@@ -111,6 +115,8 @@ class AlertService:
         self.health = ChannelHealth()
         self._wake = trio.Event()
         self._unsaved = Changes()
+        # Another replica (the leader) saved pair states: re-read them before the next tick.
+        self._states_stale = False
 
     # --- start -----------------------------------------------------------------------------
     async def load(self) -> None:
@@ -118,29 +124,57 @@ class AlertService:
 
         Raises StartupError when a channel cannot be decrypted (data_dir/alerts.key changed).
         """
+        await self._read_config(strict=True)
+        await self._read_states()
+        self._unsaved = self.engine.set_rules(self.rules.values())
+        self._show_active_alerts()
+
+    async def reload_config(self) -> None:
+        """Re-read channels, rules and silences after another replica changed one (issue 19).
+        Raises StorageError."""
+        await self._read_config(strict=False)
+        await self._commit(self.engine.set_rules(self.rules.values()))
+        self._show_active_alerts()  # a renamed rule shows under its new name
+
+    def states_changed_elsewhere(self) -> None:
+        """The leader saved pair states: a follower re-reads them before its next tick."""
+        self._states_stale = True
+
+    async def _read_config(self, *, strict: bool) -> None:
+        channels: dict[int, Channel] = {}
         for config_id, body in await self._storage.list_alert_config(AlertTable.CHANNELS):
             sealed = msgspec.json.decode(body, type=Channel)
             try:
-                self.channels[config_id] = msgspec.structs.replace(
+                channels[config_id] = msgspec.structs.replace(
                     sealed,
                     id=config_id,
                     url=self._box.open(sealed.url),
                     secret=self._box.open(sealed.secret) if sealed.secret else None,
                 )
             except ValueError as exc:
-                raise StartupError(f"alert channel {config_id}: {exc}") from None
-        for config_id, body in await self._storage.list_alert_config(AlertTable.RULES):
-            self.rules[config_id] = msgspec.structs.replace(msgspec.json.decode(body, type=Rule), id=config_id)
-        for config_id, body in await self._storage.list_alert_config(AlertTable.SILENCES):
-            self.silences[config_id] = msgspec.structs.replace(msgspec.json.decode(body, type=Silence), id=config_id)
-        states = [
+                if strict:
+                    raise StartupError(f"alert channel {config_id}: {exc}") from None
+                log.warning("alert channel %d left out: %s", config_id, exc)
+        rules = {
+            config_id: msgspec.structs.replace(msgspec.json.decode(body, type=Rule), id=config_id)
+            for config_id, body in await self._storage.list_alert_config(AlertTable.RULES)
+        }
+        silences = {
+            config_id: msgspec.structs.replace(msgspec.json.decode(body, type=Silence), id=config_id)
+            for config_id, body in await self._storage.list_alert_config(AlertTable.SILENCES)
+        }
+        self.channels, self.rules, self.silences = channels, rules, silences
+        self.engine.silences = list(silences.values())
+
+    async def _read_states(self) -> None:
+        self.engine.load_states(
             ((rule_id, server_id), msgspec.json.decode(body, type=PairState))
             for rule_id, server_id, body in await self._storage.list_alert_states()
-        ]
-        self.engine.load_states(states)
-        self._unsaved = self.engine.set_rules(self.rules.values())
-        self.engine.silences = list(self.silences.values())
-        for server_id, alerts in self.engine.active_alerts({pair[1] for pair, _state in states}).items():
+        )
+
+    def _show_active_alerts(self) -> None:
+        """Make every server's activeAlerts in the cache agree with the engine's pair states."""
+        for server_id, alerts in self.engine.active_alerts({view.id for view in self._cache.servers()}).items():
             self._cache.set_active_alerts(server_id, alerts)
 
     # --- channels --------------------------------------------------------------------------
@@ -266,6 +300,13 @@ class AlertService:
         await self._commit(self.engine.evaluate(self._cache.servers()))
 
     async def _commit(self, changes: Changes) -> None:
+        if not self._leads():
+            # A follower replica shows what its configuration changes mean at once; the leader
+            # hears of them, applies the same changes and saves them (and their messages).
+            if changes.servers:
+                for server_id, alerts in self.engine.active_alerts(changes.servers).items():
+                    self._cache.set_active_alerts(server_id, alerts)
+            return
         unsaved = self._unsaved
         unsaved.states.update(changes.states)
         unsaved.events.extend(changes.events)
@@ -309,14 +350,26 @@ class AlertService:
 
     async def run_evaluator(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Evaluate every rule once a second; hourly, expire old history and forget deleted
-        servers' states. Runs until cancelled."""
+        servers' states. Runs until cancelled.
+
+        Only while this daemon leads: a follower replica re-reads the states the leader saved
+        instead, and one that becomes the leader starts from them (no alert is sent again)."""
         task_status.started()
         next_expiry = trio.current_time() + EXPIRE_INTERVAL_SECONDS
         next_at = trio.current_time()
+        leading = self._leads()
         while True:
             # On a fixed grid: the time an evaluation takes does not stretch the interval.
             next_at = max(next_at + EVALUATE_INTERVAL_SECONDS, trio.current_time())
             await trio.sleep_until(next_at)
+            if not self._leads():
+                leading = False
+                await self._follow_states()
+                continue
+            if not leading:
+                if not await self._take_over():
+                    continue
+                leading = True
             await self.evaluate_once()
             if trio.current_time() >= next_expiry:
                 next_expiry += EXPIRE_INTERVAL_SECONDS
@@ -326,8 +379,49 @@ class AlertService:
                 except StorageError as exc:
                     log.warning("alert history not expired: %s", exc)
 
+    async def _follow_states(self) -> None:
+        if not self._states_stale:
+            return
+        self._states_stale = False
+        try:
+            await self._read_states()
+        except StorageError as exc:
+            self._states_stale = True
+            log.warning("alert states of the leading replica not read yet: %s", exc)
+            return
+        self._show_active_alerts()
+
+    async def _take_over(self) -> bool:
+        """Become the evaluating replica: start from the states the last leader saved, and hold
+        offline rules for a grace period while its agents reconnect here. False when the
+        database cannot be read (tried again next tick)."""
+        try:
+            await self._read_config(strict=False)
+            await self._read_states()
+        except StorageError as exc:
+            log.warning("cannot take over alert evaluation yet: %s", exc)
+            return False
+        self._states_stale = False
+        self._unsaved = self.engine.set_rules(self.rules.values())
+        self.engine.begin_grace()
+        self._show_active_alerts()
+        log.info("this replica evaluates alerts and sends their messages now")
+        return True
+
     async def run_deliveries(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Send the outbox as it falls due (see alerts/delivery.py), until cancelled."""
-        await serve_deliveries(
-            self._storage, self.target, self.health, lambda: self._wake, self._clock, task_status=task_status
-        )
+        """Send the outbox as it falls due (see alerts/delivery.py) while this daemon leads,
+        until cancelled."""
+        task_status.started()
+        while True:
+            while not self._leads():  # noqa: ASYNC110  # a flag the replica's heartbeat sets
+                await trio.sleep(EVALUATE_INTERVAL_SECONDS)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._stop_when_not_leading, nursery.cancel_scope)
+                await nursery.start(
+                    serve_deliveries, self._storage, self.target, self.health, lambda: self._wake, self._clock
+                )
+
+    async def _stop_when_not_leading(self, cancel_scope: trio.CancelScope) -> None:
+        while self._leads():  # noqa: ASYNC110  # a flag the replica's heartbeat clears
+            await trio.sleep(EVALUATE_INTERVAL_SECONDS)
+        cancel_scope.cancel()

@@ -4,7 +4,8 @@
                     ├─ reload the cache from the tables (the start-up path) ── apply what queued
                     ├─ live payload    → cache.apply_sample (newest by time wins) + presence "seen"
                     ├─ control payload → servers: registry.refresh (cache, agent calls);
-                    │                    users: live feeds of older token versions closed
+                    │                    users: live feeds of older token versions closed;
+                    │                    tags, grants, status pages, alerts: SharedState
                     ├─ heartbeat every HEARTBEAT_SECONDS under the storage deadline; it also
                     │  tries the maintenance lock until this replica holds it
                     └─ on any loss: degraded, no remote server marked offline, reconnect with backoff
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import zlib
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import NoReturn
@@ -28,6 +30,7 @@ from monitord.cache import LiveCache
 from monitord.ingest.presence import AgentPresence
 from monitord.models import MetricsSample, ServerRecord, User, datetime_to_ms, now_ms
 from monitord.replicas.live import decode_live, samples_of
+from monitord.replicas.shared_state import SharedState
 from monitord.servers import ServerRegistry
 from monitord.storage import Storage, StorageError
 from monitord.storage.replication import Listener, Notification, ReplicaLink
@@ -41,8 +44,17 @@ PROBE_SECONDS = 5.0
 # Notifications waiting for this task; beyond it the listener drops them and asks for a resync.
 BUFFER_NOTIFICATIONS = 10_000
 FIRST_RETRY_SECONDS = 0.1
-# The advisory lock whose holder runs history maintenance ("mainten").
+# The advisory lock whose holder runs history maintenance and alert evaluation ("mainten").
 MAINTENANCE_LOCK_KEY = 0x6D61696E74656E
+
+
+def maintenance_lock_key(link: ReplicaLink) -> int:
+    """The maintenance lock of this installation. Advisory locks are per database, and several
+    installations may share one in schemas of their own: each schema gets its own key (the
+    `public` schema keeps the plain one), else one installation's replica would hold the lock
+    and another installation would never run maintenance nor evaluate alerts."""
+    _channel, _, schema = link.control_channel.partition("monitord_control_")
+    return MAINTENANCE_LOCK_KEY ^ (zlib.crc32(schema.encode()) << 8) if schema else MAINTENANCE_LOCK_KEY
 
 
 class ReplicaState:
@@ -69,13 +81,15 @@ async def follow_replicas(
     retry_max_seconds: float,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     probe_seconds: float = PROBE_SECONDS,
+    shared: SharedState | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
-    """Keep `cache` (and agent calls, live feeds) in step with the other replicas until
-    cancelled. Reports started after the first attempt to listen, whether it worked or not: a
-    daemon that cannot listen yet still serves, degraded, from its start-up load."""
+    """Keep `cache` (and agent calls, live feeds; tags, grants, status pages and alerts through
+    `shared`) in step with the other replicas until cancelled. Reports started after the first
+    attempt to listen, whether it worked or not: a daemon that cannot listen yet still serves,
+    degraded, from its start-up load."""
     started = False
-    follower = _Follower(link, storage, cache, presence, servers, revoke_user, state, offline_after_seconds)
+    follower = _Follower(link, storage, cache, presence, servers, revoke_user, state, offline_after_seconds, shared)
     failures = 0
     while True:
         try:
@@ -122,6 +136,7 @@ class _Follower:
         revoke_user: Callable[..., int],
         state: ReplicaState,
         offline_after_seconds: float,
+        shared: SharedState | None,
     ) -> None:
         self._offline_after_ms = offline_after_seconds * 1000
         self._link = link
@@ -131,6 +146,7 @@ class _Follower:
         self._servers = servers
         self._revoke_user = revoke_user
         self._state = state
+        self._shared = shared
         self._user_versions: dict[int, int] = {}
         self._probe_heard = trio.Event()
 
@@ -153,6 +169,8 @@ class _Follower:
             self._user_changed(user.id, user)
         for user_id in set(self._user_versions) - {user.id for user in users}:
             self._user_changed(user_id, None)
+        if self._shared is not None:
+            self._shared.all_stale()
         self._state.resyncs += 1
 
     async def follow(self, listener: Listener, heartbeat_seconds: float, probe_seconds: float) -> None:
@@ -198,7 +216,7 @@ class _Follower:
 
     async def _heartbeat(self, listener: Listener, heartbeat_seconds: float) -> None:
         while True:
-            if not self._state.holds_maintenance and await listener.try_lock(MAINTENANCE_LOCK_KEY):
+            if not self._state.holds_maintenance and await listener.try_lock(maintenance_lock_key(self._link)):
                 self._state.holds_maintenance = True
                 log.info("this replica runs history maintenance now")
             else:
@@ -227,6 +245,8 @@ class _Follower:
         if table == "probe":
             if row_id == self._state.replica:
                 self._probe_heard.set()
+        elif self._shared is not None and self._shared.heard(table, row_id):
+            pass  # re-read by its own task
         elif not row_id.isdigit():
             log.warning("ignored a malformed control notification: %.80r", notification.payload)
         elif table == "servers":

@@ -182,4 +182,50 @@ CREATE TABLE monitord_secrets (
     value BYTEA NOT NULL
 );
 """,
+    # 6: replicas share tags, grants, status pages and alerts (issue 19 on top of 15 and 16). The
+    # same `monitord_control` notification for the tables those features added; the payload is
+    # the table and the row's key columns named as the trigger's arguments, space-separated
+    # ("server_tags 7", "alert_states <rule id> <server id>"). `tags` has none: a tag's colour
+    # is read from the table on every request, and removing a tag removes its `server_tags` rows.
+    """
+CREATE FUNCTION monitord_control_notify_key() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    row_data JSONB;
+    row_key TEXT := '';
+BEGIN
+    IF TG_OP = 'DELETE' THEN row_data := to_jsonb(OLD); ELSE row_data := to_jsonb(NEW); END IF;
+    FOR i IN 0 .. TG_NARGS - 1 LOOP
+        row_key := row_key || ' ' || (row_data ->> TG_ARGV[i]);
+    END LOOP;
+    PERFORM pg_notify(
+        'monitord_control' || CASE WHEN TG_TABLE_SCHEMA = 'public' THEN '' ELSE '_' || TG_TABLE_SCHEMA END,
+        TG_TABLE_NAME || row_key
+    );
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER monitord_server_tags_control AFTER INSERT OR DELETE OR UPDATE
+    ON server_tags FOR EACH ROW EXECUTE FUNCTION monitord_control_notify_key('server_id');
+CREATE TRIGGER monitord_user_grants_control AFTER INSERT OR DELETE
+    ON user_grants FOR EACH ROW EXECUTE FUNCTION monitord_control_notify_key('user_id');
+CREATE TRIGGER monitord_user_grants_changed AFTER UPDATE
+    ON user_grants FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION monitord_control_notify_key('user_id');
+CREATE TRIGGER monitord_status_pages_control AFTER INSERT OR DELETE
+    ON status_pages FOR EACH ROW EXECUTE FUNCTION monitord_control_notify_key('id');
+CREATE TRIGGER monitord_status_pages_changed AFTER UPDATE
+    ON status_pages FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION monitord_control_notify_key('id');
+"""
+    + "".join(
+        f"""CREATE TRIGGER monitord_{table}_control AFTER INSERT OR DELETE
+    ON {table} FOR EACH ROW EXECUTE FUNCTION monitord_control_notify_key({keys});
+CREATE TRIGGER monitord_{table}_changed AFTER UPDATE
+    ON {table} FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION monitord_control_notify_key({keys});
+"""
+        for table, keys in (
+            ("alert_channels", "'id'"),
+            ("alert_rules", "'id'"),
+            ("alert_silences", "'id'"),
+            ("alert_states", "'rule_id', 'server_id'"),
+        )
+    ),
 )

@@ -140,4 +140,8 @@ CREATE TABLE monitord_secrets (
     value BLOB NOT NULL
 );
 """,
+    # 6: replicas share tags, grants, status pages and alerts (issue 19): on PostgreSQL, change
+    # notifications for those tables. Nothing here (SQLite serves one daemon); the entry keeps a
+    # version meaning the same schema on both engines.
+    "",
 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import trio
 
-from monitord.models import HostFacts, Role
+from monitord.models import Grant, HostFacts, Role
 from monitord.storage import open_database
+from monitord.storage.base import AlertTable
 from monitord.storage.replication import Listener, Notification
 from tests.storage.test_contract import T0, sample
 
@@ -52,3 +53,37 @@ async def test_the_jwt_key_is_shared_by_the_first_to_propose_it(postgres_url: st
     async with open_database(postgres_url) as first, open_database(postgres_url) as second:
         assert await first.shared_secret("jwt_key", b"key-of-a") == b"key-of-a"
         assert await second.shared_secret("jwt_key", b"key-of-b") == b"key-of-a"
+
+
+async def test_tags_grants_pages_and_alerts_notify_their_keys(postgres_url: str) -> None:
+    """Migration 6: each table another replica keeps in memory notifies "<table> <key>"; an
+    update that changes nothing notifies nothing."""
+    async with open_database(postgres_url) as storage:
+        link = storage.replication()
+        assert link is not None
+        server = await storage.create_server("web-1", "hash", now_ms=T0)
+        user = await storage.create_user("vera", "h", Role.VIEWER, now_ms=T0)
+        async with link.listen(100, "test-listener") as listener:
+            await storage.set_server_tags(server.id, ["prod", "eu"])
+            await storage.set_grant(user.id, Grant(all=False, tags=frozenset({"prod"})))
+            await storage.set_grant(user.id, Grant(all=False, tags=frozenset({"prod"})))  # the same: nothing
+            page = await storage.create_status_page("fleet", "{}", "", now_ms=T0)
+            await storage.delete_status_page(page.id)
+            rule_id = await storage.create_alert_config(AlertTable.RULES, "{}")
+            channel_id = await storage.create_alert_config(AlertTable.CHANNELS, "{}")
+            silence_id = await storage.create_alert_config(AlertTable.SILENCES, "{}")
+            await storage.save_alert_changes([(rule_id, server.id, "{}")], [], [], now_ms=T0)
+            await storage.save_alert_changes([(rule_id, server.id, None)], [], [], now_ms=T0)
+            control = [n.payload for n in await _drain(listener)]
+        # Identical payloads of one transaction are merged by PostgreSQL: one per tagging.
+        assert control == [
+            f"server_tags {server.id}",
+            f"user_grants {user.id}",
+            f"status_pages {page.id}",
+            f"status_pages {page.id}",
+            f"alert_rules {rule_id}",
+            f"alert_channels {channel_id}",
+            f"alert_silences {silence_id}",
+            f"alert_states {rule_id} {server.id}",
+            f"alert_states {rule_id} {server.id}",
+        ]

@@ -28,7 +28,8 @@ from monitord.config import ListenAddress
 from monitord.daemon import Endpoints
 from monitord.models import datetime_to_ms, now_ms
 from monitord.push.hub import SnapshotHub
-from monitord.replicas.follower import MAINTENANCE_LOCK_KEY
+from monitord.replicas.follower import maintenance_lock_key
+from monitord.storage import open_database
 from tests.agents.conftest import agent_settings, running_agent
 from tests.conftest import RunningDaemon, make_settings
 from tests.faults.conftest import health, poll, recording_agent
@@ -288,12 +289,17 @@ async def test_a_replica_whose_listener_breaks_resyncs_and_marks_nothing_offline
 
 
 async def _maintenance_holders(url: str) -> list[str]:
-    """application_name of every session holding the maintenance lock."""
+    """application_name of every session holding the maintenance lock in this database (advisory
+    locks are per database: daemons on other databases of the server hold their own)."""
+    async with open_database(url) as storage:
+        link = storage.replication()
+        assert link is not None
     async with sql_session(url) as sql:
         rows = await sql.fetch(
             "SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid) "
-            "WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
-            MAINTENANCE_LOCK_KEY,
+            "WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            maintenance_lock_key(link),
         )
     return [row["application_name"] for row in rows]
 

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 import trio
@@ -20,10 +21,16 @@ from monitord.daemon import _one_daemon_per_sqlite_file
 from monitord.errors import StartupError
 from monitord.ingest.presence import AgentPresence, watch_offline
 from monitord.models import INTEGER_METRIC_FIELDS, METRIC_FIELDS, HostFacts, MetricsSample, ServerRecord, ms_to_datetime
-from monitord.replicas.follower import PROBE_SECONDS, ReplicaState, follow_replicas
+from monitord.replicas.follower import (
+    MAINTENANCE_LOCK_KEY,
+    PROBE_SECONDS,
+    ReplicaState,
+    follow_replicas,
+    maintenance_lock_key,
+)
 from monitord.replicas.live import LiveAnnouncer, decode_live, samples_of
 from monitord.servers import ServerRegistry
-from monitord.storage.replication import Notification
+from monitord.storage.replication import Notification, ReplicaLink
 from monitord.wire import ServerStatus
 
 
@@ -188,3 +195,15 @@ async def test_an_overflowed_listener_makes_the_replica_resync_from_the_tables(
     await link.notify("control", "probe someone-else")
     await trio.sleep(1)
     assert state.resyncs == 2 and not link.listener.overflowed
+
+
+def test_each_schema_of_a_database_has_its_own_maintenance_lock() -> None:
+    """Advisory locks are per database: installations in schemas of one database must not share
+    theirs, or one of them would never run maintenance nor evaluate alerts."""
+
+    def key(channel: str) -> int:
+        return maintenance_lock_key(cast(ReplicaLink, SimpleNamespace(control_channel=channel)))
+
+    assert key("monitord_control") == MAINTENANCE_LOCK_KEY
+    keys = {key("monitord_control"), key("monitord_control_shop"), key("monitord_control_blog")}
+    assert len(keys) == 3 and all(0 < k < 2**63 for k in keys)
