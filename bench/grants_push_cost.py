@@ -1,7 +1,7 @@
 """What per-grant and public status page pushes cost (issue 16), against the real daemon.
 
-    .venv/bin/python -m bench.grants_push_cost                              # full size
-    .venv/bin/python -m bench.grants_push_cost --servers 100 --clients 20 --grants 4 --ticks 3
+    .venv/bin/python bench/grants_push_cost.py                              # full size
+    .venv/bin/python bench/grants_push_cost.py --servers 100 --clients 20 --grants 4 --ticks 3
 
 Three runs of the real daemon (`python -m monitord`, as bench/push_cost.py runs it), on a data dir
 of N servers (host facts and one sample each) tagged round robin with G tags:
@@ -33,16 +33,18 @@ import httpx
 import psutil
 import trio
 
-from bench.fixtures import ADMIN, ADMIN_PASSWORD, fill
-from bench.push_cost import cpu_seconds
-from bench.ws_fleet import FrameCounter
-from monitord.config import Settings
-from monitord.models import Grant
-from monitord.push.audiences import VisibleServers
-from monitord.push.snapshot import build_snapshot
-from monitord.storage import open_storage
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # also runs as a script: `python bench/grants_push_cost.py`
+
+from bench.fixtures import ADMIN, ADMIN_PASSWORD, fill  # noqa: E402
+from bench.push_cost import cpu_seconds  # noqa: E402
+from bench.ws_fleet import FrameCounter  # noqa: E402
+from monitord.config import Settings  # noqa: E402
+from monitord.models import Grant  # noqa: E402
+from monitord.push.audiences import VisibleServers  # noqa: E402
+from monitord.push.snapshot import build_snapshot  # noqa: E402
+from monitord.storage import open_storage  # noqa: E402
+
 MODES = ("single", "grants", "public")
 
 

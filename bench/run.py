@@ -30,7 +30,7 @@ from bench.alerts_eval import alerts_figure
 from bench.daemon import Daemon
 from bench.fixtures import build_sqlite_fixture, copy_fixture, write_config
 from bench.grants_push_cost import grants_figure
-from bench.leg_fleet_scale import V1_DEFLATE, fleet_scale
+from bench.leg_fleet_scale import BROWSER_LIKE, V1_DEFLATE, V2, fleet_scale
 from bench.procfs import machine_info
 from bench.report import Results, checks, markdown, short_table
 from monitord.limits import raise_open_files_limit
@@ -69,6 +69,7 @@ class Sizes:
     fleet_clients: int = 1000
     fleet_settle: float = 6.0
     fleet_seconds: float = 20.0
+    fleet_cells: tuple[str, ...] = ()  # all of bench/leg_fleet_scale.py's CELLS when empty
     # Figure 9 (issue 15): alert evaluation.
     alerts_servers: int = 10_000
     alerts_rules: int = 20
@@ -107,10 +108,10 @@ SMOKE = Sizes(
     servers=(20,),
     clients=(3,),
     settle=1.0,
-    push_seconds=4.5,
+    push_seconds=2.5,
     side_servers=20,
     side_clients=2,
-    side_seconds=4.5,
+    side_seconds=2.5,
     agents=6,
     agent_processes=2,
     batches=(1,),
@@ -128,6 +129,7 @@ SMOKE = Sizes(
     fleet_clients=3,
     fleet_settle=0.5,
     fleet_seconds=2.5,
+    fleet_cells=(BROWSER_LIKE, V2),  # the cells with targets; the other two differ only in options
     alerts_servers=50,
     alerts_rules=4,
     alerts_ticks=3,
@@ -135,7 +137,7 @@ SMOKE = Sizes(
     grants_servers=20,
     grants_clients=4,
     grants=2,
-    grants_ticks=2,
+    grants_ticks=1,
     grants_interval=1.0,
     grants_public_interval=1.0,
     browser_servers=20,
@@ -271,6 +273,7 @@ def _run(args: argparse.Namespace, sizes: Sizes, workdir: Path, results: Results
         seconds=sizes.fleet_seconds,
         profile_cell=V1_DEFLATE,
         profile_to=profile,
+        only=list(sizes.fleet_cells),
     )
     if profile is not None and profile.exists():
         total, own, inclusive = profiling.summarize(profile)
