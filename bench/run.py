@@ -73,7 +73,7 @@ class Sizes:
     # Figure 9 (issue 15): alert evaluation.
     alerts_servers: int = 10_000
     alerts_rules: int = 20
-    alerts_ticks: int = 60
+    alerts_ticks: int = 300  # simulated seconds: the 5-minute windows fill (~0.15 s CPU per tick)
     alerts_trials: int = 10
     # Figure 10 (issue 16): per-grant and public page pushes.
     grants_servers: int = 1000
