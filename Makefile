@@ -101,7 +101,7 @@ $(BIN)/py-spy: $(INSTALLED)
 	apt-get install -y prometheus-node-exporter || { apt-get update && apt-get install -y prometheus-node-exporter; }
 	-systemctl disable --now prometheus-node-exporter 2>/dev/null
 
-bench: install $(BIN)/py-spy $(GLANCES) /usr/bin/prometheus-node-exporter
+bench: install agent-bundle $(DASHBOARD) $(BIN)/py-spy $(GLANCES) /usr/bin/prometheus-node-exporter
 	@if pg_isready -q -d '$(BENCH_POSTGRES)' 2>/dev/null; then \
 		$(BIN)/python -m bench.run --postgres '$(BENCH_POSTGRES)'; \
 	else \

@@ -13,6 +13,7 @@ of N servers (host facts and one sample each) tagged round robin with G tags:
 Each reports the daemon's CPU per tick (idle CPU subtracted), frames and bytes received.
 Before the runs, the in-process cost of one tick's builds is timed too: 1 encoding of N servers,
 G encodings of what G grants see, and what one encoding per client would cost.
+bench/run.py reports it as figure 10.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -32,7 +34,7 @@ import psutil
 import trio
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # also runs as a script: `python bench/grants_push_cost.py`
 
 from bench.fixtures import ADMIN, ADMIN_PASSWORD, fill  # noqa: E402
 from bench.push_cost import cpu_seconds  # noqa: E402
@@ -42,6 +44,43 @@ from monitord.models import Grant  # noqa: E402
 from monitord.push.audiences import VisibleServers  # noqa: E402
 from monitord.push.snapshot import build_snapshot  # noqa: E402
 from monitord.storage import open_storage  # noqa: E402
+
+MODES = ("single", "grants", "public")
+
+
+@dataclass
+class ModeCost:
+    """One daemon run: `clients` subscribers of one kind (see the module docstring)."""
+
+    mode: str
+    cpu_per_tick: float  # seconds, the daemon's idle CPU subtracted
+    clients: int
+    kb_per_frame: float
+    frames: int
+    expected_frames: float
+
+    @property
+    def ms_per_client(self) -> float:
+        return self.cpu_per_tick / self.clients * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.mode:>7}: {self.cpu_per_tick * 1000:6.0f} ms CPU per tick ({self.ms_per_client:.2f} ms per "
+            f"client); {self.kb_per_frame:.0f} KB per frame; frames {self.frames} of {self.expected_frames:.0f} expected"
+        )
+
+
+@dataclass
+class GrantsRun:
+    """Figure 10: per-grant encoding and the public page's push, at `servers` x `clients`."""
+
+    servers: int
+    clients: int
+    grants: int
+    interval: float
+    public_interval: float
+    build_ms: dict[str, float] = field(default_factory=dict)  # single / per grant / per client, in-process
+    modes: dict[str, ModeCost] = field(default_factory=dict)
 
 
 def tag_of(index: int) -> str:
@@ -72,7 +111,7 @@ async def client(host: str, port: int, path: str, protocols: str, counter: Frame
             counter.feed(data)
 
 
-async def in_process_figures(settings: Settings, grants: int, clients: int) -> str:
+async def in_process_figures(settings: Settings, grants: int, clients: int) -> dict[str, float]:
     """One tick's builds timed in this process, from the filled database's servers."""
     from monitord.daemon import load_cache
 
@@ -93,13 +132,10 @@ async def in_process_figures(settings: Settings, grants: int, clients: int) -> s
     per_client_estimate = (
         timed([grant_of(i % grants, grants) for i in range(min(clients, 100))], 1) * clients / min(clients, 100)
     )
-    return (
-        f"in-process build+encode per tick: single {one:.1f} ms; per grant ({grants} grants) {per_grant:.1f} ms; "
-        f"per client ({clients} clients, extrapolated) {per_client_estimate:.0f} ms"
-    )
+    return {"single": one, "per grant": per_grant, "per client": per_client_estimate}
 
 
-async def run_daemon(args: argparse.Namespace, data: Path, mode: str) -> str:
+async def run_daemon(args: argparse.Namespace, data: Path, mode: str) -> ModeCost:
     config = data.parent / f"{mode}.toml"
     config.write_text(
         f'data_dir = "{data}"\n[http]\nlisten = "127.0.0.1:0"\n'
@@ -162,9 +198,13 @@ async def run_daemon(args: argparse.Namespace, data: Path, mode: str) -> str:
         await daemon.wait()
     ticks = wall / interval
     per_tick = (busy - idle_rate * wall) / ticks
-    return (
-        f"{mode:>7}: {per_tick * 1000:6.0f} ms CPU per tick ({per_tick / args.clients * 1000:.2f} ms per client); "
-        f"{received / max(frames, 1) / 1000:.0f} KB per frame; frames {frames} of {ticks * args.clients:.0f} expected"
+    return ModeCost(
+        mode=mode,
+        cpu_per_tick=per_tick,
+        clients=args.clients,
+        kb_per_frame=received / max(frames, 1) / 1000,
+        frames=frames,
+        expected_frames=ticks * args.clients,
     )
 
 
@@ -199,26 +239,39 @@ async def _targets(args: argparse.Namespace, host: str, port: int, mode: str) ->
         return targets
 
 
-async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="monitord-bench-") as tmp:
-        data = Path(tmp) / "data"
-        data.mkdir()
-        settings = Settings(data_dir=str(data))
-        print(f"filling {args.servers} servers, tagged over {args.grants} tags ...", flush=True)
-        await fill(settings, args.servers)
-        async with open_storage(settings) as storage:
-            for server in await storage.list_servers():
-                await storage.set_server_tags(server.id, [tag_of(server.id % args.grants)])
-        print(
-            f"servers={args.servers} clients={args.clients} grants={args.grants} "
-            f"interval={args.interval}s public_interval={args.public_interval}s"
-        )
-        print(await in_process_figures(settings, args.grants, args.clients), flush=True)
-        for mode in args.modes.split(","):
-            print(await run_daemon(args, data, mode), flush=True)
+async def measure(args: argparse.Namespace, workdir: Path) -> GrantsRun:
+    """Fill a data dir under `workdir`, time the in-process builds, then each mode of `args.modes`."""
+    data = workdir / "grants-data"
+    data.mkdir(parents=True)
+    settings = Settings(data_dir=str(data))
+    await fill(settings, args.servers)
+    async with open_storage(settings) as storage:
+        for server in await storage.list_servers():
+            await storage.set_server_tags(server.id, [tag_of(server.id % args.grants)])
+    run = GrantsRun(args.servers, args.clients, args.grants, args.interval, args.public_interval)
+    run.build_ms = await in_process_figures(settings, args.grants, args.clients)
+    for mode in args.modes:
+        run.modes[mode] = await run_daemon(args, data, mode)
+    return run
 
 
-if __name__ == "__main__":
+def grants_figure(
+    workdir: Path, *, servers: int, clients: int, grants: int, ticks: int, interval: float, public_interval: float
+) -> GrantsRun:
+    """Figure 10 for bench/run.py: every mode, at these sizes."""
+    args = argparse.Namespace(
+        servers=servers,
+        clients=clients,
+        grants=grants,
+        ticks=ticks,
+        interval=interval,
+        public_interval=public_interval,
+        modes=MODES,
+    )
+    return trio.run(measure, args, workdir)
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=1000)
@@ -226,5 +279,20 @@ if __name__ == "__main__":
     parser.add_argument("--ticks", type=int, default=10)
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--public-interval", type=float, default=5.0)
-    parser.add_argument("--modes", default="single,grants,public")
-    trio.run(main, parser.parse_args())
+    parser.add_argument("--modes", default=",".join(MODES))
+    args = parser.parse_args()
+    args.modes = args.modes.split(",")
+    print(f"servers={args.servers} clients={args.clients} grants={args.grants} ...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="monitord-bench-") as tmp:
+        run = trio.run(measure, args, Path(tmp))
+    build = run.build_ms
+    print(
+        f"in-process build+encode per tick: single {build['single']:.1f} ms; per grant ({run.grants} grants) "
+        f"{build['per grant']:.1f} ms; per client ({run.clients} clients, extrapolated) {build['per client']:.0f} ms"
+    )
+    for cost in run.modes.values():
+        print(cost.line())
+
+
+if __name__ == "__main__":
+    main()

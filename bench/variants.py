@@ -28,9 +28,10 @@ from monitord.cli import DAEMON_GC_THRESHOLDS
 from monitord.config import load_settings
 from monitord.logs import setup_logging
 from monitord.models import MetricsSample, now_ms
+from monitord.push.audiences import VisibleServers
 from monitord.push.delta import StreamMessage
 from monitord.push.hub import SnapshotHub
-from monitord.push.snapshot import Snapshot, build_snapshot
+from monitord.push.snapshot import ServerSource, Snapshot, build_snapshot
 
 
 class PerClientEncodeHub(SnapshotHub):
@@ -38,9 +39,9 @@ class PerClientEncodeHub(SnapshotHub):
 
     def __init__(self) -> None:
         super().__init__()
-        self._cache: LiveCache | None = None
+        self._cache: ServerSource | None = None
 
-    def build(self, cache: LiveCache) -> Snapshot:
+    def build(self, cache: ServerSource) -> Snapshot:
         self._cache = cache
         return super().build(cache)
 
@@ -58,7 +59,11 @@ class ChurnHub(SnapshotHub):
         self._churned_at: float | None = None
         self._random = random.Random(7)
 
-    def _churn(self, cache: LiveCache) -> None:
+    def _churn(self, source: ServerSource) -> None:
+        # The push task hands every hub its grant's view of the live cache (issue 16); the churn
+        # writes samples into the cache underneath, as the agents' ingest would.
+        cache = source._cache if isinstance(source, VisibleServers) else source
+        assert isinstance(cache, LiveCache)
         now = trio.current_time()
         if self._churned_at == now:
             return  # once per tick, whichever protocols are built
@@ -77,11 +82,11 @@ class ChurnHub(SnapshotHub):
             )
             cache.apply_sample(server.id, sample)
 
-    def build(self, cache: LiveCache) -> Snapshot:
+    def build(self, cache: ServerSource) -> Snapshot:
         self._churn(cache)
         return super().build(cache)
 
-    def advance_v2(self, cache: LiveCache) -> StreamMessage:
+    def advance_v2(self, cache: ServerSource) -> StreamMessage:
         self._churn(cache)
         return super().advance_v2(cache)
 
