@@ -113,11 +113,14 @@ class AlertEngine:
         changes = Changes()
         for pair in list(self.states):
             known = self.rules.get(pair[0])
-            if known is None or not known.enabled or not known.in_scope(pair[1]):
-                del self.states[pair]
-                changes.states[pair] = None
-                changes.servers.add(pair[1])
+            if known is None or not known.enabled or not known.in_scope(pair[1], None):
+                self._drop(pair, changes)
         return changes
+
+    def _drop(self, pair: Pair, changes: Changes) -> None:
+        del self.states[pair]
+        changes.states[pair] = None
+        changes.servers.add(pair[1])
 
     def forget_servers_except(self, present: set[int]) -> Changes:
         """Drop the pairs (and windows) of servers that are gone (deleted)."""
@@ -172,7 +175,7 @@ class AlertEngine:
                 continue
             if rule.kind == "offline" and now_ms < self._grace_until_ms:
                 continue
-            scoped = rule.server_ids is not None or bool(rule.exclude_server_ids)
+            scoped = rule.server_ids is not None or bool(rule.tags) or bool(rule.exclude_server_ids)
             metric = rule.kind == "metric"
             if metric:
                 # The fast path below skips a pair with no state whose value crosses nothing.
@@ -189,7 +192,9 @@ class AlertEngine:
                 turn = int(now_s) % stride
             for view in servers:
                 server_id = view.id
-                if scoped and not rule.in_scope(server_id):
+                if scoped and not rule.in_scope(server_id, view.tags):
+                    if (rule.id, server_id) in states:  # its tags changed: the alert ends
+                        self._drop((rule.id, server_id), changes)
                     continue
                 if metric and stride > 1 and server_id % stride != turn:
                     continue

@@ -143,7 +143,7 @@ async def create_rule() -> Response:
 async def preview_rule() -> Response:
     """How many servers a rule (as being edited) covers, and its metric's current range there."""
     body = await json_body(Rule)
-    servers = [view for view in app_state().cache.servers() if body.in_scope(view.id)]
+    servers = [view for view in app_state().cache.servers() if body.in_scope(view.id, view.tags)]
     read = METRICS.get(body.metric)
     values = [
         read(view.latest_metrics)

@@ -10,6 +10,7 @@ const EMPTY_RULE: NewRule = {
   enabled: true,
   kind: "metric",
   serverIds: null,
+  tags: [],
   excludeServerIds: [],
   metric: "cpuUsagePercent",
   op: ">",
@@ -31,6 +32,10 @@ function ids(text: string): number[] | null {
   return parts.length === 0 ? null : parts.map(Number);
 }
 
+function tagList(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean))];
+}
+
 function optionalNumber(text: string): number | null {
   return text.trim() === "" ? null : Number(text);
 }
@@ -42,7 +47,7 @@ export function AlertRulesPage() {
   const [metrics, setMetrics] = useState<string[]>([]);
   const [channels, setChannels] = useState<AlertChannel[]>([]);
   const [draft, setDraft] = useState<NewRule>(EMPTY_RULE);
-  const [scope, setScope] = useState({ servers: "", exclude: "" });
+  const [scope, setScope] = useState({ servers: "", tags: "", exclude: "" });
   const [preview, setPreview] = useState<RulePreview | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -58,7 +63,12 @@ export function AlertRulesPage() {
   }, []);
   useEffect(() => void load(), [load]);
 
-  const rule: NewRule = { ...draft, serverIds: ids(scope.servers), excludeServerIds: ids(scope.exclude) ?? [] };
+  const rule: NewRule = {
+    ...draft,
+    serverIds: ids(scope.servers),
+    tags: tagList(scope.tags),
+    excludeServerIds: ids(scope.exclude) ?? [],
+  };
   const ruleKey = JSON.stringify(rule);
   useEffect(() => {
     const timer = window.setTimeout(() => {
@@ -77,6 +87,7 @@ export function AlertRulesPage() {
     try {
       await alertsApi.createRule(rule);
       setDraft(EMPTY_RULE);
+      setScope({ servers: "", tags: "", exclude: "" });
       setError(null);
       await load();
     } catch (caught) {
@@ -198,6 +209,15 @@ export function AlertRulesPage() {
             placeholder={t("alerts.rule.allServers")}
             value={scope.servers}
             onChange={(e) => setScope({ ...scope, servers: e.target.value })}
+          />
+        </label>
+        <label className="field">
+          <span className="field__label">{t("alerts.rule.tags")}</span>
+          <input
+            name="tags"
+            placeholder={t("alerts.rule.noTags")}
+            value={scope.tags}
+            onChange={(e) => setScope({ ...scope, tags: e.target.value })}
           />
         </label>
         <label className="field">

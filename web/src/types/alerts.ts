@@ -28,6 +28,8 @@ export interface AlertRule {
   enabled: boolean;
   kind: "metric" | "offline";
   serverIds: number[] | null;
+  /** Servers with one of these tags are in scope too (issue 16); none and `serverIds` null: all. */
+  tags: string[];
   excludeServerIds: number[];
   metric: string;
   op: ">" | "<";
