@@ -7,7 +7,7 @@ outbox (deliveries in flight) are plain columns, since they are queried by time 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import msgspec
 
@@ -45,9 +45,12 @@ class AlertStatements:
         self.insert_delivery = (
             f"INSERT INTO alert_outbox (channel_id, created_ms, due_ms, payload) VALUES ({_marks(m, 4)})"
         )
+        # Keyset paging on (time_ms, id) below the cursor ($6, $7), so a filter applied after
+        # the query (the caller's grant) can read on until it has `limit` rows.
         self.events = (
-            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM alert_events WHERE time_ms >= {m(1)} AND time_ms < {m(2)} "
+            f"SELECT id, {', '.join(_EVENT_COLUMNS)} FROM alert_events WHERE time_ms >= {m(1)} AND time_ms < {m(2)} "
             f"AND ({m(3)} < 0 OR server_id = {m(3)}) AND ({m(4)} < 0 OR rule_id = {m(4)}) "
+            f"AND (time_ms < {m(6)} OR (time_ms = {m(6)} AND id < {m(7)})) "
             f"ORDER BY time_ms DESC, id DESC LIMIT {m(5)}"
         )
         self.due = (
@@ -114,17 +117,33 @@ class AlertQueries(SharedQueries):
         await self._change_in_steps([step for step in steps if step[1]])
 
     async def alert_events(
-        self, from_ms: int, to_ms: int, *, server_id: int | None = None, rule_id: int | None = None, limit: int = 1000
+        self,
+        from_ms: int,
+        to_ms: int,
+        *,
+        server_id: int | None = None,
+        rule_id: int | None = None,
+        limit: int = 1000,
+        server_visible: Callable[[int], bool] | None = None,
     ) -> list[AlertEventRow]:
-        rows = await self._query(
-            self._alert_sql.events,
-            from_ms,
-            to_ms,
-            -1 if server_id is None else server_id,
-            -1 if rule_id is None else rule_id,
-            limit,
-        )
-        return [AlertEventRow(**{name: row[name] for name in _EVENT_COLUMNS}) for row in rows]
+        found: list[AlertEventRow] = []
+        cursor = (to_ms, 2**63 - 1)
+        while True:
+            rows = await self._query(
+                self._alert_sql.events,
+                from_ms,
+                to_ms,
+                -1 if server_id is None else server_id,
+                -1 if rule_id is None else rule_id,
+                limit,
+                *cursor,
+            )
+            for row in rows:
+                if server_visible is None or server_visible(row["server_id"]):
+                    found.append(AlertEventRow(**{name: row[name] for name in _EVENT_COLUMNS}))
+            if len(rows) < limit or len(found) >= limit:
+                return found[:limit]
+            cursor = (rows[-1]["time_ms"], rows[-1]["id"])
 
     async def due_alert_deliveries(self, now_ms: int, limit: int) -> list[AlertDelivery]:
         rows = await self._query(self._alert_sql.due, now_ms, limit)

@@ -7,7 +7,7 @@ async and safe to call from any trio task; a backend serialises or pools as it n
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -300,9 +300,17 @@ class Storage(Protocol):
         ...
 
     async def alert_events(
-        self, from_ms: int, to_ms: int, *, server_id: int | None = None, rule_id: int | None = None, limit: int = 1000
+        self,
+        from_ms: int,
+        to_ms: int,
+        *,
+        server_id: int | None = None,
+        rule_id: int | None = None,
+        limit: int = 1000,
+        server_visible: Callable[[int], bool] | None = None,
     ) -> list[AlertEventRow]:
-        """History in [from_ms, to_ms), newest first, at most `limit`."""
+        """History in [from_ms, to_ms), newest first, at most `limit`; with `server_visible`,
+        only the events of servers it accepts (a delivery event's server id is 0)."""
         ...
 
     async def due_alert_deliveries(self, now_ms: int, limit: int) -> list[AlertDelivery]:

@@ -71,3 +71,18 @@ async def test_history_expires_by_age(storage: TransferStorage) -> None:
     assert await storage.expire_alert_history(T0 + 5, max_rows=100) == 3
     assert await storage.alert_events(0, T0 + 100) == [event(T0 + 10)]
     assert await storage.expire_alert_history(T0 + 5, max_rows=100) == 0
+
+
+async def test_a_visibility_filter_reads_on_until_the_limit_is_full(storage: TransferStorage) -> None:
+    # 7 events of server 1 at three equal times (paging must neither skip nor repeat ties), 2 of server 2
+    hidden = [event(T0 + i // 3, server_id=1) for i in range(7)]
+    await storage.save_alert_changes([], [event(T0, server_id=2), *hidden, event(T0 + 9, server_id=2)], [], now_ms=T0)
+    only_two = (2).__eq__
+    assert await storage.alert_events(T0, T0 + 10, limit=2, server_visible=only_two) == [
+        event(T0 + 9, server_id=2),
+        event(T0, server_id=2),
+    ]
+    assert await storage.alert_events(T0, T0 + 10, limit=1, server_visible=only_two) == [event(T0 + 9, server_id=2)]
+    everything = await storage.alert_events(T0, T0 + 10, limit=100, server_visible=lambda _: True)
+    assert len(everything) == 9
+    assert await storage.alert_events(T0, T0 + 10, limit=2, server_visible=(1).__eq__) == hidden[-2:][::-1]
