@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from monitord.storage.alert_tables import ALERT_COPY_TABLES, EVENT_COLUMNS
 from monitord.storage.base import AlertDelivery, AlertEventRow, AlertTable
 from monitord.storage.shared import Placeholder, SharedQueries, Step, _marks
 
-_EVENT_COLUMNS = ("time_ms", "kind", "rule_id", "server_id", "from_phase", "to_phase", "level", "value", "detail")
 _TABLES = {
     AlertTable.CHANNELS: "alert_channels",
     AlertTable.RULES: "alert_rules",
@@ -40,7 +40,7 @@ class AlertStatements:
         )
         self.delete_state = f"DELETE FROM alert_states WHERE rule_id = {m(1)} AND server_id = {m(2)}"
         self.insert_event = (
-            f"INSERT INTO alert_events ({', '.join(_EVENT_COLUMNS)}) VALUES ({_marks(m, len(_EVENT_COLUMNS))})"
+            f"INSERT INTO alert_events ({', '.join(EVENT_COLUMNS)}) VALUES ({_marks(m, len(EVENT_COLUMNS))})"
         )
         self.insert_delivery = (
             f"INSERT INTO alert_outbox (channel_id, created_ms, due_ms, payload) VALUES ({_marks(m, 4)})"
@@ -48,7 +48,7 @@ class AlertStatements:
         # Keyset paging on (time_ms, id) below the cursor ($6, $7), so a filter applied after
         # the query (the caller's grant) can read on until it has `limit` rows.
         self.events = (
-            f"SELECT id, {', '.join(_EVENT_COLUMNS)} FROM alert_events WHERE time_ms >= {m(1)} AND time_ms < {m(2)} "
+            f"SELECT id, {', '.join(EVENT_COLUMNS)} FROM alert_events WHERE time_ms >= {m(1)} AND time_ms < {m(2)} "
             f"AND ({m(3)} < 0 OR server_id = {m(3)}) AND ({m(4)} < 0 OR rule_id = {m(4)}) "
             f"AND (time_ms < {m(6)} OR (time_ms = {m(6)} AND id < {m(7)})) "
             f"ORDER BY time_ms DESC, id DESC LIMIT {m(5)}"
@@ -65,14 +65,34 @@ class AlertStatements:
         self.expire_events = (
             f"DELETE FROM alert_events WHERE id IN (SELECT id FROM alert_events WHERE time_ms < {m(1)} LIMIT {m(2)})"
         )
+        self.rows_after = {table: _rows_after(m, table, *columns) for table, columns in ALERT_COPY_TABLES.items()}
+        self.import_rows = {table: _import_rows(m, table, *columns) for table, columns in ALERT_COPY_TABLES.items()}
+        self.count_rows = {table: f"SELECT count(*) FROM {table}" for table in ALERT_COPY_TABLES}
         self.expire_outbox = (
             "DELETE FROM alert_outbox WHERE id IN (SELECT id FROM alert_outbox WHERE status <> 'pending' "
             f"AND created_ms < {m(1)} LIMIT {m(2)})"
         )
 
 
+def _rows_after(m: Placeholder, table: str, key: tuple[str, ...], rest: tuple[str, ...]) -> str:
+    """Up to a limit of rows after a key, in key order (keyset paging)."""
+    first = f"{key[0]} > {m(1)}"
+    after = first if len(key) == 1 else f"({first} OR ({key[0]} = {m(1)} AND {key[1]} > {m(2)}))"
+    return (
+        f"SELECT {', '.join(key + rest)} FROM {table} WHERE {after} ORDER BY {', '.join(key)} LIMIT {m(len(key) + 1)}"
+    )
+
+
+def _import_rows(m: Placeholder, table: str, key: tuple[str, ...], rest: tuple[str, ...]) -> str:
+    """Insert a row with its key, or replace the one with the same key."""
+    return (
+        f"INSERT INTO {table} ({', '.join(key + rest)}) VALUES ({_marks(m, len(key + rest))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in rest)
+    )
+
+
 def _event_values(event: AlertEventRow) -> tuple[object, ...]:
-    return tuple(getattr(event, name) for name in _EVENT_COLUMNS)
+    return tuple(getattr(event, name) for name in EVENT_COLUMNS)
 
 
 class AlertQueries(SharedQueries):
@@ -140,7 +160,7 @@ class AlertQueries(SharedQueries):
             )
             for row in rows:
                 if server_visible is None or server_visible(row["server_id"]):
-                    found.append(AlertEventRow(**{name: row[name] for name in _EVENT_COLUMNS}))
+                    found.append(AlertEventRow(**{name: row[name] for name in EVENT_COLUMNS}))
             if len(rows) < limit or len(found) >= limit:
                 return found[:limit]
             cursor = (rows[-1]["time_ms"], rows[-1]["id"])
@@ -172,6 +192,24 @@ class AlertQueries(SharedQueries):
                 (self._alert_sql.insert_event, [_event_values(event)]),
             ]
         )
+
+    # --- db copy ---------------------------------------------------------------------------------
+    async def alert_rows_after(
+        self, table: str, after: tuple[object, ...] | None, limit: int
+    ) -> list[tuple[object, ...]]:
+        """Up to `limit` rows of an alerting table (ALERT_COPY_TABLES) after the key `after`
+        (from the start when None), in key order, each as its key columns then the others."""
+        key, rest = ALERT_COPY_TABLES[table]
+        rows = await self._query(self._alert_sql.rows_after[table], *(after or (0,) * len(key)), limit)
+        return [tuple(row[name] for name in key + rest) for row in rows]
+
+    async def import_alert_rows(self, table: str, rows: Sequence[tuple[object, ...]]) -> None:
+        """Insert rows as `alert_rows_after` gives them, or replace those with the same key; one transaction."""
+        await self._change_in_steps([(self._alert_sql.import_rows[table], rows)])
+
+    async def alert_row_counts(self) -> dict[str, int]:
+        """How many rows each alerting table holds."""
+        return {table: int(await self._query_value(sql)) for table, sql in self._alert_sql.count_rows.items()}
 
     async def expire_alert_history(self, before_ms: int, *, max_rows: int) -> int:
         events = await self._change(self._alert_sql.expire_events, before_ms, max_rows)
