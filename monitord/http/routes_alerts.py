@@ -261,6 +261,8 @@ async def list_events() -> Response:
         limit=MAX_EVENTS,
         server_visible=visible,
     )
+    # Names as they are now (None once the rule or server is gone), so people need not read ids.
+    rules, cache = _service().rules, app_state().cache
     return json_response(
         {
             "events": [
@@ -268,7 +270,9 @@ async def list_events() -> Response:
                     "time": ms_to_datetime(row.time_ms),
                     "kind": row.kind,
                     "ruleId": row.rule_id,
+                    "ruleName": rule.name if (rule := rules.get(row.rule_id)) is not None else None,
                     "serverId": row.server_id,
+                    "serverName": view.name if (view := cache.get(row.server_id)) is not None else None,
                     "from": row.from_phase,
                     "to": row.to_phase,
                     "level": row.level,

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { AlertsNav, errorText } from "../components/AlertsNav";
 import { useI18n } from "../i18n/i18n";
+import { changedFields } from "../lib/patch";
 import { alertsApi, type NewRule } from "../services/alertsApi";
 import "../styles/alerts.css";
 import type { AlertChannel, AlertRule, RulePreview } from "../types/alerts";
@@ -50,6 +51,8 @@ export function AlertRulesPage() {
   const [scope, setScope] = useState({ servers: "", tags: "", exclude: "" });
   const [preview, setPreview] = useState<RulePreview | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // The rule being edited, as the API showed it; null: a new one.
+  const [editing, setEditing] = useState<AlertRule | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -82,12 +85,34 @@ export function AlertRulesPage() {
 
   const set = (change: Partial<NewRule>) => setDraft((current) => ({ ...current, ...change }));
 
+  function edit(existing: AlertRule) {
+    const { id: _id, ...fields } = existing;
+    setEditing(existing);
+    setDraft({ ...EMPTY_RULE, ...fields });
+    setScope({
+      servers: (existing.serverIds ?? []).join(", "),
+      tags: (existing.tags ?? []).join(", "),
+      exclude: existing.excludeServerIds.join(", "),
+    });
+    setError(null);
+  }
+
+  function stopEditing() {
+    setEditing(null);
+    setDraft(EMPTY_RULE);
+    setScope({ servers: "", tags: "", exclude: "" });
+  }
+
   async function submit(event: FormEvent) {
     event.preventDefault();
     try {
-      await alertsApi.createRule(rule);
-      setDraft(EMPTY_RULE);
-      setScope({ servers: "", tags: "", exclude: "" });
+      if (editing === null) {
+        await alertsApi.createRule(rule);
+      } else {
+        const { id: _id, ...original } = editing;
+        await alertsApi.updateRule(editing.id, changedFields<NewRule>({ ...EMPTY_RULE, ...original }, rule));
+      }
+      stopEditing();
       setError(null);
       await load();
     } catch (caught) {
@@ -257,9 +282,16 @@ export function AlertRulesPage() {
                 max: preview.max === null ? "–" : preview.max.toFixed(1),
               })}
         </p>
-        <button type="submit" className="button button--primary">
-          {t("alerts.create")}
-        </button>
+        <div className="alerts-form__actions">
+          <button type="submit" className="button button--primary">
+            {editing === null ? t("alerts.create") : t("alerts.save")}
+          </button>
+          {editing !== null && (
+            <button type="button" className="button" onClick={stopEditing}>
+              {t("alerts.cancel")}
+            </button>
+          )}
+        </div>
       </form>
       {error !== null && <p className="alerts-error" role="alert">{error}</p>}
       <table className="alerts-table" data-testid="rules">
@@ -282,6 +314,9 @@ export function AlertRulesPage() {
               </td>
               <td data-label={t("alerts.rule.for")}>{r.forSeconds} s</td>
               <td>
+                <button type="button" className="button button--small" onClick={() => edit(r)}>
+                  {t("alerts.edit")}
+                </button>{" "}
                 <button
                   type="button"
                   className="button button--small"

@@ -72,7 +72,10 @@ export interface AlertEvent {
   time: IsoTimestamp;
   kind: "transition" | "suppressed" | "delivery";
   ruleId: number;
+  /** The rule's and server's names now; null once deleted (then show the id). */
+  ruleName?: string | null;
   serverId: number;
+  serverName?: string | null;
   from: string;
   to: string;
   level: AlertLevel | null;
