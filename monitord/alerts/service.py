@@ -114,7 +114,8 @@ class AlertService:
 
     # --- start -----------------------------------------------------------------------------
     async def load(self) -> None:
-        """Read the configuration and the persisted pair states; show their alerts in the cache.
+        """Read the configuration, the persisted pair states (their alerts go into the cache) and
+        which channels were failing.
 
         Raises StartupError when a channel cannot be decrypted (data_dir/alerts.key changed).
         """
@@ -142,6 +143,7 @@ class AlertService:
         self.engine.silences = list(self.silences.values())
         for server_id, alerts in self.engine.active_alerts({pair[1] for pair, _state in states}).items():
             self._cache.set_active_alerts(server_id, alerts)
+        self.health.restore(await self._storage.last_alert_delivery_outcomes())
 
     # --- channels --------------------------------------------------------------------------
     def target(self, channel_id: int) -> Target | None:

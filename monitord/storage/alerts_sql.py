@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from monitord.storage.alert_tables import ALERT_COPY_TABLES, EVENT_COLUMNS
-from monitord.storage.base import AlertDelivery, AlertEventRow, AlertTable
+from monitord.storage.base import AlertDelivery, AlertDeliveryOutcome, AlertEventRow, AlertTable
 from monitord.storage.shared import Placeholder, SharedQueries, Step, _marks
 
 _TABLES = {
@@ -56,6 +56,13 @@ class AlertStatements:
         self.due = (
             "SELECT id, channel_id, created_ms, due_ms, attempts, payload FROM alert_outbox "
             f"WHERE status = 'pending' AND due_ms <= {m(1)} ORDER BY due_ms, id LIMIT {m(2)}"
+        )
+        _outcome = "channel_id, status, attempts, due_ms, error"
+        self.last_outcomes = (
+            f"SELECT o.{_outcome.replace(', ', ', o.')} FROM alert_outbox o JOIN (SELECT channel_id, max(due_ms) "
+            "AS last_ms FROM alert_outbox WHERE status <> 'pending' GROUP BY channel_id) m "
+            "ON o.channel_id = m.channel_id AND o.due_ms = m.last_ms AND o.status <> 'pending' "
+            f"UNION ALL SELECT {_outcome} FROM alert_outbox WHERE status = 'pending' AND attempts > 0"
         )
         self.next_due = "SELECT min(due_ms) FROM alert_outbox WHERE status = 'pending'"
         self.finish_delivery = (
@@ -175,6 +182,19 @@ class AlertQueries(SharedQueries):
                 due_ms=row["due_ms"],
                 attempts=row["attempts"],
                 payload=row["payload"],
+            )
+            for row in rows
+        ]
+
+    async def last_alert_delivery_outcomes(self) -> list[AlertDeliveryOutcome]:
+        rows = await self._query(self._alert_sql.last_outcomes)
+        return [
+            AlertDeliveryOutcome(
+                channel_id=row["channel_id"],
+                status=row["status"],
+                attempts=row["attempts"],
+                due_ms=row["due_ms"],
+                error=row["error"],
             )
             for row in rows
         ]

@@ -107,6 +107,17 @@ class AlertDelivery(msgspec.Struct, frozen=True, kw_only=True):
     payload: str
 
 
+class AlertDeliveryOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """How an attempted delivery stands: "pending" (to be retried at `due_ms`), or "sent" /
+    "failed" (finished at `due_ms`), with the last attempt's error ("" when it worked)."""
+
+    channel_id: int
+    status: str
+    attempts: int
+    due_ms: int
+    error: str
+
+
 class Storage(Protocol):
     """What the daemon needs from a database. Timestamps are Unix milliseconds."""
 
@@ -315,6 +326,11 @@ class Storage(Protocol):
 
     async def due_alert_deliveries(self, now_ms: int, limit: int) -> list[AlertDelivery]:
         """Pending deliveries due at `now_ms`, oldest due first."""
+        ...
+
+    async def last_alert_delivery_outcomes(self) -> list[AlertDeliveryOutcome]:
+        """Per channel, its last finished delivery (the latest `due_ms`), plus every delivery
+        waiting for a retry: enough to tell which channels are failing after a restart."""
         ...
 
     async def next_alert_delivery_ms(self) -> int | None:
