@@ -80,13 +80,15 @@ class Rule(_Config, kw_only=True):
         return bool(self.tags) and (tags is None or not set(self.tags).isdisjoint(tags))
 
     @property
-    def clear_value(self) -> float:
-        """The value the metric must cross back to resolve: `clear`, else the lowest firing
-        threshold (for `>`; the highest for `<`)."""
-        if self.clear is not None:
-            return self.clear
+    def trigger(self) -> float:
+        """The lowest firing threshold (for `>`; the highest for `<`): a value must pass it to fire."""
         thresholds = [t for t in (self.warning, self.critical) if t is not None]
         return min(thresholds) if self.op == ">" else max(thresholds)
+
+    @property
+    def clear_value(self) -> float:
+        """The value the metric must cross back to resolve: `clear`, else the trigger."""
+        return self.clear if self.clear is not None else self.trigger
 
     def level_of(self, value: float) -> Level | None:
         """The level `value` is at: critical, warning, or None when no threshold is crossed."""
