@@ -18,7 +18,7 @@ import trio
 
 from monitord.alerts.model import LEVEL_RANK, METRICS, Level, PairState, Phase, Rule, Silence
 from monitord.alerts.windows import BUCKETS, Window
-from monitord.models import MetricsSample, ms_to_datetime
+from monitord.models import MetricsSample, datetime_to_ms, ms_to_datetime
 from monitord.wire import ActiveAlert, ServerStatus, ServerWithDetails
 
 Pair = tuple[int, int]  # (rule id, server id)
@@ -30,6 +30,8 @@ GROUP_SECONDS = 30.0
 # scheduling jitter must not cost a whole extra second, so a duration counts as held from half a
 # second short of it (the condition began up to a second before it was first seen anyway).
 TIMER_SLACK_MS = 500
+# A pending condition counts from its sample's time, at most this long before it was seen.
+SAMPLE_LAG_MS = 1000
 
 
 class AlertItem(msgspec.Struct, kw_only=True, rename="camel"):
@@ -281,6 +283,13 @@ class AlertEngine:
             self._names[server_id] = view.name
             silenced = any(s.matches(rule.id, server_id) for s in silences)
             self._step(rule, view, (rule.id, server_id), state, level, cleared, value, now_ms, silenced, changes, fired)
+            if state.phase is Phase.PENDING and state.since_ms == now_ms and metric and window_seconds <= 0:
+                # The condition holds since the sample was taken, not since this evaluation saw
+                # it (up to a second later): count `forSeconds` from then, so the alert fires
+                # forSeconds after the sample, not up to a second later. A skewed agent clock
+                # cannot move it back more than one evaluation interval.
+                taken_ms = datetime_to_ms(view.latest_metrics.time)  # type: ignore[union-attr]
+                state.since_ms = max(min(taken_ms, now_ms), now_ms - SAMPLE_LAG_MS)
 
     def _take_samples(self, servers: list[ServerWithDetails], now_s: float) -> dict[str, list[ServerWithDetails]]:
         """Feed each new sample to the windows of its metrics; per metric that latest-value rules
