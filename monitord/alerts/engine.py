@@ -17,7 +17,7 @@ import msgspec
 import trio
 
 from monitord.alerts.model import LEVEL_RANK, METRICS, Level, PairState, Phase, Rule, Silence
-from monitord.alerts.windows import BUCKETS, Window
+from monitord.alerts.windows import BUCKETS, Window, slot, width_of
 from monitord.models import MetricsSample, datetime_to_ms, ms_to_datetime
 from monitord.wire import ActiveAlert, ServerStatus, ServerWithDetails
 
@@ -301,6 +301,10 @@ class AlertEngine:
         last = self._last_sample
         windows = self._windows
         rescan, self._rescan = self._rescan, False
+        slots = [
+            (metric, read, span, slot(now_s, width_of(span)) if span else None, above, below)
+            for metric, read, span, above, below in watched
+        ]
         for view in servers:
             sample = view.latest_metrics
             server_id = view.id
@@ -310,13 +314,13 @@ class AlertEngine:
             if not new and not rescan:
                 continue
             last[server_id] = sample
-            for metric, read, span, above, below in watched:
+            for metric, read, span, where, above, below in slots:
                 value = read(sample)
-                if span and new:
+                if where is not None and new:
                     window = windows.get((metric, server_id))
                     if window is None:
                         window = windows[metric, server_id] = Window(span)
-                    window.add(now_s, value)
+                    window.add_at(where, value)
                 if value > above or value < below:
                     hot[metric].append(view)
         return hot
