@@ -11,7 +11,8 @@ import trio
 
 from monitord.models import HostFacts, Role
 from monitord.storage import open_database
-from monitord.storage.base import RetentionCutoffs, Tier
+from monitord.storage.alert_tables import ALERT_COPY_TABLES
+from monitord.storage.base import AlertEventRow, AlertTable, RetentionCutoffs, Tier
 from monitord.storage.transfer import ROLLUP_TIERS, CopyError, TransferStorage, copy_database
 from tests.processes import run_monitord
 from tests.storage.test_contract import T0, sample
@@ -42,6 +43,38 @@ async def populate(storage: Any) -> None:
     # History beyond the raw samples: 1-minute and 1-hour buckets, and each server's watermark.
     while not (await storage.roll_up(T0 + 3 * 3_600_000, max_samples=10_000)).caught_up:
         pass
+    await populate_alerts(storage)
+
+
+async def populate_alerts(storage: Any) -> None:
+    """Alerting: a channel, rules (the newest deleted), a silence, pair states, more history
+    than one batch, and deliveries pending and finished."""
+    channel = await storage.create_alert_config(AlertTable.CHANNELS, '{"name":"hook","url":"gAAAA-encrypted"}')
+    for name in ("cpu", "down", "gone"):
+        await storage.create_alert_config(AlertTable.RULES, f'{{"name":"{name}"}}')
+    await storage.delete_alert_config(AlertTable.RULES, 3)  # the next rule id is 4 on every copy
+    await storage.create_alert_config(AlertTable.SILENCES, '{"comment":"backups"}')
+    events = [
+        AlertEventRow(
+            time_ms=T0 + i // 2,
+            kind="transition",
+            rule_id=1 + i % 2,
+            server_id=(1, 2, 5)[i % 3],
+            from_phase="pending",
+            to_phase="firing",
+            level="critical" if i % 2 else None,
+            value=i / 3 if i % 5 else None,
+        )
+        for i in range(BATCH + 50)
+    ]
+    states = [(1, 1, '{"phase":"firing"}'), (1, 5, '{"phase":"pending"}'), (2, 2, '{"phase":"resolving"}')]
+    deliveries = [(channel, T0 + 5000, '{"kind":"firing"}'), (channel, T0, '{"kind":"resolved"}')]
+    await storage.save_alert_changes(states, events, deliveries, now_ms=T0)
+    (due,) = await storage.due_alert_deliveries(T0, 1)
+    attempt = AlertEventRow(
+        time_ms=T0 + 1, kind="delivery", rule_id=1, server_id=0, from_phase="", to_phase="", level=None, value=None
+    )
+    await storage.finish_alert_delivery(due.id, status="failed", attempts=4, due_ms=T0, error="HTTP 500", event=attempt)
 
 
 async def assert_same(source: TransferStorage, target: TransferStorage) -> None:
@@ -50,6 +83,9 @@ async def assert_same(source: TransferStorage, target: TransferStorage) -> None:
     assert await target.list_servers() == await source.list_servers()
     assert await target.id_high_water() == await source.id_high_water()
     assert await target.latest_samples() == await source.latest_samples()
+    assert await target.alert_row_counts() == await source.alert_row_counts()
+    for table in ALERT_COPY_TABLES:
+        assert await target.alert_rows_after(table, None, 10**6) == await source.alert_rows_after(table, None, 10**6)
     for server in await source.list_servers():
         assert await target.query_samples(server.id, 0, 2**62) == await source.query_samples(server.id, 0, 2**62)
         assert await target.rollup_state(server.id) == await source.rollup_state(server.id)
@@ -76,6 +112,9 @@ async def round_trip(tmp_path: Path, middle_url: str) -> None:
         # A deleted server's id is never handed out again on either side.
         assert (await middle.create_server("new", "h", now_ms=T0)).id == 7
         assert (await back.create_server("new", "h", now_ms=T0)).id == 7
+        for copy in (middle, back):
+            assert await copy.create_alert_config(AlertTable.RULES, "{}") == 4
+            assert len(await copy.alert_events(0, 2**62, limit=10_000)) == BATCH + 51
 
 
 async def test_sqlite_to_sqlite_and_back_keeps_every_row(tmp_path: Path) -> None:

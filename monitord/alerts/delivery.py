@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -22,7 +22,7 @@ import trio
 from monitord.alerts.engine import Notification
 from monitord.alerts.messages import text_message, webhook_body
 from monitord.storage import Storage, StorageError
-from monitord.storage.base import AlertDelivery, AlertEventRow
+from monitord.storage.base import AlertDelivery, AlertDeliveryOutcome, AlertEventRow
 
 log = logging.getLogger("monitord.alerts")
 
@@ -116,6 +116,21 @@ class ChannelHealth:
             self.last_error.pop(channel_id, None)
         else:
             self.last_error[channel_id] = error
+
+    def restore(self, outcomes: Iterable[AlertDeliveryOutcome]) -> None:
+        """Each channel's state as its latest attempt in the outbox left it (at start, so a
+        failing channel still shows as failing after a restart)."""
+        latest: dict[int, tuple[int, str]] = {}
+        for outcome in outcomes:
+            # A pending row waits for a retry scheduled RETRY_SECONDS after its last attempt;
+            # a finished row's due_ms is the moment of its last attempt.
+            at_ms = outcome.due_ms
+            if outcome.status == "pending":
+                at_ms -= int(RETRY_SECONDS[min(outcome.attempts, len(RETRY_SECONDS)) - 1] * 1000)
+            if outcome.channel_id not in latest or at_ms >= latest[outcome.channel_id][0]:
+                latest[outcome.channel_id] = (at_ms, outcome.error)
+        for channel_id, (_at_ms, error) in latest.items():
+            self.record(channel_id, error or None)
 
 
 async def serve_deliveries(

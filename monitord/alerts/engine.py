@@ -8,6 +8,7 @@ caller can persist all of it in one transaction and tests can drive it on a mock
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,8 +17,8 @@ import msgspec
 import trio
 
 from monitord.alerts.model import LEVEL_RANK, METRICS, Level, PairState, Phase, Rule, Silence
-from monitord.alerts.windows import BUCKETS, Window
-from monitord.models import MetricsSample, ms_to_datetime
+from monitord.alerts.windows import BUCKETS, Window, slot, width_of
+from monitord.models import MetricsSample, datetime_to_ms, ms_to_datetime
 from monitord.wire import ActiveAlert, ServerStatus, ServerWithDetails
 
 Pair = tuple[int, int]  # (rule id, server id)
@@ -29,6 +30,8 @@ GROUP_SECONDS = 30.0
 # scheduling jitter must not cost a whole extra second, so a duration counts as held from half a
 # second short of it (the condition began up to a second before it was first seen anyway).
 TIMER_SLACK_MS = 500
+# A pending condition counts from its sample's time, at most this long before it was seen.
+SAMPLE_LAG_MS = 1000
 
 
 class AlertItem(msgspec.Struct, kw_only=True, rename="camel"):
@@ -97,6 +100,8 @@ class AlertEngine:
         self._windows: dict[tuple[str, int], Window] = {}
         self._spans: dict[str, float] = {}
         self._last_sample: dict[int, MetricsSample] = {}
+        self._rescan = False
+        self._watched: list[tuple[str, Callable[[MetricsSample], float], float, float, float]] = []
         self._groups: dict[int, _Group] = {}
         self._names: dict[int, str] = {}
 
@@ -111,14 +116,32 @@ class AlertEngine:
         if spans != self._spans:
             self._windows = {key: w for key, w in self._windows.items() if spans.get(key[0]) == self._spans.get(key[0])}
             self._spans = spans
+        # Per watched metric: its window span (0: none), and the thresholds a new sample must
+        # pass (above / below) to concern some latest-value rule.
+        bounds: dict[str, list[float]] = {metric: [math.inf, -math.inf] for metric in spans}
+        for rule in self.rules.values():
+            if rule.enabled and rule.kind == "metric" and rule.window_seconds <= 0:
+                passes = bounds.setdefault(rule.metric, [math.inf, -math.inf])
+                if rule.op == ">":
+                    passes[0] = min(passes[0], rule.trigger)
+                else:
+                    passes[1] = max(passes[1], rule.trigger)
+        self._watched = [
+            (metric, METRICS[metric], spans.get(metric, 0.0), above, below) for metric, (above, below) in bounds.items()
+        ]
+        # Changed rules look at every server's current sample, not only at the next ones.
+        self._rescan = True
         changes = Changes()
         for pair in list(self.states):
             known = self.rules.get(pair[0])
-            if known is None or not known.enabled or not known.in_scope(pair[1]):
-                del self.states[pair]
-                changes.states[pair] = None
-                changes.servers.add(pair[1])
+            if known is None or not known.enabled or not known.in_scope(pair[1], None):
+                self._drop(pair, changes)
         return changes
+
+    def _drop(self, pair: Pair, changes: Changes) -> None:
+        del self.states[pair]
+        changes.states[pair] = None
+        changes.servers.add(pair[1])
 
     def forget_servers_except(self, present: set[int]) -> Changes:
         """Drop the pairs (and windows) of servers that are gone (deleted)."""
@@ -164,94 +187,149 @@ class AlertEngine:
 
     # --- evaluation ----------------------------------------------------------------------
     def evaluate(self, servers: list[ServerWithDetails]) -> Changes:
+        """One evaluation at the clock's now; `servers` are the live views.
+
+        Only pairs that can change are visited: for latest-value rules, the servers whose new
+        sample crosses some rule's threshold on that metric; for windowed rules, a share of the
+        servers each second (see windows.py); for offline rules, the offline servers; and for
+        every rule the pairs that have a state (their timers run without new samples).
+        """
         now_ms = self._clock()
         now_s = now_ms / 1000
         moment = ms_to_datetime(now_ms)
         changes = Changes()
-        self._feed_windows(servers, now_s)
+        hot = self._take_samples(servers, now_s)
         silences = [s for s in self.silences if s.active_at(moment)]
         fired: dict[int, list[AlertItem]] = {}
-        states = self.states
-        online = ServerStatus.ONLINE
+        stateful: dict[int, list[int]] = {}
+        for rule_id, server_id in self.states:
+            stateful.setdefault(rule_id, []).append(server_id)
+        views = {view.id: view for view in servers} if stateful else {}
+        offline: list[ServerWithDetails] | None = None
+        by_turn: dict[int, list[ServerWithDetails]] = {}
         for rule in self.rules.values():
             if not rule.enabled:
                 continue
-            if rule.kind == "offline" and now_ms < self._grace_until_ms:
-                continue
-            scoped = rule.server_ids is not None or bool(rule.exclude_server_ids)
-            metric = rule.kind == "metric"
-            if metric:
-                # The fast path below skips a pair with no state whose value crosses nothing.
-                above = rule.op == ">"
-                lowest = rule.warning if rule.warning is not None else rule.critical
-                if rule.warning is not None and rule.critical is not None:
-                    lowest = min(rule.warning, rule.critical) if above else max(rule.warning, rule.critical)
-                read = METRICS[rule.metric]
-                windows = self._windows
-                window_seconds = rule.window_seconds
+            if rule.kind == "offline":
+                if now_ms < self._grace_until_ms:
+                    continue
+                if offline is None:
+                    offline = [view for view in servers if view.status is ServerStatus.OFFLINE]
+                visit = offline
+            elif rule.window_seconds > 0:
                 # A window's edge moves one bucket at a time (windows.py), so a windowed rule
                 # visits each server once per bucket width, a different share each second.
-                stride = max(1, int(window_seconds / BUCKETS)) if window_seconds > 0 else 1
-                turn = int(now_s) % stride
-            for view in servers:
-                server_id = view.id
-                if scoped and not rule.in_scope(server_id):
-                    continue
-                if metric and stride > 1 and server_id % stride != turn:
-                    continue
-                if metric:
-                    if view.status is not online:
-                        continue  # missing data never resolves (nor fires): offline rules say why
-                    if window_seconds > 0:
-                        window = windows.get((rule.metric, server_id))
-                        value = (
-                            None if window is None else window.aggregate(now_s, window_seconds, rule.aggregate, rule.op)
-                        )
-                    else:
-                        sample = view.latest_metrics
-                        value = None if sample is None else read(sample)
-                    if value is None:
-                        continue
-                    state = states.get((rule.id, server_id))
-                    if state is None and (value <= lowest if above else value >= lowest):  # type: ignore[operator]
-                        continue
-                    level = rule.level_of(value)
-                    cleared = rule.cleared_by(value)
-                else:
-                    value = None
-                    level = Level.CRITICAL if view.status == ServerStatus.OFFLINE else None
-                    cleared = level is None
-                    state = states.get((rule.id, server_id))
-                if state is None:
-                    if level is None:
-                        continue
-                    state = PairState(since_ms=now_ms)
-                self._names[server_id] = view.name
-                silenced = any(s.matches(rule.id, server_id) for s in silences)
-                self._step(
-                    rule, view, (rule.id, server_id), state, level, cleared, value, now_ms, silenced, changes, fired
+                stride = max(1, int(rule.window_seconds / BUCKETS))
+                visit = by_turn.get(stride) or by_turn.setdefault(
+                    stride, [view for view in servers if view.id % stride == int(now_s) % stride]
                 )
+            else:
+                visit = hot.get(rule.metric, [])
+            with_state = stateful.get(rule.id)
+            if with_state:
+                if rule.kind == "metric" and rule.window_seconds > 0:
+                    stride = max(1, int(rule.window_seconds / BUCKETS))
+                    with_state = [sid for sid in with_state if sid % stride == int(now_s) % stride]
+                seen = {view.id for view in visit}
+                visit = visit + [views[sid] for sid in with_state if sid not in seen and sid in views]
+            self._visit(rule, visit, now_ms, silences, changes, fired)
         self._end_silences(silences, now_ms, changes)
         self._send_fired(fired, now_s, changes)
         return changes
 
-    def _feed_windows(self, servers: list[ServerWithDetails], now_s: float) -> None:
-        if not self._spans:
-            return
+    def _visit(
+        self,
+        rule: Rule,
+        views: list[ServerWithDetails],
+        now_ms: int,
+        silences: list[Silence],
+        changes: Changes,
+        fired: dict[int, list[AlertItem]],
+    ) -> None:
+        """Step the pairs of `rule` with these servers."""
+        now_s = now_ms / 1000
+        states = self.states
+        online = ServerStatus.ONLINE
+        scoped = rule.server_ids is not None or bool(rule.tags) or bool(rule.exclude_server_ids)
+        metric = rule.kind == "metric"
+        above = rule.op == ">"
+        lowest = rule.trigger if metric else 0.0
+        read = METRICS.get(rule.metric)
+        window_seconds = rule.window_seconds
+        for view in views:
+            server_id = view.id
+            if scoped and not rule.in_scope(server_id, view.tags):
+                if (rule.id, server_id) in states:  # its tags changed: the alert ends
+                    self._drop((rule.id, server_id), changes)
+                continue
+            state = states.get((rule.id, server_id))
+            if metric:
+                if view.status is not online:
+                    continue  # missing data never resolves (nor fires): offline rules say why
+                if window_seconds > 0:
+                    window = self._windows.get((rule.metric, server_id))
+                    value = None if window is None else window.aggregate(now_s, window_seconds, rule.aggregate, rule.op)
+                else:
+                    sample = view.latest_metrics
+                    value = None if sample is None or read is None else read(sample)
+                if value is None:
+                    continue
+                if state is None and (value <= lowest if above else value >= lowest):
+                    continue
+                level = rule.level_of(value)
+                cleared = rule.cleared_by(value)
+            else:
+                value = None
+                level = Level.CRITICAL if view.status == ServerStatus.OFFLINE else None
+                cleared = level is None
+            if state is None:
+                if level is None:
+                    continue
+                state = PairState(since_ms=now_ms)
+            self._names[server_id] = view.name
+            silenced = any(s.matches(rule.id, server_id) for s in silences)
+            self._step(rule, view, (rule.id, server_id), state, level, cleared, value, now_ms, silenced, changes, fired)
+            if state.phase is Phase.PENDING and state.since_ms == now_ms and metric and window_seconds <= 0:
+                # The condition holds since the sample was taken, not since this evaluation saw
+                # it (up to a second later): count `forSeconds` from then, so the alert fires
+                # forSeconds after the sample, not up to a second later. A skewed agent clock
+                # cannot move it back more than one evaluation interval.
+                taken_ms = datetime_to_ms(view.latest_metrics.time)  # type: ignore[union-attr]
+                state.since_ms = max(min(taken_ms, now_ms), now_ms - SAMPLE_LAG_MS)
+
+    def _take_samples(self, servers: list[ServerWithDetails], now_s: float) -> dict[str, list[ServerWithDetails]]:
+        """Feed each new sample to the windows of its metrics; per metric that latest-value rules
+        watch, the servers whose new sample crosses one of those rules' thresholds."""
+        watched = self._watched
+        if not watched:
+            return {}
+        hot: dict[str, list[ServerWithDetails]] = {metric: [] for metric, *_ in watched}
         last = self._last_sample
-        watched = [(metric, span, METRICS[metric]) for metric, span in self._spans.items()]
         windows = self._windows
+        rescan, self._rescan = self._rescan, False
+        slots = [
+            (metric, read, span, slot(now_s, width_of(span)) if span else None, above, below)
+            for metric, read, span, above, below in watched
+        ]
         for view in servers:
             sample = view.latest_metrics
             server_id = view.id
-            if sample is None or last.get(server_id) is sample:
+            if sample is None:
+                continue
+            new = last.get(server_id) is not sample
+            if not new and not rescan:
                 continue
             last[server_id] = sample
-            for metric, span, read in watched:
-                window = windows.get((metric, server_id))
-                if window is None:
-                    window = windows[metric, server_id] = Window(span)
-                window.add(now_s, read(sample))
+            for metric, read, span, where, above, below in slots:
+                value = read(sample)
+                if where is not None and new:
+                    window = windows.get((metric, server_id))
+                    if window is None:
+                        window = windows[metric, server_id] = Window(span)
+                    window.add_at(where, value)
+                if value > above or value < below:
+                    hot[metric].append(view)
+        return hot
 
     def _step(
         self,

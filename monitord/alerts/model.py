@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from monitord.models import GAUGE_METRIC_FIELDS, MetricsSample
+from monitord.wire import MAX_GRANT_ITEMS, TagName
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
@@ -48,8 +49,10 @@ class Rule(_Config, kw_only=True):
     name: Name
     enabled: bool = True
     kind: Literal["metric", "offline"]
-    # None: every server; else these ids. `exclude_server_ids` are left out either way.
+    # `server_ids` None and no `tags`: every server; else the servers with one of these ids or
+    # one of these tags. `exclude_server_ids` are left out either way.
     server_ids: Ids | None = None
+    tags: Annotated[list[TagName], msgspec.Meta(max_length=MAX_GRANT_ITEMS)] = msgspec.field(default_factory=list)
     exclude_server_ids: Ids = msgspec.field(default_factory=list)
     metric: str = ""
     op: Literal[">", "<"] = ">"
@@ -65,19 +68,27 @@ class Rule(_Config, kw_only=True):
     notify_resolved: bool = True
     channel_ids: Ids = msgspec.field(default_factory=list)
 
-    def in_scope(self, server_id: int) -> bool:
+    def in_scope(self, server_id: int, tags: tuple[str, ...] | None) -> bool:
+        """Whether the server with this id and these tags is covered; `tags` None (not known):
+        assume a tag-scoped rule covers it."""
         if server_id in self.exclude_server_ids:
             return False
-        return self.server_ids is None or server_id in self.server_ids
+        if self.server_ids is None and not self.tags:
+            return True
+        if self.server_ids is not None and server_id in self.server_ids:
+            return True
+        return bool(self.tags) and (tags is None or not set(self.tags).isdisjoint(tags))
+
+    @property
+    def trigger(self) -> float:
+        """The lowest firing threshold (for `>`; the highest for `<`): a value must pass it to fire."""
+        thresholds = [t for t in (self.warning, self.critical) if t is not None]
+        return min(thresholds) if self.op == ">" else max(thresholds)
 
     @property
     def clear_value(self) -> float:
-        """The value the metric must cross back to resolve: `clear`, else the lowest firing
-        threshold (for `>`; the highest for `<`)."""
-        if self.clear is not None:
-            return self.clear
-        thresholds = [t for t in (self.warning, self.critical) if t is not None]
-        return min(thresholds) if self.op == ">" else max(thresholds)
+        """The value the metric must cross back to resolve: `clear`, else the trigger."""
+        return self.clear if self.clear is not None else self.trigger
 
     def level_of(self, value: float) -> Level | None:
         """The level `value` is at: critical, warning, or None when no threshold is crossed."""

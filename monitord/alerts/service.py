@@ -120,7 +120,8 @@ class AlertService:
 
     # --- start -----------------------------------------------------------------------------
     async def load(self) -> None:
-        """Read the configuration and the persisted pair states; show their alerts in the cache.
+        """Read the configuration, the persisted pair states (their alerts go into the cache) and
+        which channels were failing.
 
         Raises StartupError when a channel cannot be decrypted (data_dir/alerts.key changed).
         """
@@ -176,6 +177,7 @@ class AlertService:
         """Make every server's activeAlerts in the cache agree with the engine's pair states."""
         for server_id, alerts in self.engine.active_alerts({view.id for view in self._cache.servers()}).items():
             self._cache.set_active_alerts(server_id, alerts)
+        self.health.restore(await self._storage.last_alert_delivery_outcomes())
 
     # --- channels --------------------------------------------------------------------------
     def target(self, channel_id: int) -> Target | None:

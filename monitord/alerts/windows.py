@@ -20,18 +20,32 @@ _FIELDS = 5  # bucket number, sum, count, min, max
 Aggregate = Literal["avg", "max", "min", "all"]
 
 
+def width_of(span_seconds: float) -> float:
+    """The bucket width of a window spanning `span_seconds`."""
+    return max(1.0, span_seconds / BUCKETS)
+
+
+def slot(t: float, width: float) -> tuple[float, int]:
+    """The bucket number of moment `t` and its offset in a window's array."""
+    number = t // width
+    return number, int(number % BUCKETS) * _FIELDS
+
+
 class Window:
     __slots__ = ("_data", "_done", "_width")
 
     def __init__(self, span_seconds: float) -> None:
-        self._width = max(1.0, span_seconds / BUCKETS)
+        self._width = width_of(span_seconds)
         self._data = array("d", [-1.0, 0.0, 0.0, 0.0, 0.0] * BUCKETS)
         # window seconds → (newest bucket number, sum, count, min, max of the older buckets)
         self._done: dict[float, tuple[int, float, float, float, float]] = {}
 
     def add(self, t: float, value: float) -> None:
-        number = t // self._width
-        at = int(number % BUCKETS) * _FIELDS
+        self.add_at(slot(t, self._width), value)
+
+    def add_at(self, where: tuple[float, int], value: float) -> None:
+        """Add a value at a `slot` of this window's bucket width (computed once for many windows)."""
+        number, at = where
         data = self._data
         if data[at] != number:
             data[at] = number

@@ -21,7 +21,8 @@ from monitord.http.context import app_state
 from monitord.http.errors import ApiError
 from monitord.http.guards import check_id, current_user, json_body, requires
 from monitord.http.responses import json_response
-from monitord.models import Role, datetime_to_ms, ms_to_datetime, now_ms
+from monitord.http.visibility import caller_grant
+from monitord.models import Grant, Role, datetime_to_ms, ms_to_datetime, now_ms
 from monitord.wire import ServerStatus
 
 log = logging.getLogger("monitord.alerts")
@@ -125,7 +126,21 @@ async def test_channel(channel_id: int) -> Response:
 @blueprint.get("/rules")
 @requires(Role.VIEWER)
 async def list_rules() -> Response:
-    return json_response({"rules": list(_service().rules.values()), "metrics": sorted(METRICS)})
+    rules = list(_service().rules.values())
+    grant = caller_grant()
+    if not grant.all:
+        visible = _visible_ids(grant)
+        tags = {tag for view in app_state().cache.servers() if view.id in visible for tag in view.tags}
+        rules = [
+            msgspec.structs.replace(
+                rule,
+                server_ids=None if rule.server_ids is None else [i for i in rule.server_ids if i in visible],
+                tags=[tag for tag in rule.tags if tag in tags],
+                exclude_server_ids=[i for i in rule.exclude_server_ids if i in visible],
+            )
+            for rule in rules
+        ]
+    return json_response({"rules": rules, "metrics": sorted(METRICS)})
 
 
 @blueprint.post("/rules")
@@ -143,7 +158,7 @@ async def create_rule() -> Response:
 async def preview_rule() -> Response:
     """How many servers a rule (as being edited) covers, and its metric's current range there."""
     body = await json_body(Rule)
-    servers = [view for view in app_state().cache.servers() if body.in_scope(view.id)]
+    servers = [view for view in app_state().cache.servers() if body.in_scope(view.id, view.tags)]
     read = METRICS.get(body.metric)
     values = [
         read(view.latest_metrics)
@@ -172,16 +187,25 @@ async def delete_rule(rule_id: int) -> Response:
 
 
 # --- active alerts and history ------------------------------------------------------------------
+def _visible_ids(grant: Grant) -> set[int]:
+    """The ids of the servers a restricted `grant` shows (a server hidden from it stays hidden
+    in every alert surface: rules, silences, active alerts and history)."""
+    return {view.id for view in app_state().cache.servers() if grant.allows(view.id, view.tags)}
+
+
 @blueprint.get("/active")
 @requires(Role.VIEWER)
 async def active_alerts() -> Response:
     service = _service()
     cache = app_state().cache
+    grant = caller_grant()
     alerts = []
     for (rule_id, server_id), state in sorted(service.engine.states.items()):
         rule = service.rules.get(rule_id)
         view = cache.get(server_id)
         if rule is None or view is None or state.phase not in (Phase.FIRING, Phase.RESOLVING):
+            continue
+        if not grant.allows(view.id, view.tags):
             continue
         alerts.append(
             {
@@ -225,9 +249,20 @@ async def list_events() -> Response:
     from_ms = _moment("from", to_ms - DAY_MS)
     if from_ms > to_ms:
         raise ApiError(400, "invalid_request", "from: must not be after to")
+    grant = caller_grant()
+    # A restricted viewer sees the events of visible servers only; a hidden serverId filter then
+    # finds nothing, exactly like an id no server has.
+    visible = None if grant.all else _visible_ids(grant).__contains__
     rows = await app_state().storage.alert_events(
-        from_ms, to_ms, server_id=_optional_id("serverId"), rule_id=_optional_id("ruleId"), limit=MAX_EVENTS
+        from_ms,
+        to_ms,
+        server_id=_optional_id("serverId"),
+        rule_id=_optional_id("ruleId"),
+        limit=MAX_EVENTS,
+        server_visible=visible,
     )
+    # Names as they are now (None once the rule or server is gone), so people need not read ids.
+    rules, cache = _service().rules, app_state().cache
     return json_response(
         {
             "events": [
@@ -235,7 +270,9 @@ async def list_events() -> Response:
                     "time": ms_to_datetime(row.time_ms),
                     "kind": row.kind,
                     "ruleId": row.rule_id,
+                    "ruleName": rule.name if (rule := rules.get(row.rule_id)) is not None else None,
                     "serverId": row.server_id,
+                    "serverName": view.name if (view := cache.get(row.server_id)) is not None else None,
                     "from": row.from_phase,
                     "to": row.to_phase,
                     "level": row.level,
@@ -252,7 +289,18 @@ async def list_events() -> Response:
 @blueprint.get("/silences")
 @requires(Role.VIEWER)
 async def list_silences() -> Response:
-    return json_response({"silences": list(_service().silences.values())})
+    silences = list(_service().silences.values())
+    grant = caller_grant()
+    if not grant.all:
+        visible = _visible_ids(grant)
+        silences = [
+            msgspec.structs.replace(
+                silence,
+                server_ids=None if silence.server_ids is None else [i for i in silence.server_ids if i in visible],
+            )
+            for silence in silences
+        ]
+    return json_response({"silences": silences})
 
 
 @blueprint.post("/silences")

@@ -7,7 +7,7 @@ async and safe to call from any trio task; a backend serialises or pools as it n
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -106,6 +106,17 @@ class AlertDelivery(msgspec.Struct, frozen=True, kw_only=True):
     due_ms: int
     attempts: int
     payload: str
+
+
+class AlertDeliveryOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """How an attempted delivery stands: "pending" (to be retried at `due_ms`), or "sent" /
+    "failed" (finished at `due_ms`), with the last attempt's error ("" when it worked)."""
+
+    channel_id: int
+    status: str
+    attempts: int
+    due_ms: int
+    error: str
 
 
 class Storage(Protocol):
@@ -315,13 +326,26 @@ class Storage(Protocol):
         ...
 
     async def alert_events(
-        self, from_ms: int, to_ms: int, *, server_id: int | None = None, rule_id: int | None = None, limit: int = 1000
+        self,
+        from_ms: int,
+        to_ms: int,
+        *,
+        server_id: int | None = None,
+        rule_id: int | None = None,
+        limit: int = 1000,
+        server_visible: Callable[[int], bool] | None = None,
     ) -> list[AlertEventRow]:
-        """History in [from_ms, to_ms), newest first, at most `limit`."""
+        """History in [from_ms, to_ms), newest first, at most `limit`; with `server_visible`,
+        only the events of servers it accepts (a delivery event's server id is 0)."""
         ...
 
     async def due_alert_deliveries(self, now_ms: int, limit: int) -> list[AlertDelivery]:
         """Pending deliveries due at `now_ms`, oldest due first."""
+        ...
+
+    async def last_alert_delivery_outcomes(self) -> list[AlertDeliveryOutcome]:
+        """Per channel, its last finished delivery (the latest `due_ms`), plus every delivery
+        waiting for a retry: enough to tell which channels are failing after a restart."""
         ...
 
     async def next_alert_delivery_ms(self) -> int | None:

@@ -41,6 +41,7 @@ import trio
 import trio_asyncio
 
 from monitord.models import INTEGER_METRIC_FIELDS, MetricsSample
+from monitord.storage.alert_tables import ALERT_ID_TABLES
 from monitord.storage.alerts_sql import AlertQueries, AlertStatements
 from monitord.storage.base import (
     HOUR_MS,
@@ -611,28 +612,34 @@ class PostgresStorage(AlertQueries):
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def id_high_water(self) -> IdHighWater:
-        """The highest user, server and status page ids ever handed out (deleted ones included)."""
+        """The highest ids (users, servers, status pages, alerting) ever handed out (deleted ones included)."""
 
         async def read(connection: asyncpg.Connection) -> IdHighWater:
-            values = []
-            for table in ("users", "servers", "status_pages"):
+            values = {}
+            for table in ("users", "servers", "status_pages", *ALERT_ID_TABLES):
                 issued = await connection.fetchval(
                     f"SELECT pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id'))"
                 )
                 highest = await connection.fetchval(f"SELECT max(id) FROM {table}")
-                values.append(max(issued or 0, highest or 0))
-            return IdHighWater(users=values[0], servers=values[1], status_pages=values[2])
+                values[table] = max(issued or 0, highest or 0)
+            return IdHighWater(
+                users=values["users"],
+                servers=values["servers"],
+                status_pages=values["status_pages"],
+                alerts={table: values[table] for table in ALERT_ID_TABLES if values[table] > 0},
+            )
 
         return await self._run(read)
 
     async def advance_ids(self, high_water: IdHighWater) -> None:
-        """Make the next new user, server and status page ids larger than `high_water` (never smaller than now)."""
+        """Make the next new ids (users, servers, status pages, alerting) larger than `high_water` (never smaller than now)."""
 
         async def advance(connection: asyncpg.Connection) -> None:
             for table, value in (
                 ("users", high_water.users),
                 ("servers", high_water.servers),
                 ("status_pages", high_water.status_pages),
+                *high_water.alerts.items(),
             ):
                 if value > 0:
                     await connection.execute(

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import trio
 
 from monitord.models import MetricsSample, datetime_to_ms
+from monitord.storage.alert_tables import ALERT_ID_TABLES
 from monitord.storage.alerts_sql import AlertQueries, AlertStatements
 from monitord.storage.base import (
     HOUR_MS,
@@ -362,27 +363,33 @@ class SqliteStorage(AlertQueries):
 
     # --- bulk transfer (db copy) ------------------------------------------------------------
     async def id_high_water(self) -> IdHighWater:
-        """The highest user, server and status page ids ever handed out (deleted ones included)."""
+        """The highest ids (users, servers, status pages, alerting) ever handed out (deleted ones included)."""
 
         def read(connection: sqlite3.Connection) -> IdHighWater:
-            values = []
-            for table in ("users", "servers", "status_pages"):
+            values = {}
+            for table in ("users", "servers", "status_pages", *ALERT_ID_TABLES):
                 # AUTOINCREMENT keeps the highest id ever used in sqlite_sequence.
                 issued = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
                 highest = connection.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
-                values.append(max(issued[0] if issued else 0, highest or 0))
-            return IdHighWater(users=values[0], servers=values[1], status_pages=values[2])
+                values[table] = max(issued[0] if issued else 0, highest or 0)
+            return IdHighWater(
+                users=values["users"],
+                servers=values["servers"],
+                status_pages=values["status_pages"],
+                alerts={table: values[table] for table in ALERT_ID_TABLES if values[table] > 0},
+            )
 
         return await self._run(read)
 
     async def advance_ids(self, high_water: IdHighWater) -> None:
-        """Make the next new user, server and status page ids larger than `high_water` (never smaller than now)."""
+        """Make the next new ids (users, servers, status pages, alerting) larger than `high_water` (never smaller than now)."""
 
         def advance(connection: sqlite3.Connection) -> None:
             for table, value in (
                 ("users", high_water.users),
                 ("servers", high_water.servers),
                 ("status_pages", high_water.status_pages),
+                *high_water.alerts.items(),
             ):
                 updated = connection.execute(
                     "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (value, table)

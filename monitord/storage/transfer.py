@@ -1,4 +1,4 @@
-"""`db copy`: users, servers and metric history from one database to another, any backends.
+"""`db copy`: users, servers, metric history, groups and alerting from one database to another.
 
 The copy is resumable. Users and servers are upserted by id (ids are kept, and each id
 sequence of the target is moved past the highest id the source ever handed out, so a deleted
@@ -23,6 +23,7 @@ import msgspec
 import trio
 
 from monitord.models import MetricsSample, ServerRecord, StatusPageRecord, Tag, User, datetime_to_ms
+from monitord.storage.alert_tables import ALERT_COPY_TABLES
 from monitord.storage.base import Storage, StorageError, Tier
 
 DEFAULT_BATCH_SIZE = 5000
@@ -64,6 +65,8 @@ class IdHighWater(msgspec.Struct, frozen=True, kw_only=True):
     users: int
     servers: int
     status_pages: int = 0
+    # Per alerting table with an id sequence (alerts_sql.ALERT_ID_TABLES), when above 0.
+    alerts: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class TransferStorage(Storage, Protocol):
@@ -86,6 +89,16 @@ class TransferStorage(Storage, Protocol):
     async def import_status_pages(self, pages: Sequence[StatusPageRecord]) -> None: ...
 
     async def advance_ids(self, high_water: IdHighWater) -> None: ...
+
+    async def alert_rows_after(
+        self, table: str, after: tuple[object, ...] | None, limit: int
+    ) -> list[tuple[object, ...]]:
+        """Up to `limit` rows of an alerting table after the key `after`, in key order."""
+        ...
+
+    async def import_alert_rows(self, table: str, rows: Sequence[tuple[object, ...]]) -> None: ...
+
+    async def alert_row_counts(self) -> dict[str, int]: ...
 
     async def bucket_stats(self, tier: Tier, server_id: int, until_ms: int | None = None) -> SampleStats:
         """Count and range of one server's buckets of a rollup tier (those starting at or before `until_ms`)."""
@@ -175,6 +188,7 @@ async def copy_database(
     await target.import_users(users)
     await target.import_servers(servers)
     await _copy_groups(source, target)
+    await _copy_alerts(source, target, batch_size)
     await target.advance_ids(await source.id_high_water())
     progress(f"users: {len(users)} copied; servers: {len(servers)} copied")
 
@@ -234,6 +248,16 @@ async def _copy_groups(source: TransferStorage, target: TransferStorage) -> None
     await target.import_status_pages(await source.list_status_pages())
 
 
+async def _copy_alerts(source: TransferStorage, target: TransferStorage, batch_size: int) -> None:
+    """Alerting's channels, rules, silences, pair states, history and outbox (issue 15), rows
+    with their ids (history and deliveries name them), in batches; a re-run replaces them."""
+    for table, (key, _) in ALERT_COPY_TABLES.items():
+        after: tuple[object, ...] | None = None
+        while rows := await source.alert_rows_after(table, after, batch_size):
+            await target.import_alert_rows(table, rows)
+            after = rows[-1][: len(key)]
+
+
 async def _verify(source: TransferStorage, target: TransferStorage) -> TableCounts:
     """Compare both databases; returns the counts, which are equal. Raises CopyError otherwise."""
     counts = await source.table_counts()
@@ -249,6 +273,17 @@ async def _verify(source: TransferStorage, target: TransferStorage) -> TableCoun
     servers = await source.list_servers()
     if servers != await target.list_servers():
         raise CopyError("verification failed: the servers differ between source and target")
+    source_alerts, target_alerts = await source.alert_row_counts(), await target.alert_row_counts()
+    for table, count in source_alerts.items():
+        if target_alerts.get(table) != count:
+            raise CopyError(
+                f"verification failed: {count:,} rows of {table} in the source, {target_alerts.get(table, 0):,} in the target"
+            )
+    for table in ("alert_channels", "alert_rules", "alert_silences", "alert_states"):
+        if await source.alert_rows_after(table, None, 1_000_000) != await target.alert_rows_after(
+            table, None, 1_000_000
+        ):
+            raise CopyError(f"verification failed: the {table.replace('_', ' ')} differ")
     for what in ("list_tags", "server_tags", "list_grants", "list_status_pages"):
         if await getattr(source, what)() != await getattr(target, what)():
             raise CopyError(f"verification failed: the {what.removeprefix('list_').replace('_', ' ')} differ")

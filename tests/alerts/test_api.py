@@ -55,6 +55,7 @@ async def test_channel_secrets_are_encrypted_at_rest_and_redacted(running: Runni
         ({"op": ">="}, "op"),
         ({"channelIds": [42]}, "channelIds"),
         ({"clear": 95}, "clear"),
+        ({"tags": ["no spaces"]}, "tags"),
     ],
 )
 async def test_bad_rules_get_400_naming_the_field(
@@ -65,6 +66,25 @@ async def test_bad_rules_get_400_naming_the_field(
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["code"] == "invalid_request" and error["message"].startswith(field), error
+
+
+async def test_tag_scope_round_trips_and_the_preview_counts_tagged_servers(
+    running: RunningDaemon, admin_token: str
+) -> None:
+    async with running.client(admin_token) as client:
+        ids = []
+        for name, tags in (("a", ["db"]), ("b", ["db", "eu"]), ("c", ["web"]), ("d", [])):
+            ids.append((await client.post("/api/servers", json={"name": name})).json()["server"]["id"])
+            assert (await client.patch(f"/api/servers/{ids[-1]}", json={"tags": tags})).status_code == 200
+        scope = {"serverIds": [ids[3]], "tags": ["db"], "excludeServerIds": [ids[1]]}
+        preview = await client.post("/api/alerts/rules/preview", json={**RULE, **scope})
+        assert preview.json()["servers"] == 2  # a by its tag, d by its id; b excluded
+        created = await client.post("/api/alerts/rules", json={**RULE, **scope})
+        assert created.status_code == 201 and created.json()["tags"] == ["db"]
+        untagged = await client.post("/api/alerts/rules", json=RULE)
+        assert untagged.json()["tags"] == [] and untagged.json()["serverIds"] is None
+        everything = await client.post("/api/alerts/rules/preview", json=RULE)
+        assert everything.json()["servers"] == 4
 
 
 async def test_an_apprise_url_with_an_unknown_scheme_is_named(running: RunningDaemon, admin_token: str) -> None:

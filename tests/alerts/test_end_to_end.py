@@ -103,4 +103,5 @@ async def test_cpu_fires_once_resolves_once_and_a_dead_agent_goes_offline(
         ]
     transitions = [(e["from"], e["to"]) for e in reversed(events) if e["kind"] == "transition"]
     assert transitions[:3] == [("ok", "pending"), ("pending", "firing"), ("firing", "resolving")]
+    assert {(e["ruleName"], e["serverName"]) for e in events} == {("cpu", "web-1"), ("down", "web-1")}
     assert len(receiver.requests) == 3

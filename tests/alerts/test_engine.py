@@ -223,3 +223,43 @@ async def test_a_deleted_server_is_forgotten(autojump_clock: trio.testing.MockCl
     changes = h.engine.forget_servers_except({1})
     assert changes.states == {(1, 2): None}
     assert h.phase(1, 2) == Phase.OK and h.phase(1, 1) == Phase.FIRING
+
+
+async def test_tag_scope_covers_tagged_or_listed_servers_minus_excluded(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    h = Harness(5, as_rule(serverIds=[1], tags=["db"], excludeServerIds=[3]))
+    h.cache.set_tags(2, ("db", "eu"))
+    h.cache.set_tags(3, ("db",))
+    h.cache.set_tags(4, ("web",))
+    await h.tick(1, {server: 95 for server in range(1, 6)})
+    assert [s for s in range(1, 6) if h.phase(1, s) == Phase.FIRING] == [1, 2]
+    # the tag is taken off: that server's alert ends (without a recovery message: it left the scope)
+    h.cache.set_tags(2, ("eu",))
+    await h.tick(1, {server: 95 for server in range(1, 6)})
+    assert [s for s in range(1, 6) if h.phase(1, s) == Phase.FIRING] == [1]
+    assert h.changes[-1].states == {(1, 2): None}
+
+
+async def test_no_ids_and_no_tags_is_every_server(autojump_clock: trio.testing.MockClock) -> None:
+    h = Harness(3, as_rule(excludeServerIds=[2]))
+    await h.tick(1, {1: 95, 2: 95, 3: 95})
+    assert [s for s in range(1, 4) if h.phase(1, s) == Phase.FIRING] == [1, 3]
+
+
+async def test_for_seconds_counts_from_the_samples_time_at_most_one_interval_back(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    from tests.alerts.helpers import metrics
+
+    h = Harness(2, as_rule(forSeconds=5))
+    await trio.sleep(1)
+    h.cache.apply_sample(1, metrics(95, at_ms=wall_ms() - 800))  # taken 0.8 s before it is seen
+    h.cache.apply_sample(2, metrics(95, at_ms=wall_ms() - 60_000))  # a clock far behind
+    h.engine.evaluate(h.cache.servers())
+    assert h.engine.states[(1, 1)].since_ms == wall_ms() - 800
+    assert h.engine.states[(1, 2)].since_ms == wall_ms() - 1000  # one interval back, no more
+    await h.tick(3)
+    assert h.phase(1, 1) == Phase.PENDING
+    await h.tick(1)  # 4.8 s after the sample: within the timer slack of forSeconds
+    assert h.phase(1, 1) == h.phase(1, 2) == Phase.FIRING

@@ -74,3 +74,53 @@ async def test_history_older_than_the_retention_is_expired_hourly(
         await trio.sleep(3601)
         assert [e.time_ms for e in await storage.alert_events(0, wall_ms())] == [wall_ms() - 3601_000]
         nursery.cancel_scope.cancel()
+
+
+async def test_a_failing_channel_still_shows_as_failing_after_a_restart(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    from monitord.alerts.delivery import ChannelHealth
+    from monitord.storage.base import AlertDeliveryOutcome
+
+    async with open_sqlite_storage(tmp_path / "m.db") as storage:
+        first = AlertService(
+            storage, fake_cache(1), SecretBox.load_or_create(tmp_path), offline_grace_seconds=0,
+            max_window_seconds=3600, history_days=1, clock=wall_ms,
+        )  # fmt: skip
+        await first.load()
+        assert first.health.last_error == {}
+        await storage.save_alert_changes([], [], [(7, wall_ms(), "{}")], now_ms=wall_ms())
+        (due,) = await storage.due_alert_deliveries(wall_ms(), 10)
+        await storage.finish_alert_delivery(
+            due.id, status="failed", attempts=4, due_ms=wall_ms(), error="HTTP 500", event=await _any_event()
+        )
+        second = AlertService(
+            storage, fake_cache(1), SecretBox.load_or_create(tmp_path), offline_grace_seconds=0,
+            max_window_seconds=3600, history_days=1, clock=wall_ms,
+        )  # fmt: skip
+        await second.load()
+        assert second.health.last_error == {7: "HTTP 500"}
+
+    # Whichever attempt came last decides: a retry waiting 30 s was attempted at due - 30 s.
+    health = ChannelHealth()
+    health.restore(
+        [
+            AlertDeliveryOutcome(channel_id=1, status="sent", attempts=1, due_ms=1_000, error=""),
+            AlertDeliveryOutcome(channel_id=1, status="pending", attempts=2, due_ms=31_500, error="timeout"),
+            AlertDeliveryOutcome(channel_id=2, status="failed", attempts=4, due_ms=1_000, error="HTTP 500"),
+            AlertDeliveryOutcome(channel_id=2, status="pending", attempts=1, due_ms=7_500, error="refused"),
+            AlertDeliveryOutcome(channel_id=2, status="sent", attempts=1, due_ms=2_000, error=""),
+            AlertDeliveryOutcome(channel_id=3, status="sent", attempts=2, due_ms=9_000, error=""),
+            AlertDeliveryOutcome(channel_id=3, status="pending", attempts=1, due_ms=8_000, error="refused"),
+        ]
+    )
+    assert health.last_error == {1: "timeout", 2: "refused"}
+
+
+async def _any_event() -> object:
+    from monitord.storage.base import AlertEventRow
+
+    return AlertEventRow(
+        time_ms=wall_ms(), kind="delivery", rule_id=1, server_id=0, from_phase="firing", to_phase="failed",
+        level=None, value=None,
+    )  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from trio_websocket import ConnectionClosed
 
 from monitord.config import Settings
 from monitord.push.audiences import CLOSE_ACCESS_CHANGED
+from tests.agents.conftest import HELLO, agent_call, metrics, sample
 from tests.conftest import DaemonStarter, RunningDaemon, make_settings
 from tests.live_feed_helpers import feed
 from tests.postgres import scratch_schema_url
@@ -44,8 +46,12 @@ async def settings(backend: str | None, tmp_path: Path) -> AsyncIterator[Setting
 class Fleet:
     """Servers a (eu), b (us), c (untagged), d (eu, db); vera granted tag eu and server c."""
 
-    def __init__(self, running: RunningDaemon, admin: str, ids: dict[str, int], vera: str, vera_id: int) -> None:
+    def __init__(
+        self, running: RunningDaemon, admin: str, ids: dict[str, int], tokens: dict[int, str], vera: str, vera_id: int
+    ) -> None:
         self.running, self.admin, self.ids, self.vera, self.vera_id = running, admin, ids, vera, vera_id
+        self.agent_tokens = tokens
+        self.alerting = False
 
     def names(self, server_ids: set[int]) -> set[str]:
         by_id = {server_id: name for name, server_id in self.ids.items()}
@@ -55,10 +61,12 @@ class Fleet:
 async def make_fleet(running: RunningDaemon) -> Fleet:
     admin = await running.login()
     ids: dict[str, int] = {}
+    tokens: dict[int, str] = {}
     async with running.client(admin) as client:
         for name, tags in (("a", ["eu"]), ("b", ["us"]), ("c", []), ("d", ["eu", "db"])):
             created = await client.post("/api/servers", json={"name": name})
             ids[name] = created.json()["server"]["id"]
+            tokens[ids[name]] = created.json()["agentToken"]
             tagged = await client.patch(f"/api/servers/{ids[name]}", json={"tags": tags})
             assert tagged.status_code == 200 and tagged.json()["tags"] == sorted(tags)
         user = await client.post(
@@ -68,7 +76,7 @@ async def make_fleet(running: RunningDaemon) -> Fleet:
         grant = {"all": False, "tags": ["eu"], "serverIds": [ids["c"]]}
         assert (await client.put(f"/api/users/{vera_id}/grant", json=grant)).json() == grant
         assert (await client.get(f"/api/users/{vera_id}")).json()["grant"] == grant
-    return Fleet(running, admin, ids, await running.login("vera", "viewer-password"), vera_id)
+    return Fleet(running, admin, ids, tokens, await running.login("vera", "viewer-password"), vera_id)
 
 
 async def _rest_list(fleet: Fleet, token: str) -> set[int]:
@@ -109,12 +117,80 @@ async def _tag_counts(fleet: Fleet, token: str) -> set[int]:
     return {s["id"] for s in servers if set(s["tags"]) & set(tags)} | {s["id"] for s in servers if not s["tags"]}
 
 
+async def _alert_everywhere(fleet: Fleet) -> None:
+    """Once per fleet: a rule every server crosses, one hot sample from each server over gRPC,
+    then wait until all four alerts fire (their transitions are in the history by then)."""
+    if fleet.alerting:
+        return
+    fleet.alerting = True
+    running = fleet.running
+    assert running.endpoints.grpc is not None
+    async with running.client(fleet.admin) as client:
+        rule = {"name": "hot", "kind": "metric", "metric": "cpuUsagePercent", "critical": 90, "serverIds": [NOWHERE]}
+        created = await client.post("/api/alerts/rules", json={**rule, "tags": ["eu", "us"], "serverIds": None})
+        assert created.status_code == 201, created.text
+        # c has no tag: a second rule names it (and an id no server has) explicitly
+        assert (
+            await client.post("/api/alerts/rules", json={**rule, "serverIds": [fleet.ids["c"], NOWHERE]})
+        ).is_success
+        silence = {"serverIds": list(fleet.ids.values()), "startsAt": "2020-01-01T00:00:00Z"}
+        assert (
+            await client.post("/api/alerts/silences", json={**silence, "endsAt": "2020-01-02T00:00:00Z"})
+        ).is_success
+    async with AsyncExitStack() as calls, running.client(fleet.admin) as client:
+        for token in fleet.agent_tokens.values():
+            call = await calls.enter_async_context(agent_call(running.endpoints.grpc, token))
+            await call.send(HELLO)
+            assert (await call.receive()) is not None
+            await call.send(metrics(sample(1, cpu_usage_percent=95.0)))
+        with trio.fail_after(10):
+            while len((await client.get("/api/alerts/active")).json()["alerts"]) < 4:
+                await trio.sleep(0.1)
+
+
+async def _active_alerts(fleet: Fleet, token: str) -> set[int]:
+    await _alert_everywhere(fleet)
+    async with fleet.running.client(token) as client:
+        return {alert["serverId"] for alert in (await client.get("/api/alerts/active")).json()["alerts"]}
+
+
+async def _alert_events(fleet: Fleet, token: str) -> set[int]:
+    """History, unfiltered and filtered per server: a hidden id answers like an id of nothing."""
+    await _alert_everywhere(fleet)
+    async with fleet.running.client(token) as client:
+        events = (await client.get("/api/alerts/events")).json()["events"]
+        missing = await client.get("/api/alerts/events", params={"serverId": NOWHERE})
+        assert missing.json() == {"events": []}
+        for server_id in fleet.ids.values():
+            one = await client.get("/api/alerts/events", params={"serverId": server_id})
+            assert one.status_code == 200
+            assert one.json() == {"events": [e for e in events if e["serverId"] == server_id]}
+            if not one.json()["events"]:
+                assert one.content == missing.content
+    return {event["serverId"] for event in events} - {0}
+
+
+async def _alert_config(fleet: Fleet, token: str) -> set[int]:
+    """The server ids and tags that rules and silences name."""
+    await _alert_everywhere(fleet)
+    async with fleet.running.client(token) as client:
+        rules = (await client.get("/api/alerts/rules")).json()["rules"]
+        silences = (await client.get("/api/alerts/silences")).json()["silences"]
+        tags = {tag["name"] for tag in (await client.get("/api/tags")).json()["tags"]}
+    assert {tag for rule in rules for tag in rule["tags"]} <= tags  # no tag of a hidden server
+    named = {i for rule in rules for i in rule["serverIds"] or []} | {i for s in silences for i in s["serverIds"]}
+    return named - {NOWHERE}
+
+
 SURFACES: dict[str, Callable[[Fleet, str], Awaitable[set[int]]]] = {
     "REST list": _rest_list,
     "REST detail": _per_server("/api/servers/{id}"),
     "REST history": _per_server("/api/servers/{id}/metrics"),
     "WebSocket snapshot": _snapshot,
     "tags": _tag_counts,
+    "alerts active": _active_alerts,
+    "alert history": _alert_events,
+    "alert rules and silences": _alert_config,
 }
 
 

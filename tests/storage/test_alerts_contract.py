@@ -71,3 +71,43 @@ async def test_history_expires_by_age(storage: TransferStorage) -> None:
     assert await storage.expire_alert_history(T0 + 5, max_rows=100) == 3
     assert await storage.alert_events(0, T0 + 100) == [event(T0 + 10)]
     assert await storage.expire_alert_history(T0 + 5, max_rows=100) == 0
+
+
+async def test_a_visibility_filter_reads_on_until_the_limit_is_full(storage: TransferStorage) -> None:
+    # 7 events of server 1 at three equal times (paging must neither skip nor repeat ties), 2 of server 2
+    hidden = [event(T0 + i // 3, server_id=1) for i in range(7)]
+    await storage.save_alert_changes([], [event(T0, server_id=2), *hidden, event(T0 + 9, server_id=2)], [], now_ms=T0)
+    only_two = (2).__eq__
+    assert await storage.alert_events(T0, T0 + 10, limit=2, server_visible=only_two) == [
+        event(T0 + 9, server_id=2),
+        event(T0, server_id=2),
+    ]
+    assert await storage.alert_events(T0, T0 + 10, limit=1, server_visible=only_two) == [event(T0 + 9, server_id=2)]
+    everything = await storage.alert_events(T0, T0 + 10, limit=100, server_visible=lambda _: True)
+    assert len(everything) == 9
+    assert await storage.alert_events(T0, T0 + 10, limit=2, server_visible=(1).__eq__) == hidden[-2:][::-1]
+
+
+async def test_last_delivery_outcomes_are_each_channels_latest_finished_and_its_retries(
+    storage: TransferStorage,
+) -> None:
+    from monitord.storage.base import AlertDeliveryOutcome
+
+    await storage.save_alert_changes([], [], [(1, T0, "a"), (1, T0, "b"), (2, T0, "c"), (2, T0, "d")], now_ms=T0)
+    first, second, third, fourth = await storage.due_alert_deliveries(T0, 10)
+    await storage.finish_alert_delivery(
+        first.id, status="failed", attempts=4, due_ms=T0 + 9, error="500", event=event(T0)
+    )
+    await storage.finish_alert_delivery(second.id, status="sent", attempts=1, due_ms=T0 + 5, error="", event=event(T0))
+    await storage.finish_alert_delivery(third.id, status="sent", attempts=1, due_ms=T0 + 1, error="", event=event(T0))
+    await storage.finish_alert_delivery(
+        fourth.id, status="pending", attempts=1, due_ms=T0 + 5000, error="timeout", event=event(T0)
+    )
+    # a delivery never attempted yet says nothing about its channel
+    await storage.save_alert_changes([], [], [(3, T0, "e")], now_ms=T0)
+    outcomes = sorted(await storage.last_alert_delivery_outcomes(), key=lambda o: (o.channel_id, o.due_ms))
+    assert outcomes == [
+        AlertDeliveryOutcome(channel_id=1, status="failed", attempts=4, due_ms=T0 + 9, error="500"),
+        AlertDeliveryOutcome(channel_id=2, status="sent", attempts=1, due_ms=T0 + 1, error=""),
+        AlertDeliveryOutcome(channel_id=2, status="pending", attempts=1, due_ms=T0 + 5000, error="timeout"),
+    ]

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { logIn, serverRow } from "./support/browser";
+import { ApiClient } from "./support/daemon";
 import { useE2ESuite } from "./support/suite";
 
 const suite = useE2ESuite({ daemon: { pushIntervalSeconds: 1 }, agentServer: "e2e-alerts" });
@@ -85,6 +86,9 @@ describe("alerts", () => {
     await page.getByTestId("nav-alerts").click();
     const firing = page.locator('[data-testid="alert-event"][data-kind="transition"][data-to="firing"]');
     await expect.poll(() => firing.count(), { timeout: 15_000 }).toBe(1);
+    // The history names the rule and the server, not only their ids.
+    expect(await firing.innerText()).toContain("many processes");
+    expect(await firing.innerText()).toContain("e2e-alerts");
     expect(await page.getByTestId("active-alerts").innerText()).toContain("many processes");
     const delivered = page.locator('[data-testid="alert-event"][data-kind="delivery"][data-to="sent"]');
     await expect.poll(() => delivered.count(), { timeout: 15_000 }).toBe(1);
@@ -93,5 +97,18 @@ describe("alerts", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+
+    // Edit the channel in place (at phone width): only the name changes; the secret stays set.
+    await page.getByRole("link", { name: "Channels" }).click();
+    await page.getByTestId("channel-row").getByRole("button", { name: "Edit" }).click();
+    await channelForm.locator('input[name="name"]').fill("receiver two");
+    await channelForm.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => page.getByTestId("channel-row").innerText()).toContain("receiver two");
+    const admin = await ApiClient.login(suite.daemon.baseUrl, "admin", suite.daemon.adminPassword());
+    const channels = await admin.request<{ channels: { name: string; secret: string | null }[] }>(
+      "GET",
+      "/api/alerts/channels",
+    );
+    expect(channels.channels.map((c) => [c.name, c.secret])).toEqual([["receiver two", "***"]]);
   });
 });

@@ -15,7 +15,8 @@ describe("tags on the list page", () => {
   });
 
   test("filter and groups, with untagged servers last and per-group counts", () => {
-    const servers = [server(1, ["eu", "db"]), server(2, ["eu"], "offline"), server(3, []), server(4, undefined)];
+    const firing = { ...server(1, ["eu", "db"]), activeAlerts: [{ ruleId: 1, ruleName: "cpu", level: "critical" as const, since: "2026-01-01T00:00:00Z" }] };
+    const servers = [firing, server(2, ["eu"], "offline"), server(3, []), server(4, undefined)];
     expect(allTags(servers)).toEqual(["db", "eu"]);
     expect(filterByTag(servers, "eu").map((s) => s.id)).toEqual([1, 2]);
     const groups = groupByTag(servers);
@@ -25,5 +26,6 @@ describe("tags on the list page", () => {
       [null, [3, 4]],
     ]);
     expect(groups[1]!.counts).toEqual({ online: 1, offline: 1, pending: 0 });
+    expect(groups.map((g) => g.alerting)).toEqual([1, 1, 0]);
   });
 });

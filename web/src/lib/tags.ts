@@ -43,6 +43,8 @@ export interface TagGroup {
   tag: string | null;
   servers: VpsListItemResponse[];
   counts: Record<ServerStatus, number>;
+  /** How many of its servers have at least one active alert. */
+  alerting: number;
 }
 
 /** One group per tag (a server with two tags is in both), in tag order; untagged servers last. */
@@ -65,5 +67,6 @@ export function groupByTag(servers: readonly VpsListItemResponse[]): TagGroup[] 
       offline: members.filter((s) => s.status === "offline").length,
       pending: members.filter((s) => s.status === "pending").length,
     },
+    alerting: members.filter((s) => (s.activeAlerts ?? []).length > 0).length,
   }));
 }

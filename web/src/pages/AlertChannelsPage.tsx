@@ -1,11 +1,16 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { AlertsNav, errorText } from "../components/AlertsNav";
 import { useI18n } from "../i18n/i18n";
+import { changedFields } from "../lib/patch";
 import { alertsApi, type NewChannel } from "../services/alertsApi";
 import "../styles/alerts.css";
 import type { AlertChannel } from "../types/alerts";
 
 const EMPTY_CHANNEL: NewChannel = { name: "", kind: "webhook", url: "", secret: "", language: "en" };
+
+function asDraft(channel: AlertChannel): NewChannel {
+  return { name: channel.name, kind: channel.kind, url: channel.url, secret: channel.secret ?? null, language: channel.language };
+}
 
 /** Admin: notification channels, with "send test" and whether each one is failing. */
 export function AlertChannelsPage() {
@@ -14,6 +19,8 @@ export function AlertChannelsPage() {
   const [draft, setDraft] = useState<NewChannel>(EMPTY_CHANNEL);
   const [error, setError] = useState<string | null>(null);
   const [tested, setTested] = useState<Record<number, string>>({});
+  // The channel being edited, as the API showed it (URL and secret redacted); null: a new one.
+  const [editing, setEditing] = useState<AlertChannel | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -24,12 +31,28 @@ export function AlertChannelsPage() {
   }, []);
   useEffect(() => void load(), [load]);
 
+  function edit(channel: AlertChannel) {
+    setEditing(channel);
+    setDraft(asDraft(channel));
+    setError(null);
+  }
+
+  function stopEditing() {
+    setEditing(null);
+    setDraft(EMPTY_CHANNEL);
+  }
+
   async function submit(event: FormEvent) {
     event.preventDefault();
+    const withSecret = { ...draft, secret: draft.secret || null };
     try {
-      const { secret, ...rest } = draft;
-      await alertsApi.createChannel(secret ? draft : { ...rest, secret: null });
-      setDraft(EMPTY_CHANNEL);
+      if (editing === null) {
+        await alertsApi.createChannel(withSecret);
+      } else {
+        // Only what the user changed: the redacted URL and secret stay as stored unless retyped.
+        await alertsApi.updateChannel(editing.id, changedFields(asDraft(editing), draft.secret ? draft : withSecret));
+      }
+      stopEditing();
       setError(null);
       await load();
     } catch (caught) {
@@ -99,9 +122,16 @@ export function AlertChannelsPage() {
             <option value="zh-CN">简体中文</option>
           </select>
         </label>
-        <button type="submit" className="button button--primary">
-          {t("alerts.create")}
-        </button>
+        <div className="alerts-form__actions">
+          <button type="submit" className="button button--primary">
+            {editing === null ? t("alerts.create") : t("alerts.save")}
+          </button>
+          {editing !== null && (
+            <button type="button" className="button" onClick={stopEditing}>
+              {t("alerts.cancel")}
+            </button>
+          )}
+        </div>
       </form>
       {error !== null && <p className="alerts-error" role="alert">{error}</p>}
       <table className="alerts-table" data-testid="channels">
@@ -131,6 +161,9 @@ export function AlertChannelsPage() {
               <td>
                 <button type="button" className="button button--small" onClick={() => void sendTest(channel.id)}>
                   {t("alerts.channel.test")}
+                </button>{" "}
+                <button type="button" className="button button--small" onClick={() => edit(channel)}>
+                  {t("alerts.edit")}
                 </button>{" "}
                 <button
                   type="button"

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { AlertsNav, errorText } from "../components/AlertsNav";
 import { useI18n } from "../i18n/i18n";
+import { changedFields } from "../lib/patch";
 import { alertsApi, type NewRule } from "../services/alertsApi";
 import "../styles/alerts.css";
 import type { AlertChannel, AlertRule, RulePreview } from "../types/alerts";
@@ -10,6 +11,7 @@ const EMPTY_RULE: NewRule = {
   enabled: true,
   kind: "metric",
   serverIds: null,
+  tags: [],
   excludeServerIds: [],
   metric: "cpuUsagePercent",
   op: ">",
@@ -31,6 +33,10 @@ function ids(text: string): number[] | null {
   return parts.length === 0 ? null : parts.map(Number);
 }
 
+function tagList(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean))];
+}
+
 function optionalNumber(text: string): number | null {
   return text.trim() === "" ? null : Number(text);
 }
@@ -42,9 +48,11 @@ export function AlertRulesPage() {
   const [metrics, setMetrics] = useState<string[]>([]);
   const [channels, setChannels] = useState<AlertChannel[]>([]);
   const [draft, setDraft] = useState<NewRule>(EMPTY_RULE);
-  const [scope, setScope] = useState({ servers: "", exclude: "" });
+  const [scope, setScope] = useState({ servers: "", tags: "", exclude: "" });
   const [preview, setPreview] = useState<RulePreview | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // The rule being edited, as the API showed it; null: a new one.
+  const [editing, setEditing] = useState<AlertRule | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -58,7 +66,12 @@ export function AlertRulesPage() {
   }, []);
   useEffect(() => void load(), [load]);
 
-  const rule: NewRule = { ...draft, serverIds: ids(scope.servers), excludeServerIds: ids(scope.exclude) ?? [] };
+  const rule: NewRule = {
+    ...draft,
+    serverIds: ids(scope.servers),
+    tags: tagList(scope.tags),
+    excludeServerIds: ids(scope.exclude) ?? [],
+  };
   const ruleKey = JSON.stringify(rule);
   useEffect(() => {
     const timer = window.setTimeout(() => {
@@ -72,11 +85,34 @@ export function AlertRulesPage() {
 
   const set = (change: Partial<NewRule>) => setDraft((current) => ({ ...current, ...change }));
 
+  function edit(existing: AlertRule) {
+    const { id: _id, ...fields } = existing;
+    setEditing(existing);
+    setDraft({ ...EMPTY_RULE, ...fields });
+    setScope({
+      servers: (existing.serverIds ?? []).join(", "),
+      tags: (existing.tags ?? []).join(", "),
+      exclude: existing.excludeServerIds.join(", "),
+    });
+    setError(null);
+  }
+
+  function stopEditing() {
+    setEditing(null);
+    setDraft(EMPTY_RULE);
+    setScope({ servers: "", tags: "", exclude: "" });
+  }
+
   async function submit(event: FormEvent) {
     event.preventDefault();
     try {
-      await alertsApi.createRule(rule);
-      setDraft(EMPTY_RULE);
+      if (editing === null) {
+        await alertsApi.createRule(rule);
+      } else {
+        const { id: _id, ...original } = editing;
+        await alertsApi.updateRule(editing.id, changedFields<NewRule>({ ...EMPTY_RULE, ...original }, rule));
+      }
+      stopEditing();
       setError(null);
       await load();
     } catch (caught) {
@@ -201,6 +237,15 @@ export function AlertRulesPage() {
           />
         </label>
         <label className="field">
+          <span className="field__label">{t("alerts.rule.tags")}</span>
+          <input
+            name="tags"
+            placeholder={t("alerts.rule.noTags")}
+            value={scope.tags}
+            onChange={(e) => setScope({ ...scope, tags: e.target.value })}
+          />
+        </label>
+        <label className="field">
           <span className="field__label">{t("alerts.rule.exclude")}</span>
           <input
             name="excludeServerIds"
@@ -237,9 +282,16 @@ export function AlertRulesPage() {
                 max: preview.max === null ? "–" : preview.max.toFixed(1),
               })}
         </p>
-        <button type="submit" className="button button--primary">
-          {t("alerts.create")}
-        </button>
+        <div className="alerts-form__actions">
+          <button type="submit" className="button button--primary">
+            {editing === null ? t("alerts.create") : t("alerts.save")}
+          </button>
+          {editing !== null && (
+            <button type="button" className="button" onClick={stopEditing}>
+              {t("alerts.cancel")}
+            </button>
+          )}
+        </div>
       </form>
       {error !== null && <p className="alerts-error" role="alert">{error}</p>}
       <table className="alerts-table" data-testid="rules">
@@ -262,6 +314,9 @@ export function AlertRulesPage() {
               </td>
               <td data-label={t("alerts.rule.for")}>{r.forSeconds} s</td>
               <td>
+                <button type="button" className="button button--small" onClick={() => edit(r)}>
+                  {t("alerts.edit")}
+                </button>{" "}
                 <button
                   type="button"
                   className="button button--small"

@@ -124,8 +124,16 @@ export function AlertsPage() {
                 <tr key={index} data-testid="alert-event" data-kind={event.kind} data-to={event.to}>
                   <td data-label={t("alerts.col.time")}>{formatDateTime(event.time, locale)}</td>
                   <td data-label={t("alerts.col.kind")}>{t(`alerts.kind.${event.kind}`)}</td>
-                  <td data-label={t("alerts.col.rule")}>{event.ruleId}</td>
-                  <td data-label={t("alerts.col.server")}>{event.serverId || "–"}</td>
+                  <td data-label={t("alerts.col.rule")}>{event.ruleName ?? `#${event.ruleId}`}</td>
+                  <td data-label={t("alerts.col.server")}>
+                    {event.serverId === 0 ? (
+                      "–"
+                    ) : event.serverName != null ? (
+                      <Link to={serverPath(event.serverId)}>{event.serverName}</Link>
+                    ) : (
+                      `#${event.serverId}`
+                    )}
+                  </td>
                   <td data-label={t("alerts.col.change")}>
                     {event.from} → {event.to}
                     {event.detail ? ` (${event.detail})` : ""}

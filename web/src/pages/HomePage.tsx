@@ -138,6 +138,7 @@ export function HomePage() {
                         online: group.counts.online,
                         offline: group.counts.offline,
                       })}
+                      {group.alerting > 0 && ` · ${t("tags.groupAlerts", { alerting: group.alerting })}`}
                     </span>
                   </summary>
                   {table(group.servers)}

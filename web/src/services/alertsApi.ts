@@ -29,6 +29,8 @@ export const alertsApi = {
   channels: () => api.request<{ channels: AlertChannel[] }>("GET", "/api/alerts/channels"),
   createChannel: (channel: NewChannel) =>
     api.request<AlertChannel>("POST", "/api/alerts/channels", { body: channel }),
+  updateChannel: (id: number, change: Partial<NewChannel>) =>
+    api.request<AlertChannel>("PATCH", `/api/alerts/channels/${id}`, { body: change }),
   deleteChannel: (id: number) => api.request<unknown>("DELETE", `/api/alerts/channels/${id}`).catch(ignoreEmpty),
   testChannel: (id: number) =>
     api.request<{ ok: boolean; error: string | null }>("POST", `/api/alerts/channels/${id}/test`),

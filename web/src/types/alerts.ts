@@ -28,6 +28,8 @@ export interface AlertRule {
   enabled: boolean;
   kind: "metric" | "offline";
   serverIds: number[] | null;
+  /** Servers with one of these tags are in scope too (issue 16); none and `serverIds` null: all. */
+  tags: string[];
   excludeServerIds: number[];
   metric: string;
   op: ">" | "<";
@@ -70,7 +72,10 @@ export interface AlertEvent {
   time: IsoTimestamp;
   kind: "transition" | "suppressed" | "delivery";
   ruleId: number;
+  /** The rule's and server's names now; null once deleted (then show the id). */
+  ruleName?: string | null;
   serverId: number;
+  serverName?: string | null;
   from: string;
   to: string;
   level: AlertLevel | null;
