@@ -129,6 +129,7 @@ class AlertService:
         await self._read_states()
         self._unsaved = self.engine.set_rules(self.rules.values())
         self._show_active_alerts()
+        self.health.restore(await self._storage.last_alert_delivery_outcomes())
 
     async def reload_config(self) -> None:
         """Re-read channels, rules and silences after another replica changed one (issue 19).
@@ -177,7 +178,6 @@ class AlertService:
         """Make every server's activeAlerts in the cache agree with the engine's pair states."""
         for server_id, alerts in self.engine.active_alerts({view.id for view in self._cache.servers()}).items():
             self._cache.set_active_alerts(server_id, alerts)
-        self.health.restore(await self._storage.last_alert_delivery_outcomes())
 
     # --- channels --------------------------------------------------------------------------
     def target(self, channel_id: int) -> Target | None:
