@@ -88,6 +88,15 @@ class SqliteStorage(AlertQueries):
         self._reader_limiter = trio.CapacityLimiter(1)
         self._path = path
 
+    async def close_reader(self) -> None:
+        """Close the reader connection, never while a read runs on it: a task that outlived its
+        storage must get an error, not a segmentation fault (sqlite3 closes under a running step)."""
+        await trio.to_thread.run_sync(self._reader.close, limiter=self._reader_limiter)
+
+    async def close_writer(self) -> None:
+        """Close the writer connection, never while a call runs on it (see close_reader)."""
+        await trio.to_thread.run_sync(self._connection.close, limiter=self._limiter)
+
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
             try:
@@ -500,13 +509,18 @@ async def open_sqlite_storage(path: Path, *, timeout_seconds: float = 5.0) -> As
             raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
 
     connection = await trio.to_thread.run_sync(connect)
+    storage: SqliteStorage | None = None
     try:
         reader = await trio.to_thread.run_sync(connect_reader)
+        storage = SqliteStorage(connection, reader, path)
         try:
-            yield SqliteStorage(connection, reader, path)
+            yield storage
         finally:
             with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(reader.close)
+                await storage.close_reader()
     finally:
         with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(connection.close)
+            if storage is None:
+                await trio.to_thread.run_sync(connection.close)
+            else:
+                await storage.close_writer()

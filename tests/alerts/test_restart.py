@@ -52,7 +52,7 @@ async def test_restart_keeps_firing_alerts_without_notifying_again(
 
 
 async def test_history_older_than_the_retention_is_expired_hourly(
-    tmp_path: Path, autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     from monitord.storage.base import AlertEventRow
 
@@ -70,10 +70,12 @@ async def test_history_older_than_the_retention_is_expired_hourly(
         )  # fmt: skip
         await service.load()
         await storage.save_alert_changes([], [event(wall_ms() - 2 * day_ms), event(wall_ms())], [], now_ms=wall_ms())
-        await nursery.start(service.run_evaluator)
-        await trio.sleep(3601)
-        assert [e.time_ms for e in await storage.alert_events(0, wall_ms())] == [wall_ms() - 3601_000]
-        nursery.cancel_scope.cancel()
+        # The evaluator ends before its storage closes, as in the daemon.
+        async with trio.open_nursery() as nursery:
+            await nursery.start(service.run_evaluator)
+            await trio.sleep(3601)
+            assert [e.time_ms for e in await storage.alert_events(0, wall_ms())] == [wall_ms() - 3601_000]
+            nursery.cancel_scope.cancel()
 
 
 async def test_a_failing_channel_still_shows_as_failing_after_a_restart(
