@@ -27,3 +27,19 @@ export function AlertsNav({ current, t }: { current: AlertsSection; t: Translate
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The submit button of an alert form (create, or save while editing) and, while editing, cancel. */
+export function FormActions({ editing, onCancel, t }: { editing: boolean; onCancel: () => void; t: Translate }) {
+  return (
+    <div className="alerts-form__actions">
+      <button type="submit" className="button button--primary">
+        {editing ? t("alerts.save") : t("alerts.create")}
+      </button>
+      {editing && (
+        <button type="button" className="button" onClick={onCancel}>
+          {t("alerts.cancel")}
+        </button>
+      )}
+    </div>
+  );
+}

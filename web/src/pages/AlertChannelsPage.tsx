@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { AlertsNav, errorText } from "../components/AlertsNav";
+import { AlertsNav, errorText, FormActions } from "../components/AlertsNav";
 import { useI18n } from "../i18n/i18n";
 import { changedFields } from "../lib/patch";
 import { alertsApi, type NewChannel } from "../services/alertsApi";
@@ -122,16 +122,7 @@ export function AlertChannelsPage() {
             <option value="zh-CN">简体中文</option>
           </select>
         </label>
-        <div className="alerts-form__actions">
-          <button type="submit" className="button button--primary">
-            {editing === null ? t("alerts.create") : t("alerts.save")}
-          </button>
-          {editing !== null && (
-            <button type="button" className="button" onClick={stopEditing}>
-              {t("alerts.cancel")}
-            </button>
-          )}
-        </div>
+        <FormActions editing={editing !== null} onCancel={stopEditing} t={t} />
       </form>
       {error !== null && <p className="alerts-error" role="alert">{error}</p>}
       <table className="alerts-table" data-testid="channels">
